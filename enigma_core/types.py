@@ -1,0 +1,76 @@
+"""Plain data types shared by the core and plugins; importing this never imports torch."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a plugin registers: a task, the intents it owns and how the router learns it.
+
+    `name` is unique across plugins. `intents` are the labels the router may predict for this
+    task (a task with no intents, like the router itself, is never routed to). `keywords` drive
+    the fallback keyword router; `examples` are requests that teach the router model.
+    """
+
+    name: str
+    intents: tuple[str, ...] = ()
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    default_size: str = "nano"
+    module_id: str = ""
+    provides: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    is_default: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("intents", "keywords", "examples", "provides", "requires", "optional"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise TypeError(f"TaskSpec.{name} must be a sequence of strings, not a string")
+            object.__setattr__(self, name, tuple(value))
+        if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"TaskSpec.name {self.name!r} must be a non-empty identifier")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (lists instead of tuples)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+@dataclass
+class Classification:
+    """The answer of an intent classifier: best intent, its confidence and the runners-up.
+
+    `via` says who decided: `model` (router model), `keywords` (keyword fallback), `default`
+    (nothing matched, or the model was unsure).
+    """
+
+    intent: str
+    confidence: float
+    via: str
+    alternatives: list[tuple[str, float]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "intent": self.intent,
+            "confidence": round(float(self.confidence), 6),
+            "via": self.via,
+            "alternatives": [
+                {"intent": i, "confidence": round(float(c), 6)} for i, c in self.alternatives
+            ],
+            **({"details": self.details} if self.details else {}),
+        }
+
+
+@dataclass
+class TaskResult:
+    """What executing a task produced: the text answer plus optional structured extras."""
+
+    output: str
+    data: dict[str, Any] = field(default_factory=dict)
