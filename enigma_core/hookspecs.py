@@ -7,7 +7,8 @@ Types are imported under ``TYPE_CHECKING`` so importing this file stays cheap (n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -65,7 +66,9 @@ def enigma_load_model(task: TaskSpec, model_dir: Path | None, context: TaskConte
 
 
 @hookspec(firstresult=True)
-def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult | str | None:
+def enigma_execute_task(
+    task: TaskSpec, request: str, context: TaskContext
+) -> TaskResult | str | None:
     """Run ``task`` on ``request`` and return its answer (a string or a :class:`TaskResult`).
 
     Called after routing picked ``task``. Stops at the first non-None result: return None when

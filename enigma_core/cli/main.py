@@ -1,0 +1,114 @@
+"""The ``enigma`` CLI: builds the typer app, lets plugins add commands, maps errors to exit codes.
+
+Known errors (:class:`EnigmaError`) print one line on stderr and exit 1; ``ENIGMA_DEBUG=1``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from enigma_core import __version__
+from enigma_core.cli import config_cmd, plugins_cmd, route_cmd, state
+from enigma_core.commands import CommandGroups
+from enigma_core.errors import EnigmaError
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"enigma {__version__}\n")
+        raise typer.Exit()
+
+
+def build_app() -> typer.Typer:
+    """The full CLI: core commands plus whatever installed plugins register."""
+    app = typer.Typer(
+        name="enigma",
+        help="Run a team of small specialist models locally; a tiny router picks one per request.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        rich_markup_mode=None,
+    )
+
+    @app.callback()
+    def main(
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True, help="Show the version."
+        ),
+    ) -> None:
+        """enigma: route each request to the small specialist model that owns it."""
+
+    app.command("route")(route_cmd.route)
+    app.command("classify")(route_cmd.classify)
+    app.add_typer(plugins_cmd.app, name="plugins")
+    app.add_typer(config_cmd.app, name="config")
+    _add_core_commands(app)
+    groups = CommandGroups(
+        root=app,
+        data=typer.Typer(
+            help="Build training data (commands added by plugins).", no_args_is_help=True
+        ),
+        eval=typer.Typer(
+            help="Evaluate a trained model (commands added by plugins).", no_args_is_help=True
+        ),
+        bench=typer.Typer(
+            help="Benchmark speed and accuracy (commands added by plugins).", no_args_is_help=True
+        ),
+    )
+    state.plugin_manager().call_each("enigma_register_commands", groups=groups)
+    app.add_typer(groups.data, name="data")
+    app.add_typer(groups.eval, name="eval")
+    app.add_typer(groups.bench, name="bench")
+    return app
+
+
+def _add_core_commands(app: typer.Typer) -> None:
+    """Commands implemented in their own core modules (training, tokenizer, sizes, scaffolding)."""
+    import importlib
+
+    for module_name, attr, name, kind in CORE_COMMANDS:
+        module = importlib.import_module(f"enigma_core.cli.{module_name}")
+        target = getattr(module, attr)
+        if kind == "group":
+            app.add_typer(target, name=name)
+        else:
+            app.command(name)(target)
+
+
+CORE_COMMANDS: list[tuple[str, str, str, str]] = []
+
+
+def _debug() -> bool:
+    return os.environ.get("ENIGMA_DEBUG", "") not in ("", "0", "false", "no")
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the CLI and turn known errors into one line + exit 1."""
+    try:
+        app = build_app()
+        app(args=argv, prog_name="enigma")
+    except EnigmaError as exc:
+        if _debug():
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"enigma: error: {message}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("enigma: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:
+        if _debug():
+            raise
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(
+            f"enigma: internal error: {type(exc).__name__}: {detail}"
+            " (set ENIGMA_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        sys.exit(2)

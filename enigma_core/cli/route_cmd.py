@@ -1,0 +1,107 @@
+"""``enigma route`` and ``enigma classify``: single requests or a batch file of them."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from enigma_core.cli import state
+from enigma_core.cli.common import JsonOpt, err, print_json, read_batch, read_request
+from enigma_core.errors import EnigmaError
+
+TextArg = Annotated[
+    str | None, typer.Argument(help="The request; '-' reads it from stdin.", show_default=False)
+]
+BatchOpt = Annotated[
+    Path | None,
+    typer.Option("--batch", help="Route every line of FILE; prints one JSON line per input line."),
+]
+ModelOpt = Annotated[
+    Path | None, typer.Option("--model", help="Router model directory (overrides the config).")
+]
+
+
+def _run_batch(path: Path, handle: Callable[[str], dict[str, Any]]) -> None:
+    failed = 0
+    for number, text in read_batch(path):
+        try:
+            print_json(handle(text))
+        except EnigmaError as exc:
+            failed += 1
+            print_json({"line": number, "text": text, "error": str(exc)})
+    if failed:
+        raise EnigmaError(f"{path}: {failed} line(s) failed; see their 'error' fields")
+
+
+def route(
+    text: TextArg = None,
+    batch: BatchOpt = None,
+    model: ModelOpt = None,
+    show_sources: Annotated[
+        bool, typer.Option("--show-sources", help="Ask the task to cite its sources.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Classify a request, hand it to the specialist that owns it, and print the answer."""
+    engine = state.engine(router_model=model)
+    options = {"show_sources": show_sources}
+    if batch is not None:
+        _run_batch(batch, lambda t: _route_dict(engine, t, options))
+        return
+    request = read_request(text)
+    if json_out:
+        print_json(_route_dict(engine, request, options))
+        return
+    streamed: list[bool] = []
+
+    def emit(piece: str) -> None:
+        streamed.append(True)
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    result = engine.route(request, emit=emit, options=options)
+    c = result.classification
+    err(f"[{c.intent} {c.confidence:.2f} via {c.via} -> {result.task or 'none'}]")
+    if streamed:
+        if not result.output.endswith("\n"):
+            sys.stdout.write("\n")
+        extra = result.data.get("after_stream")
+        if extra:
+            sys.stdout.write(str(extra).rstrip("\n") + "\n")
+    else:
+        sys.stdout.write(result.output.rstrip("\n") + "\n")
+    sys.stdout.flush()
+
+
+def _route_dict(engine: Any, text: str, options: dict[str, Any]) -> dict[str, Any]:
+    result = engine.route(text, options=options)
+    out = result.to_dict()
+    status = engine.router_status()
+    if status.get("stale"):
+        out["router"] = status
+    return out
+
+
+def classify(
+    text: TextArg = None,
+    batch: BatchOpt = None,
+    model: ModelOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Say which intent a request has (and how sure), without running any task."""
+    engine = state.engine(router_model=model)
+    if batch is not None:
+        _run_batch(batch, lambda t: {"text": t, **engine.classify(t).to_dict()})
+        return
+    request = read_request(text)
+    result = engine.classify(request)
+    if json_out:
+        print_json({"text": request, **result.to_dict()})
+        return
+    alternatives = ", ".join(f"{i} {c:.2f}" for i, c in result.alternatives[1:])
+    line = f"{result.intent}\t{result.confidence:.3f}\tvia {result.via}"
+    sys.stdout.write(line + (f"\t(also: {alternatives})" if alternatives else "") + "\n")

@@ -1,0 +1,119 @@
+"""The user's config file (the seed's structure): read, validated, merged with defaults."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from enigma_core.errors import EnigmaError
+from enigma_core.home import config_path
+
+
+@dataclass
+class ModelEntry:
+    """One model in the config: where its weights live, its size preset and a description."""
+
+    path: str | None = None
+    size: str | None = None
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"path": self.path, "size": self.size, "description": self.description}
+
+
+@dataclass
+class Config:
+    """The config: ``enabled``, ``shared_tokenizer``, ``default_task``, ``models: {name: ...}``.
+
+    ``enabled: false`` turns specialised models off: routing then uses keywords only.
+    ``shared_tokenizer`` null means the tokenizer shipped with enigma-core.
+    """
+
+    enabled: bool = True
+    shared_tokenizer: str | None = None
+    default_task: str = "chat"
+    models: dict[str, ModelEntry] = field(default_factory=dict)
+    source: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, as stored on disk."""
+        return {
+            "enabled": self.enabled,
+            "shared_tokenizer": self.shared_tokenizer,
+            "default_task": self.default_task,
+            "models": {name: entry.to_dict() for name, entry in self.models.items()},
+        }
+
+    def model_path(self, name: str) -> Path | None:
+        """The configured weights directory of model ``name`` (relative paths: to the config)."""
+        entry = self.models.get(name)
+        if entry is None or not entry.path:
+            return None
+        path = Path(entry.path).expanduser()
+        if not path.is_absolute() and self.source is not None:
+            path = self.source.parent / path
+        return path
+
+
+def _fail(path: Path, message: str) -> EnigmaError:
+    return EnigmaError(f"{path}: {message}")
+
+
+def _parse_models(path: Path, raw: Any) -> dict[str, ModelEntry]:
+    if not isinstance(raw, dict):
+        raise _fail(path, "field 'models' must be an object of {name: {path, size, description}}")
+    models: dict[str, ModelEntry] = {}
+    for name, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise _fail(path, f"field 'models.{name}' must be an object")
+        for key in ("path", "size"):
+            if entry.get(key) is not None and not isinstance(entry.get(key), str):
+                raise _fail(path, f"field 'models.{name}.{key}' must be a string or null")
+        models[name] = ModelEntry(
+            path=entry.get("path"),
+            size=entry.get("size"),
+            description=str(entry.get("description", "")),
+        )
+    return models
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the config at ``path`` (default: under ENIGMA_HOME); a missing file means defaults.
+
+    An unreadable or invalid file is a one-line :class:`EnigmaError` naming the file and the
+    line/column or field at fault.
+    """
+    path = path or config_path()
+    if not path.exists():
+        return Config(source=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail(path, f"not valid UTF-8 (byte {exc.start})") from exc
+    except OSError as exc:
+        raise _fail(path, f"cannot read config: {exc.strerror or exc}") from exc
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _fail(path, f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from exc
+    if not isinstance(raw, dict):
+        raise _fail(path, "config must be a JSON object")
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise _fail(path, "field 'enabled' must be true or false")
+    tokenizer = raw.get("shared_tokenizer")
+    if tokenizer is not None and not isinstance(tokenizer, str):
+        raise _fail(path, "field 'shared_tokenizer' must be a path string or null")
+    default_task = raw.get("default_task", "chat")
+    if not isinstance(default_task, str) or not default_task:
+        raise _fail(path, "field 'default_task' must be a task name")
+    return Config(
+        enabled=enabled,
+        shared_tokenizer=tokenizer,
+        default_task=default_task,
+        models=_parse_models(path, raw.get("models", {})),
+        source=path,
+    )

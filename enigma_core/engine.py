@@ -1,0 +1,385 @@
+"""EnigmaEngine: the Python API — classify a request, route it to its task, run it.
+
+Models load lazily (first use), are cached, and load once even when threads race.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from enigma_core.catalog import KNOWN_INTENTS, missing_plugin_message
+from enigma_core.config import Config, load_config
+from enigma_core.context import TaskContext
+from enigma_core.errors import EnigmaError
+from enigma_core.keywords import KeywordClassifier
+from enigma_core.plugins import EnigmaPluginManager, PluginRecord, build_plugin_manager
+from enigma_core.types import Classification, TaskResult, TaskSpec
+
+if TYPE_CHECKING:
+    from enigma_core.tokenizer import SharedTokenizer
+    from enigma_core.training.recipe import TrainingRecipe
+
+MAX_REQUEST_CHARS = 20_000
+OOS_INTENTS = ("oos", "out_of_scope")
+
+
+@dataclass
+class RouteResult:
+    """Everything ``route`` decided and produced; ``to_dict`` is the ``route --json`` object."""
+
+    text: str
+    classification: Classification
+    task: str | None
+    plugin: str | None
+    output: str
+    data: dict[str, Any] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    status: str = "ok"  # ok | missing_plugin
+    router: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def intent(self) -> str:
+        """The intent the request was routed as."""
+        return self.classification.intent
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        c = self.classification.to_dict()
+        out: dict[str, Any] = {
+            "text": self.text,
+            "intent": c["intent"],
+            "confidence": c["confidence"],
+            "via": c["via"],
+            "alternatives": c["alternatives"],
+            "task": self.task,
+            "plugin": self.plugin,
+            "status": self.status,
+            "output": self.output,
+            "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+        }
+        if self.classification.details:
+            out["classification"] = self.classification.details
+        if self.data:
+            out["data"] = self.data
+        if self.router:
+            out["router"] = self.router
+        return out
+
+
+@dataclass
+class ModuleInfo:
+    """The module-registry view of a task (the seed's ToolRouterModule shape)."""
+
+    id: str
+    task: str
+    plugin: str | None
+    provides: list[str]
+    requires: list[str]
+    optional: list[str]
+    loaded: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return dict(self.__dict__)
+
+
+def validate_request(text: Any) -> str:
+    """Refuse non-strings, empty and oversized requests with a one-line error."""
+    if not isinstance(text, str):
+        raise EnigmaError(f"request must be text, not {type(text).__name__}")
+    if not text.strip():
+        raise EnigmaError("empty request: give some text to route (or '-' to read stdin)")
+    if len(text) > MAX_REQUEST_CHARS:
+        raise EnigmaError(
+            f"request too long: {len(text):,} characters (the limit is {MAX_REQUEST_CHARS:,})"
+        )
+    return text
+
+
+class EnigmaEngine:
+    """Classify, route and run requests across the installed specialist plugins.
+
+    ``use_routing=False`` (the seed's default) makes :meth:`generate` run the default task;
+    ``True`` classifies first. ``router_model`` overrides the configured router directory.
+    """
+
+    def __init__(
+        self,
+        use_routing: bool = False,
+        *,
+        config: Config | None = None,
+        plugin_manager: EnigmaPluginManager | None = None,
+        router_model: str | Path | None = None,
+    ) -> None:
+        self.use_routing = use_routing
+        self.config = config if config is not None else load_config()
+        self.plugins = plugin_manager if plugin_manager is not None else build_plugin_manager()
+        self.router_model = Path(router_model) if router_model is not None else None
+        self._models: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._tokenizer: SharedTokenizer | None = None
+        self._keywords: KeywordClassifier | None = None
+
+    # -- registry views ----------------------------------------------------------------------
+    @property
+    def tasks(self) -> dict[str, TaskSpec]:
+        """Registered tasks by name."""
+        return self.plugins.tasks
+
+    def plugin_records(self) -> list[PluginRecord]:
+        """Every discovered plugin, loaded or not."""
+        return list(self.plugins.records.values())
+
+    def modules(self) -> list[ModuleInfo]:
+        """One module entry per task: id, provides, requires, optional, loaded."""
+        return [
+            ModuleInfo(
+                id=task.module_id or task.name,
+                task=task.name,
+                plugin=self.plugins.task_owner.get(task.name),
+                provides=list(task.provides),
+                requires=list(task.requires),
+                optional=list(task.optional),
+                loaded=task.name in self._models,
+            )
+            for task in self.tasks.values()
+        ]
+
+    def context(
+        self, options: dict[str, Any] | None = None, emit: Callable[[str], None] | None = None
+    ) -> TaskContext:
+        """A hook context bound to this engine."""
+        return TaskContext(engine=self, options=dict(options or {}), emit_fn=emit)
+
+    def default_task(self) -> TaskSpec:
+        """The task that gets unsure, unmatched and out-of-scope requests."""
+        task = self.tasks.get(self.config.default_task)
+        if task is not None:
+            return task
+        for task in self.tasks.values():
+            if task.is_default:
+                return task
+        raise EnigmaError(
+            f"default task {self.config.default_task!r} is not registered by any plugin"
+        )
+
+    def intent_owner(self, intent: str) -> TaskSpec | None:
+        """The task that owns ``intent``, if an installed plugin registered one."""
+        for task in self.tasks.values():
+            if intent in task.intents:
+                return task
+        return None
+
+    def installed_intents(self) -> list[str]:
+        """Every intent some installed task owns, in registration order."""
+        return [i for task in self.tasks.values() for i in task.intents]
+
+    # -- models ------------------------------------------------------------------------------
+    def model_dir(self, name: str) -> Path | None:
+        """Where the model of task ``name`` lives: override, config, or None (plugin default)."""
+        if name == "router" and self.router_model is not None:
+            return self.router_model
+        return self.config.model_path(name)
+
+    def _lock_for(self, name: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+    def load(self, name: str) -> Any:
+        """The model of task ``name``: loaded by its plugin on first use, then cached."""
+        if name in self._models:
+            return self._models[name]
+        task = self.tasks.get(name)
+        if task is None:
+            raise EnigmaError(f"no installed plugin registers task {name!r}")
+        with self._lock_for(name):
+            if name in self._models:
+                return self._models[name]
+            model = self.plugins.call_first(
+                "enigma_load_model",
+                task=task,
+                model_dir=self.model_dir(name),
+                context=self.context(),
+            )
+            if model is None:
+                raise EnigmaError(f"no installed plugin can load a model for task {name!r}")
+            self._models[name] = model
+            return model
+
+    def unload(self, name: str) -> bool:
+        """Drop the cached model of ``name``; True if one was loaded."""
+        with self._lock_for(name):
+            model = self._models.pop(name, None)
+        if model is None:
+            return False
+        close = getattr(model, "close", None)
+        if callable(close):
+            close()
+        del model
+        gc.collect()
+        return True
+
+    def loaded(self) -> list[str]:
+        """Names of the models currently in memory."""
+        return list(self._models)
+
+    def tokenizer(self) -> SharedTokenizer:
+        """The shared tokenizer: the configured file, or the one shipped with enigma-core."""
+        if self._tokenizer is None:
+            from enigma_core.tokenizer import SharedTokenizer
+
+            path = self.config.shared_tokenizer
+            self._tokenizer = (
+                SharedTokenizer.load(Path(path).expanduser())
+                if path
+                else SharedTokenizer.load_default()
+            )
+        return self._tokenizer
+
+    def training_recipe(self, task: str) -> TrainingRecipe:
+        """The recipe of the plugin that trains ``task``; a clear error when none does."""
+        recipe = self.plugins.call_first(
+            "enigma_training_recipe", task=task, context=self.context()
+        )
+        if recipe is not None:
+            return recipe
+        if task not in self.tasks and task in KNOWN_INTENTS:
+            raise EnigmaError(missing_plugin_message(task))
+        raise EnigmaError(f"no installed plugin trains task {task!r}; see `enigma plugins`")
+
+    # -- classification and routing ----------------------------------------------------------
+    def keyword_classifier(self) -> KeywordClassifier:
+        """Keywords of every installed task plus known intents of plugins not installed."""
+        if self._keywords is None:
+            table: dict[str, list[str]] = {}
+            # The default task goes last so that it loses ties to any specialist.
+            ordered = sorted(self.tasks.values(), key=lambda t: t.is_default)
+            for task in ordered:
+                for intent in task.intents:
+                    table.setdefault(intent, []).extend(task.keywords)
+            for intent, known in KNOWN_INTENTS.items():
+                if intent not in table:
+                    table[intent] = list(known.keywords)
+            self._keywords = KeywordClassifier(table)
+        return self._keywords
+
+    def classify(self, text: str, options: dict[str, Any] | None = None) -> Classification:
+        """Decide the intent of ``text``: router model if available, else keywords."""
+        validate_request(text)
+        default = self.default_task().intents[0] if self.default_task().intents else "chat"
+        result: Classification | None = None
+        if self.config.enabled:
+            result = self.plugins.call_first(
+                "enigma_classify_intent", text=text, context=self.context(options)
+            )
+        if result is None:
+            return self.keyword_classifier().classify(text, default=default)
+        known = result.details.get("known_intents")
+        if known is not None:
+            unknown = [i for i in self.installed_intents() if i not in set(known)]
+            if unknown:
+                by_keywords = self.keyword_classifier().classify(text, default=default)
+                if by_keywords.via == "keywords" and by_keywords.intent in unknown:
+                    by_keywords.details = {
+                        "reason": "intent unknown to the router model; matched by keywords",
+                        "model_intent": result.intent,
+                    }
+                    return by_keywords
+        return result
+
+    def router_status(self) -> dict[str, Any]:
+        """Whether the router model knows exactly the installed intents (else: retrain)."""
+        from enigma_core.staleness import router_status
+
+        return router_status(self)
+
+    def route(
+        self,
+        text: str,
+        *,
+        emit: Callable[[str], None] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> RouteResult:
+        """Classify ``text``, pick the task owning its intent and run it."""
+        start = time.perf_counter()
+        classification = self.classify(text, options)
+        classified = time.perf_counter()
+        intent = classification.intent
+        task = None if intent in OOS_INTENTS else self.intent_owner(intent)
+        if intent in OOS_INTENTS:
+            classification.details.setdefault("reason", "router unsure (out of scope)")
+            classification.details["routed_from"] = intent
+            classification.via = "default"
+        if (
+            task is None
+            and intent not in OOS_INTENTS
+            and classification.via != "default"
+            and (intent in KNOWN_INTENTS)
+        ):
+            return RouteResult(
+                text=text,
+                classification=classification,
+                task=None,
+                plugin=None,
+                output=missing_plugin_message(intent),
+                status="missing_plugin",
+                timings_ms={"classify": (classified - start) * 1000, "execute": 0.0},
+            )
+        if task is None:
+            task = self.default_task()
+            if classification.via != "default":
+                classification.details["routed_from"] = intent
+                classification.via = "default"
+        result = self.execute(task, text, emit=emit, options=options)
+        done = time.perf_counter()
+        return RouteResult(
+            text=text,
+            classification=classification,
+            task=task.name,
+            plugin=self.plugins.task_owner.get(task.name),
+            output=result.output,
+            data=result.data,
+            timings_ms={
+                "classify": (classified - start) * 1000,
+                "execute": (done - classified) * 1000,
+            },
+        )
+
+    def execute(
+        self,
+        task: TaskSpec | str,
+        text: str,
+        *,
+        emit: Callable[[str], None] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> TaskResult:
+        """Run one task directly (no classification)."""
+        validate_request(text)
+        spec = self.tasks.get(task) if isinstance(task, str) else task
+        if spec is None:
+            raise EnigmaError(f"no installed plugin registers task {task!r}")
+        answer = self.plugins.call_first(
+            "enigma_execute_task", task=spec, request=text, context=self.context(options, emit)
+        )
+        if answer is None:
+            owner = self.plugins.task_owner.get(spec.name)
+            for plugin, error in self.plugins.last_failures:
+                if plugin == owner:
+                    raise EnigmaError(
+                        f"plugin {plugin!r} failed to run task {spec.name!r}: {error}"
+                    )
+            raise EnigmaError(f"task {spec.name!r} is registered but no plugin could run it")
+        return answer if isinstance(answer, TaskResult) else TaskResult(output=str(answer))
+
+    def generate(self, prompt: str) -> str:
+        """The seed's API: route (when ``use_routing``) or run the default task; return text."""
+        if self.use_routing:
+            return self.route(prompt).output
+        return self.execute(self.default_task(), prompt).output
