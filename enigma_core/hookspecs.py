@@ -66,6 +66,18 @@ def enigma_load_model(task: TaskSpec, model_dir: Path | None, context: TaskConte
 
 
 @hookspec(firstresult=True)
+def enigma_model_info(
+    task: TaskSpec, model_dir: Path | None, context: TaskContext
+) -> dict[str, Any] | None:
+    """Describe the model of ``task`` from its metadata only (never loads weights).
+
+    Called by ``enigma plugins`` and routing diagnostics. Return a dict with at least ``path``
+    and, for classifiers, ``labels``; None when ``task`` is not yours or no model exists.
+    Stops at the first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
 def enigma_execute_task(
     task: TaskSpec, request: str, context: TaskContext
 ) -> TaskResult | str | None:
