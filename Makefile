@@ -32,3 +32,24 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist
+
+# --- shared tokenizer (owner: tokenizer/formats engineer) -------------------------------------
+# The shipped tokenizer's sha256 is baked into every trained model: rebuild it only on purpose.
+# `make tokenizer` reproduces the shipped file byte for byte (sha256 08d329e9f0b8be74...8791):
+# training is deterministic (one thread, no sampling, no paths in the model) and reads the frozen
+# snapshot data/tokenizer_corpus/*.txt (= data/specialized/*.txt as of 09:11 UTC; hashes in
+# enigma_core/assets/tokenizer.manifest.json) plus a 4 MB deterministic sample of this Python's
+# stdlib (same Python version needed: 3.11.7; sentencepiece 0.2.3). ~15 s on one core.
+# To build a NEW tokenizer from today's data: make tokenizer TOKENIZER_DATA='data/specialized/*.txt'
+# (then refresh data/tokenizer_corpus/ and retrain every model).
+ENIGMA ?= $(BIN)/enigma
+TOKENIZER_DATA ?= data/tokenizer_corpus/*.txt
+TOKENIZER_OUT ?= enigma_core/assets/tokenizer.model
+
+.PHONY: tokenizer tokenizer-info
+tokenizer: $(STAMP)  ## Rebuild the shared tokenizer (same inputs -> same sha256; new inputs -> retrain models)
+	$(ENIGMA) tokenizer train --data $(TOKENIZER_DATA) --stdlib-sample 4000000 \
+		--data-repeat 4 --vocab-size 8192 --out $(TOKENIZER_OUT)
+
+tokenizer-info:  ## Show the shipped tokenizer's path, sha256, vocab size and special ids
+	$(ENIGMA) tokenizer info
