@@ -24,10 +24,10 @@ demo: $(STAMP)
 		echo "\$$ enigma route \"$$q\""; $(BIN)/enigma route "$$q" || exit 1; echo; done
 
 lint: $(STAMP)
-	$(BIN)/ruff check enigma_core plugins tests
+	$(BIN)/ruff check enigma_core plugins tests examples
 
 test: $(STAMP)
-	$(BIN)/ruff check enigma_core plugins tests
+	$(BIN)/ruff check enigma_core plugins tests examples
 	$(BIN)/python -m pytest -q
 
 clean:

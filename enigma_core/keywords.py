@@ -7,13 +7,24 @@ from collections.abc import Iterable, Mapping
 
 from enigma_core.types import Classification
 
+REGEX_PREFIX = "re:"
+
 
 def _pattern(keyword: str) -> str:
-    """Word keywords match on word boundaries; keywords with punctuation/space edges as-is."""
+    """Word keywords match on word boundaries; punctuation/space edges as-is; ``re:`` a regex."""
+    if keyword.startswith(REGEX_PREFIX):
+        return keyword[len(REGEX_PREFIX) :]
     escaped = re.escape(keyword.strip().lower())
     left = r"(?<!\w)" if keyword[:1].isalnum() else ""
     right = r"(?!\w)" if keyword.rstrip()[-1:].isalnum() and not keyword.endswith(" ") else ""
     return left + escaped + right
+
+
+def _weight(keyword: str) -> float:
+    """Longer phrases are stronger evidence: one point per word (a regex counts as one)."""
+    if keyword.startswith(REGEX_PREFIX):
+        return 1.0
+    return float(max(1, len(keyword.split())))
 
 
 class KeywordClassifier:
@@ -22,10 +33,12 @@ class KeywordClassifier:
     def __init__(self, keywords: Mapping[str, Iterable[str]]) -> None:
         self._rules: list[tuple[str, list[tuple[re.Pattern[str], float]]]] = []
         for intent, words in keywords.items():
-            rules = [
-                (re.compile(_pattern(word)), float(max(1, len(word.split()))))
-                for word in dict.fromkeys(w for w in words if w and w.strip())
-            ]
+            rules = []
+            for word in dict.fromkeys(w for w in words if w and w.strip()):
+                try:
+                    rules.append((re.compile(_pattern(word)), _weight(word)))
+                except re.error:
+                    continue  # a plugin's broken regex keyword is ignored, not fatal
             if rules:
                 self._rules.append((intent, rules))
 

@@ -15,6 +15,7 @@ from enigma_core.config import load_config
 from enigma_core.errors import EnigmaError, PluginError
 from enigma_core.hookspecs import hookimpl
 from enigma_core.plugins import build_plugin_manager
+from enigma_core.training.recipe import TrainingRecipe
 from enigma_core.types import Classification, TaskResult, TaskSpec
 
 
@@ -191,3 +192,45 @@ def test_config_relative_model_path_and_fields(
     (tmp_path / "config.json").write_text('{"models": {"router": 3}}')
     with pytest.raises(EnigmaError, match=r"models\.router"):
         load_config()
+
+
+class RouterInfoPlugin:
+    """A router whose metadata knows only 'chat': installing 'echo' makes it stale."""
+
+    @hookimpl
+    def enigma_register_tasks(self, register):
+        register(TaskSpec(name="router"))
+        register(TaskSpec(name="echo", intents=("echo",), keywords=("echo",)))
+
+    @hookimpl
+    def enigma_model_info(self, task, model_dir, context):
+        if task.name != "router":
+            return None
+        return {"path": "/nowhere/router", "labels": ["chat", "image", "oos"]}
+
+    @hookimpl
+    def enigma_training_recipe(self, task, context):
+        if task != "echo":
+            return None
+        return TrainingRecipe(task="echo", load_examples=lambda paths, tok: [])
+
+
+def test_model_info_drives_router_staleness_and_recipes_come_from_their_plugin() -> None:
+    manager = build_plugin_manager(entry_points=False, extra=[("info", RouterInfoPlugin())])
+    engine = EnigmaEngine(plugin_manager=manager)
+    status = engine.router_status()
+    assert status["model"] is True and status["stale"] is True
+    assert status["unknown_intents"] == ["echo"] and "enigma train router" in status["hint"]
+    assert status["extra_labels"] == []  # 'image' is a first-party intent, known on purpose
+    assert engine.training_recipe("echo").task == "echo"
+    with pytest.raises(EnigmaError, match="no installed plugin trains task 'nope'"):
+        engine.training_recipe("nope")
+
+
+def test_regex_keywords() -> None:
+    def register(register):
+        register(TaskSpec(name="calc", intents=("calc",), keywords=(r"re:\d\s*[-/]\s*\d",)))
+
+    engine = _engine(("calc", _plugin("calc", enigma_register_tasks=hookimpl(register))))
+    assert engine.classify("what is 10 - 3").intent == "calc"
+    assert engine.classify("a well-known fact").intent != "calc"
