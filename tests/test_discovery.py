@@ -108,3 +108,9 @@ def test_allow_and_block_lists(broken_venv: Venv) -> None:
     assert blocked["broken_import"]["status"] == "disabled"
     out = broken_venv.json("route", "echo hi", env={"ENIGMA_DISABLE_PLUGINS": "echo"})
     assert out["task"] != "echo"
+
+
+def test_config_show_names_the_file_under_enigma_home(core_venv: Venv, tmp_path) -> None:
+    out = core_venv.json("config", "show", env={"ENIGMA_HOME": str(tmp_path)})
+    assert out["path"] == str(tmp_path / "config.json") and out["exists"] is False
+    assert out["config"]["enabled"] is True and "chat" in out["config"]["models"]
