@@ -233,13 +233,11 @@ class EnigmaEngine:
     def tokenizer(self) -> SharedTokenizer:
         """The shared tokenizer: the configured file, or the one shipped with enigma-core."""
         if self._tokenizer is None:
-            from enigma_core.tokenizer import SharedTokenizer
+            from enigma_core.tokenizer import SharedTokenizer, load_default
 
             path = self.config.shared_tokenizer
             self._tokenizer = (
-                SharedTokenizer.load(Path(path).expanduser())
-                if path
-                else SharedTokenizer.load_default()
+                SharedTokenizer.load(Path(path).expanduser()) if path else load_default()
             )
         return self._tokenizer
 

@@ -79,7 +79,12 @@ def _add_core_commands(app: typer.Typer) -> None:
             app.command(name)(target)
 
 
-CORE_COMMANDS: list[tuple[str, str, str, str]] = []
+CORE_COMMANDS: list[tuple[str, str, str, str]] = [
+    ("train_cmd", "train", "train", "command"),
+    ("sizes_cmd", "sizes", "sizes", "command"),
+    ("tokenizer_cmd", "app", "tokenizer", "group"),
+    ("new_plugin_cmd", "new_plugin", "new-plugin", "command"),
+]
 
 
 def _debug() -> bool:

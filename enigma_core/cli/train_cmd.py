@@ -1,0 +1,98 @@
+"""``enigma train TASK``: train a task's model with the recipe its plugin supplies.
+
+Progress goes to stderr (off with ``--json``); the summary (JSON with ``--json``) to stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from enigma_core.cli.common import JsonOpt, print_json
+
+DataOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--data",
+        metavar="FILE",
+        help="Training data file (repeat for several); default: the task's.",
+    ),
+]
+
+
+def train(
+    task: Annotated[str, typer.Argument(help="Task to train, e.g. router, vision, code.")],
+    data: DataOpt = None,
+    valid: Annotated[
+        Path | None,
+        typer.Option("--valid", help="Validation file; default: a deterministic split of --data."),
+    ] = None,
+    size: Annotated[
+        str | None, typer.Option("--size", help="Model size preset (see `enigma sizes`).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Training epochs.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output directory; default: <enigma home>/models/<task>."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the last checkpoint in --out.")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same model).")] = 0,
+    device: Annotated[
+        str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")
+    ] = "auto",
+    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", min=1, help="Examples per step.")
+    ] = None,
+    patience: Annotated[
+        int | None,
+        typer.Option("--patience", min=0, help="Stop after N epochs without improvement (0: off)."),
+    ] = None,
+    checkpoint_every: Annotated[
+        int, typer.Option("--checkpoint-every", min=0, help="Checkpoint every N steps (0: off).")
+    ] = 500,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="CPU threads for torch (default: 1 for nano/micro)."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train TASK's model on plain-text data and write model.safetensors + config.json."""
+    from enigma_core.cli import state
+    from enigma_core.training.loop import TrainArgs, run_training
+
+    engine = state.engine(use_routing=False)
+    recipe = engine.training_recipe(task)
+    args = TrainArgs(
+        out=out,
+        data=tuple(data or ()),
+        valid=valid,
+        size=size,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        patience=patience,
+        seed=seed,
+        device=device,
+        resume=resume,
+        progress=not json_out,
+        checkpoint_every=checkpoint_every,
+        threads=threads,
+    )
+    outcome = run_training(recipe, args, tokenizer=engine.tokenizer())
+    if json_out:
+        print_json(outcome.to_dict())
+        return
+    best = "n/a" if outcome.best_value is None else f"{outcome.best_value:.4f}"
+    sys.stdout.write(
+        f"trained {outcome.task} ({outcome.size}, {outcome.parameters:,} parameters) in "
+        f"{outcome.train_seconds:.1f} s: {outcome.epochs_run} epochs, {outcome.steps} steps, "
+        f"best {outcome.metric} {best} at epoch {outcome.best_epoch}"
+        f"{' (stopped early)' if outcome.stopped_early else ''}\n"
+        f"model: {outcome.out_dir}\n"
+    )

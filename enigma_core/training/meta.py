@@ -1,0 +1,101 @@
+"""Model directory layout and ``config.json`` reading; torch-free so the numpy runtime can use it.
+
+A trained model directory holds ``model.safetensors`` (weights) and ``config.json`` (model
+config, preset, task, labels, tokenizer sha256, training args, data hashes, metrics, version).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from enigma_core.errors import EnigmaError, TokenizerMismatchError
+from enigma_core.presets import ModelConfig
+
+if TYPE_CHECKING:
+    from enigma_core.tokenizer import SharedTokenizer
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+PLOT_FILE = "loss.png"
+CHECKPOINT_DIR = "checkpoint"
+STATE_FILE = "state.json"
+FORMAT_NAME = "enigma-model"
+FORMAT_VERSION = 1
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_json(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object from ``path``; missing or malformed files are one-line EnigmaErrors."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EnigmaError(f"{path}: {what} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EnigmaError(f"{path}: cannot read {what} ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise EnigmaError(f"{path}:{exc.lineno}: {what} is not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise EnigmaError(f"{path}: {what} must be a JSON object")
+    return data
+
+
+def read_meta(model_dir: str | Path) -> dict[str, Any]:
+    """The ``config.json`` of a trained model directory, checked for format and weights file."""
+    directory = Path(model_dir)
+    meta = read_json(directory / CONFIG_FILE, "model config")
+    if meta.get("format") != FORMAT_NAME:
+        raise EnigmaError(f"{directory / CONFIG_FILE}: not an enigma model config (no format)")
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise EnigmaError(
+            f"{directory / CONFIG_FILE}: format_version {meta.get('format_version')} is newer "
+            f"than this enigma supports ({FORMAT_VERSION}); upgrade enigma-core"
+        )
+    if "model" not in meta or not isinstance(meta["model"], dict):
+        raise EnigmaError(f"{directory / CONFIG_FILE}: field 'model' (model config) is missing")
+    if not (directory / WEIGHTS_FILE).is_file():
+        raise EnigmaError(f"{directory / WEIGHTS_FILE}: weights file not found")
+    return meta
+
+
+def model_config_of(meta: dict[str, Any]) -> ModelConfig:
+    """The :class:`ModelConfig` stored in a model's metadata."""
+    return ModelConfig.from_dict(meta["model"])
+
+
+def check_tokenizer(meta: dict[str, Any], tokenizer: SharedTokenizer, where: str = "model") -> None:
+    """Refuse a model trained with another tokenizer (:class:`TokenizerMismatchError`)."""
+    expected = (meta.get("tokenizer") or {}).get("sha256")
+    if not expected:
+        raise TokenizerMismatchError(
+            f"{where}: config.json records no tokenizer sha256; retrain it with 'enigma train'"
+        )
+    if expected != tokenizer.sha256:
+        raise TokenizerMismatchError(
+            f"{where} was trained with tokenizer sha256 {expected} but the current tokenizer is "
+            f"{tokenizer.sha256} ({tokenizer.path or 'bytes'}); use the tokenizer it was trained "
+            "with or retrain the model with 'enigma train'"
+        )
+
+
+def check_weights_hash(model_dir: str | Path, meta: dict[str, Any]) -> None:
+    """Refuse weights that are not the ones ``config.json`` describes (e.g. a torn update)."""
+    expected = meta.get("weights_sha256")
+    if not expected:
+        return
+    path = Path(model_dir) / WEIGHTS_FILE
+    if sha256_file(path) != expected:
+        raise EnigmaError(
+            f"{path}: weights do not match config.json (sha256 differs); the directory was "
+            "changed or a training run was interrupted; rerun 'enigma train ... --resume'"
+        )
