@@ -17,6 +17,7 @@ from enigma_core.catalog import KNOWN_INTENTS, missing_plugin_message
 from enigma_core.config import Config, load_config
 from enigma_core.context import TaskContext
 from enigma_core.errors import EnigmaError
+from enigma_core.home import models_dir
 from enigma_core.keywords import KeywordClassifier
 from enigma_core.plugins import EnigmaPluginManager, PluginRecord, build_plugin_manager
 from enigma_core.types import Classification, TaskResult, TaskSpec
@@ -183,10 +184,18 @@ class EnigmaEngine:
 
     # -- models ------------------------------------------------------------------------------
     def model_dir(self, name: str) -> Path | None:
-        """Where the model of task ``name`` lives: override, config, or None (plugin default)."""
+        """Where the model of task ``name`` lives; None means the plugin's shipped default.
+
+        Order: ``--model`` override (router), the config's ``models.<name>.path``, then a model
+        trained by ``enigma train`` into ``<ENIGMA_HOME>/models/<name>``.
+        """
         if name == "router" and self.router_model is not None:
             return self.router_model
-        return self.config.model_path(name)
+        configured = self.config.model_path(name)
+        if configured is not None:
+            return configured
+        trained = models_dir() / name
+        return trained if (trained / "config.json").is_file() else None
 
     def _lock_for(self, name: str) -> threading.Lock:
         with self._locks_guard:
