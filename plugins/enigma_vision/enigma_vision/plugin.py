@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from enigma_core.hookspecs import hookimpl
-from enigma_core.types import TaskSpec
+from enigma_core.types import TaskResult, TaskSpec
+
+if TYPE_CHECKING:
+    from enigma_core.commands import CommandGroups
+    from enigma_core.context import TaskContext
+    from enigma_core.training.recipe import TrainingRecipe
 
 VISION_TASK = TaskSpec(
     name="vision",
     intents=("vision",),
-    description="Describes an image file (or a features string) without inventing what is not there.",
-    keywords=("describe", "image", "photo", "picture", "see", ".jpg", ".png", ".jpeg", ".webp", "screenshot"),
+    description=(
+        "Describes an image file (or a features string) without inventing what is not there."
+    ),
+    keywords=(
+        "describe",
+        "image",
+        "photo",
+        "picture",
+        "see",
+        ".jpg",
+        ".png",
+        ".jpeg",
+        ".webp",
+        "screenshot",
+    ),
     examples=(
         "describe photo.jpg",
         "what is in this picture?",
@@ -30,3 +50,72 @@ VISION_TASK = TaskSpec(
 def enigma_register_tasks(register: Callable[[TaskSpec], None]) -> None:
     """Register the vision task."""
     register(VISION_TASK)
+
+
+@hookimpl
+def enigma_register_commands(groups: CommandGroups) -> None:
+    """``enigma data vision``, ``enigma eval vision`` and ``enigma bench vision``."""
+    from enigma_vision import commands
+
+    groups.data.command("vision")(commands.data_vision)
+    groups.eval.command("vision")(commands.eval_vision)
+    groups.bench.command("vision")(commands.bench_vision)
+
+
+@hookimpl
+def enigma_load_model(task: TaskSpec, model_dir: Path | None, context: TaskContext) -> Any | None:
+    """The caption model (numpy); with no shipped weights, a template-only captioner."""
+    if task.name != VISION_TASK.name:
+        return None
+    from enigma_vision.model import load_captioner
+
+    return load_captioner(model_dir, context.tokenizer)
+
+
+@hookimpl
+def enigma_model_info(
+    task: TaskSpec, model_dir: Path | None, context: TaskContext
+) -> dict[str, Any] | None:
+    """Path, size and metrics of the caption model from its config.json (weights not read)."""
+    if task.name != VISION_TASK.name:
+        return None
+    from enigma_core.training.meta import read_meta
+    from enigma_vision.model import WEIGHTS_DIR
+
+    directory = Path(model_dir) if model_dir is not None else WEIGHTS_DIR
+    if not (directory / "config.json").is_file():
+        return None
+    meta = read_meta(directory)
+    return {
+        "path": str(directory),
+        "task": meta.get("task"),
+        "preset": meta.get("preset"),
+        "metrics": meta.get("metrics", {}),
+    }
+
+
+@hookimpl
+def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult | None:
+    """Find the image path (or features) in ``request``, extract, caption, guard.
+
+    ``data`` carries the extracted features, so ``enigma route --json`` shows what was seen.
+    Option ``faces`` (default True) turns the optional OpenCV face detector off when False.
+    """
+    if task.name != VISION_TASK.name:
+        return None
+    from enigma_vision.api import describe_request
+
+    captioner = context.model(VISION_TASK.name)
+    faces = bool(context.options.get("faces", True))
+    result = describe_request(request, captioner, faces=faces)
+    return TaskResult(output=result.caption, data=result.to_dict())
+
+
+@hookimpl
+def enigma_training_recipe(task: str, context: TaskContext) -> TrainingRecipe | None:
+    """The vision caption recipe: the core's Q/A LM recipe plus procedural examples."""
+    if task != VISION_TASK.name:
+        return None
+    from enigma_vision.recipe import vision_recipe
+
+    return vision_recipe()

@@ -1,0 +1,80 @@
+"""The vision caption recipe: the core's generic Q/A LM recipe plus procedural examples.
+
+Data: ``data/specialized/vision_training.txt`` (the seed's format, marker kept in the prompt)
+plus :data:`SYNTHETIC_EXAMPLES` pairs drawn fresh from the procedural generator (seed
+:data:`SYNTHETIC_SEED`, disjoint from the evaluation seeds) and run through the real extractor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from enigma_core.formats import load_pair_examples
+from enigma_core.training.recipe import (
+    Example,
+    HyperParams,
+    QAPair,
+    TrainingRecipe,
+    encode_qa,
+    make_lm_recipe,
+)
+from enigma_vision.model import prompt_text
+
+if TYPE_CHECKING:
+    from enigma_core.tokenizer import SharedTokenizer
+
+SEED_DATA = Path("data/specialized/vision_training.txt")
+SYNTHETIC_EXAMPLES = 2000
+SYNTHETIC_SEED = 20
+FILE_REPEAT = 2
+"""The file's pairs are seen this many times per epoch (hand-written phrasing is scarce)."""
+HYPER = HyperParams(
+    size="tiny",
+    epochs=14,
+    lr=2e-3,
+    batch_size=32,
+    warmup=0.05,
+    patience=3,
+    valid_fraction=0.05,
+    min_examples=50,
+)
+
+
+def parse_file(path: Path) -> list[QAPair]:
+    """Pairs of a vision data file, prompts keeping the seed's ``[E:vision]`` marker."""
+    pairs = [
+        QAPair(prompt_text(ex.prompt), ex.completion, f"{path}:{ex.line}")
+        for ex in load_pair_examples(path, kind="vision")
+    ]
+    return pairs * FILE_REPEAT
+
+
+def vision_recipe(synthetic: int = SYNTHETIC_EXAMPLES) -> TrainingRecipe:
+    """The recipe ``enigma train vision`` runs (tiny by default; see the plugin README)."""
+    recipe = make_lm_recipe(
+        "vision",
+        parse_file,
+        default_data=(SEED_DATA,),
+        hyper=HYPER,
+        metric="val_loss",
+        meta={"synthetic_examples": synthetic, "synthetic_seed": SYNTHETIC_SEED},
+        description="Image captions from extracted features (seed Q/A file + procedural images).",
+    )
+    base_load = recipe.load_examples
+    calls: list[int] = []
+
+    def load_examples(paths: Sequence[Path], tokenizer: SharedTokenizer) -> list[Example]:
+        examples = base_load(paths, tokenizer)
+        calls.append(1)
+        if len(calls) == 1 and synthetic > 0:  # the first call loads the training data
+            from enigma_vision.training_data import synthetic_pairs
+
+            for n, (prompt, caption) in enumerate(synthetic_pairs(synthetic, SYNTHETIC_SEED)):
+                pair = QAPair(prompt, caption, f"synthetic:{SYNTHETIC_SEED}:{n}")
+                examples.append(encode_qa(tokenizer, pair))
+        return examples
+
+    recipe.load_examples = load_examples
+    return recipe
