@@ -114,3 +114,12 @@ def test_config_show_names_the_file_under_enigma_home(core_venv: Venv, tmp_path)
     out = core_venv.json("config", "show", env={"ENIGMA_HOME": str(tmp_path)})
     assert out["path"] == str(tmp_path / "config.json") and out["exists"] is False
     assert out["config"]["enabled"] is True and "chat" in out["config"]["models"]
+
+
+def test_router_model_routes_without_torch(router_venv: Venv) -> None:
+    assert router_venv.run_python("import torch").returncode != 0, "torch must not be installed"
+    done = router_venv.run_python(NO_TORCH_CHECK.format(args=["route", "--json", "draw me a cat"]))
+    assert done.stdout.rstrip().endswith("HEAVY="), done.stdout + done.stderr
+    out = json.loads(done.stdout.splitlines()[0])
+    assert out["via"] == "model" and out["intent"] == "image"
+    assert out["status"] == "missing_plugin"  # nobody generates images yet: says so, no crash

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from enigma_core.hookspecs import hookimpl
 from enigma_core.types import TaskSpec
 
 if TYPE_CHECKING:
+    from enigma_core.commands import CommandGroups
     from enigma_core.context import TaskContext
+    from enigma_core.training.recipe import TrainingRecipe
     from enigma_core.types import Classification
+
+ENIGMA_PLUGIN_API = ">=1,<2"
 
 ROUTER_TASK = TaskSpec(
     name="router",
@@ -29,6 +35,51 @@ def enigma_register_tasks(register: Callable[[TaskSpec], None]) -> None:
 
 
 @hookimpl
+def enigma_register_commands(groups: CommandGroups) -> None:
+    """``enigma eval router`` and ``enigma bench router`` (typer only at import)."""
+    from enigma_router.commands import bench_router, eval_router
+
+    groups.eval.command("router")(eval_router)
+    groups.bench.command("router")(bench_router)
+
+
+@hookimpl
+def enigma_load_model(task: TaskSpec, model_dir: Path | None, context: TaskContext) -> Any | None:
+    """The numpy RouterModel (no torch); None for other tasks."""
+    if task.name != ROUTER_TASK.name:
+        return None
+    from enigma_router.routing import load_router
+
+    return load_router(model_dir, context)
+
+
+@hookimpl
+def enigma_model_info(
+    task: TaskSpec, model_dir: Path | None, context: TaskContext
+) -> dict[str, Any] | None:
+    """Labels, plugin versions and calibration from config.json (weights are not read)."""
+    if task.name != ROUTER_TASK.name:
+        return None
+    from enigma_router.routing import model_info
+
+    return model_info(model_dir)
+
+
+@hookimpl
 def enigma_classify_intent(text: str, context: TaskContext) -> Classification | None:
-    """Classify with the router model when one is trained; None lets the core use keywords."""
-    return None
+    """One forward pass of the router model; None (keywords) when no model is trained."""
+    from enigma_router.routing import classify, resolve_model_dir
+
+    if resolve_model_dir(context.engine.model_dir(ROUTER_TASK.name)) is None:
+        return None
+    return classify(context.model(ROUTER_TASK.name), text)
+
+
+@hookimpl
+def enigma_training_recipe(task: str, context: TaskContext) -> TrainingRecipe | None:
+    """``enigma train router``: seed data + every installed plugin's example requests."""
+    if task != ROUTER_TASK.name:
+        return None
+    from enigma_router.recipe import make_router_recipe
+
+    return make_router_recipe(context)

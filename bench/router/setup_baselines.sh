@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install the bench-only baselines of `enigma bench router` / bench/router/run.py:
+#  - scikit-learn into the main venv (TF-IDF + LinearSVC / LogisticRegression);
+#  - fastText (fasttext-wheel) into its own venv with numpy<2, because fasttext-wheel breaks
+#    under numpy 2; the bench drives it through a subprocess.
+# Usage: bash bench/router/setup_baselines.sh [MAIN_PYTHON]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+main_python="${1:-$repo/.venv/bin/python}"
+ft_venv="$repo/bench/.venv-fasttext"
+
+echo "scikit-learn -> $main_python"
+"$main_python" -m pip install --quiet "scikit-learn>=1.3"
+
+if [ ! -x "$ft_venv/bin/python" ]; then
+  echo "creating $ft_venv"
+  python3 -m venv "$ft_venv"
+fi
+echo "fasttext-wheel + numpy<2 -> $ft_venv"
+"$ft_venv/bin/python" -m pip install --quiet --upgrade pip
+"$ft_venv/bin/python" -m pip install --quiet "numpy<2" "fasttext-wheel"
+"$ft_venv/bin/python" -c "import fasttext, numpy; print('fasttext ok, numpy', numpy.__version__)"

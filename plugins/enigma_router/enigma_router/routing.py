@@ -1,0 +1,91 @@
+"""What ``plugin.py``'s hooks call: find/load the router model, classify, describe the model.
+
+numpy only: the engine can route without importing torch. ``model_dir=None`` means the model
+shipped next to this package (``enigma_router/default_model``) when it exists.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from enigma_core.errors import EnigmaError
+from enigma_core.types import Classification
+
+if TYPE_CHECKING:
+    from enigma_core.context import TaskContext
+    from enigma_router.inference import RouterModel
+
+DEFAULT_MODEL_DIR = Path(__file__).with_name("default_model")
+
+
+def resolve_model_dir(model_dir: str | Path | None) -> Path | None:
+    """``model_dir`` if given, else the shipped default model, else None (no model)."""
+    if model_dir is not None:
+        return Path(model_dir)
+    return DEFAULT_MODEL_DIR if (DEFAULT_MODEL_DIR / "config.json").is_file() else None
+
+
+def load_router(model_dir: str | Path | None, context: TaskContext | None = None) -> RouterModel:
+    """Load the router (numpy) with the engine's shared tokenizer; EnigmaError if none exists."""
+    from enigma_router.inference import RouterModel
+
+    directory = resolve_model_dir(model_dir)
+    if directory is None:
+        raise EnigmaError("no router model: train one with 'enigma train router'")
+    options = context.options if context is not None else {}
+    return RouterModel.load(
+        directory,
+        context.tokenizer() if context is not None else None,
+        threshold=options.get("router_threshold"),
+        margin=options.get("router_margin"),
+    )
+
+
+def classify(model: RouterModel, text: str, top_k: int = 3) -> Classification:
+    """One forward pass -> :class:`Classification` (``via="model"``; unsure -> ``oos``).
+
+    ``details.known_intents`` lets the core send intents the model does not know to keywords.
+    """
+    probs = model.probabilities(model.logits_one(text))
+    intent, confidence, alternatives = model.decide(probs, top_k=top_k)
+    details: dict[str, Any] = {
+        "known_intents": [label for label in model.labels if label != "oos"],
+    }
+    if intent == "oos":
+        learned = int(probs.argmax()) == model.oos_index
+        details["reason"] = "out of scope" if learned else "unsure (below threshold or margin)"
+        details["calibration"] = model.calibration.to_dict()
+    return Classification(
+        intent=intent,
+        confidence=confidence,
+        via="model",
+        alternatives=alternatives,
+        details=details,
+    )
+
+
+def model_info(model_dir: str | Path | None) -> dict[str, Any] | None:
+    """Labels, plugin versions and calibration of a router from ``config.json`` (no weights).
+
+    None when there is no model; used by ``enigma plugins`` / ``route --json`` staleness checks.
+    """
+    directory = resolve_model_dir(model_dir)
+    if directory is None or not (directory / "config.json").is_file():
+        return None
+    try:
+        meta = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EnigmaError(
+            f"{directory / 'config.json'}: unreadable router config ({exc})"
+        ) from None
+    router = meta.get("router") or {}
+    return {
+        "path": str(directory),
+        "labels": list(meta.get("labels", [])),
+        "plugins": dict(router.get("plugins", {})),
+        "calibration": router.get("calibration", {}),
+        "created": meta.get("created"),
+        "tokenizer_sha256": (meta.get("tokenizer") or {}).get("sha256"),
+    }
