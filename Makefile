@@ -19,9 +19,17 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	@$(BIN)/enigma plugins
+	@$(BIN)/enigma data vision --synthetic 1 --out .cache/demo >/dev/null
 	@for q in "hello there!" "write a function that reverses a string" \
-		"describe a photo with a person smiling on a beach at sunset" "draw me a cat wearing a hat"; do \
+		"what is in .cache/demo/synth_0_00000.png?" "draw me a cat wearing a hat"; do \
 		echo "\$$ enigma route \"$$q\""; $(BIN)/enigma route "$$q" || exit 1; echo; done
+
+bench: $(STAMP)  ## Full-size benchmarks (router vs fastText/TF-IDF on ../shared/benchmarks, vision, code)
+	$(BIN)/pip install -q --disable-pip-version-check "plugins/enigma_router[bench]"
+	bash bench/router/setup_baselines.sh
+	$(BIN)/python bench/router/run.py
+	$(BIN)/enigma bench vision
+	$(BIN)/enigma bench code
 
 lint: $(STAMP)
 	$(BIN)/ruff check enigma_core plugins tests examples
