@@ -125,7 +125,10 @@ def test_decompression_bomb_refused_from_header(tmp_path: Path, name: str, maker
         "    load_image(sys.argv[1]); message = None\n"
         "except EnigmaError as exc:\n"
         "    message = str(exc)\n"
-        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        # VmHWM is this process's own peak; ru_maxrss would include the forking parent's.
+        "hwm = [x for x in open('/proc/self/status') if x.startswith('VmHWM:')]\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "rss = int(hwm[0].split()[1]) if hwm else peak\n"
         "print(json.dumps({'message': message, 'rss_kb': rss}))\n"
     )
     done = subprocess.run(
