@@ -222,20 +222,9 @@ def load_default() -> SharedTokenizer:
 # -- training -------------------------------------------------------------------------------
 def _read_lines(path: Path) -> list[str]:
     """Non-empty lines of a UTF-8 text file; unreadable or non-UTF-8 files are EnigmaErrors."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise EnigmaError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise EnigmaError(f"{path}: is a directory, expected a text file") from None
-    except OSError as exc:
-        raise EnigmaError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise EnigmaError(f"{path}:{line}: invalid UTF-8 (byte 0x{raw[exc.start]:02x})") from None
-    return [ln for ln in text.splitlines() if ln.strip()]
+    from enigma_core.formats import read_text_file
+
+    return [ln for ln in read_text_file(path).splitlines() if ln.strip()]
 
 
 def _data_lines(path: Path) -> list[str]:
