@@ -68,6 +68,23 @@ def read_meta(model_dir: str | Path) -> dict[str, Any]:
     return meta
 
 
+
+def model_summary(model_dir: str | Path) -> dict[str, Any] | None:
+    """Path, task, preset and metrics of a model from its ``config.json`` (weights not read).
+
+    What generation plugins answer from ``enigma_model_info``; None when no model is there.
+    """
+    directory = Path(model_dir)
+    if not (directory / CONFIG_FILE).is_file():
+        return None
+    meta = read_meta(directory)
+    return {
+        "path": str(directory),
+        "task": meta.get("task"),
+        "preset": meta.get("preset"),
+        "metrics": meta.get("metrics", {}),
+    }
+
 def model_config_of(meta: dict[str, Any]) -> ModelConfig:
     """The :class:`ModelConfig` stored in a model's metadata."""
     return ModelConfig.from_dict(meta["model"])

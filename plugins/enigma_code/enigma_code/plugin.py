@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from enigma_core.hookspecs import hookimpl
-from enigma_core.types import TaskSpec
+from enigma_core.types import TaskResult, TaskSpec
+
+if TYPE_CHECKING:
+    from enigma_core.commands import CommandGroups
+    from enigma_core.context import TaskContext
+    from enigma_core.training.recipe import TrainingRecipe
 
 CODE_TASK = TaskSpec(
     name="code",
     intents=("code",),
     description="Writes Python functions from a request, streamed and checked with ast.",
-    keywords=("code", "function", "python", "script", "implement", "write a", "program", "def ", "class "),
+    keywords=(
+        "code",
+        "function",
+        "python",
+        "script",
+        "implement",
+        "write a",
+        "program",
+        "def ",
+        "class ",
+    ),
     examples=(
         "write a function that reverses a string",
         "implement binary search in python",
@@ -24,9 +41,77 @@ CODE_TASK = TaskSpec(
     requires=("tokenizer",),
     optional=("model",),
 )
+DEFAULT_SOURCES = 3
 
 
 @hookimpl
 def enigma_register_tasks(register: Callable[[TaskSpec], None]) -> None:
     """Register the code task."""
     register(CODE_TASK)
+
+
+@hookimpl
+def enigma_register_commands(groups: CommandGroups) -> None:
+    """``enigma data code``, ``enigma eval code`` and ``enigma bench code``."""
+    from enigma_code import commands
+
+    groups.data.command("code")(commands.data_code)
+    groups.eval.command("code")(commands.eval_code)
+    groups.bench.command("code")(commands.bench_code)
+
+
+@hookimpl
+def enigma_load_model(task: TaskSpec, model_dir: Path | None, context: TaskContext) -> Any | None:
+    """Load the code model (numpy runtime); ``model_dir`` None means the shipped weights."""
+    if task.name != CODE_TASK.name:
+        return None
+    from enigma_code.generate import CodeModel
+
+    return CodeModel.load(model_dir, context.tokenizer())
+
+
+@hookimpl
+def enigma_model_info(
+    task: TaskSpec, model_dir: Path | None, context: TaskContext
+) -> dict[str, Any] | None:
+    """Path, size and metrics of the code model from its config.json (weights not read)."""
+    if task.name != CODE_TASK.name:
+        return None
+    from enigma_code.generate import WEIGHTS_DIR
+    from enigma_core.training.meta import model_summary
+
+    return model_summary(Path(model_dir) if model_dir is not None else WEIGHTS_DIR)
+
+
+@hookimpl
+def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult | None:
+    """Write code for ``request``: streamed through ``context.emit``, checked with ``ast``.
+
+    Options: ``show_sources`` (also list the most similar training functions with file and
+    line), ``sources`` (how many, default 3) and the decoding keys of ``CodeOptions``.
+    """
+    if task.name != CODE_TASK.name:
+        return None
+    from enigma_code.generate import CodeOptions, write_code
+
+    model = context.model(CODE_TASK.name)
+    emit = context.emit if context.streaming else None
+    answer = write_code(model, request, CodeOptions.from_options(context.options), emit)
+    data: dict[str, Any] = answer.to_data()
+    if context.options.get("show_sources"):
+        k = int(context.options.get("sources") or DEFAULT_SOURCES)
+        hits = model.index().search(request, k)
+        data["sources"] = [hit.to_dict() for hit in hits]
+        lines = [f"# similar: {h.path}:{h.line} {h.name} - {h.summary}" for h in hits]
+        data["after_stream"] = "\n".join(lines) if lines else "# similar: no match"
+    return TaskResult(output=answer.code, data=data)
+
+
+@hookimpl
+def enigma_training_recipe(task: str, context: TaskContext) -> TrainingRecipe | None:
+    """The code task's Q/A language-model recipe (tiny by default)."""
+    if task != CODE_TASK.name:
+        return None
+    from enigma_code.recipe import code_recipe
+
+    return code_recipe()

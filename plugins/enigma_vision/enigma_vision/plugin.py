@@ -79,19 +79,10 @@ def enigma_model_info(
     """Path, size and metrics of the caption model from its config.json (weights not read)."""
     if task.name != VISION_TASK.name:
         return None
-    from enigma_core.training.meta import read_meta
+    from enigma_core.training.meta import model_summary
     from enigma_vision.model import WEIGHTS_DIR
 
-    directory = Path(model_dir) if model_dir is not None else WEIGHTS_DIR
-    if not (directory / "config.json").is_file():
-        return None
-    meta = read_meta(directory)
-    return {
-        "path": str(directory),
-        "task": meta.get("task"),
-        "preset": meta.get("preset"),
-        "metrics": meta.get("metrics", {}),
-    }
+    return model_summary(Path(model_dir) if model_dir is not None else WEIGHTS_DIR)
 
 
 @hookimpl

@@ -1,0 +1,158 @@
+"""The code plugin's CLI: ``enigma data code``, ``enigma eval code``, ``enigma bench code``.
+
+Registered by ``plugin.enigma_register_commands``. Heavy modules are imported inside the
+commands so ``enigma --help`` stays fast. Data goes to stdout, progress to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+ModelOpt = Annotated[
+    Path | None,
+    typer.Option("--model", help="Code model directory (default: the shipped weights)."),
+]
+
+
+def _print(obj: Any, json_out: bool, lines: list[str]) -> None:
+    """JSON on stdout under ``--json``, else the human lines."""
+    if json_out:
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
+def data_code(
+    from_: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--from",
+            metavar="PATH",
+            help="Python file or source tree to mine (repeatable; default: "
+            "the running Python's standard library).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Training pairs (JSON lines); the held-out modules go "
+            "to OUT's '.heldout.jsonl' sibling.",
+        ),
+    ] = Path("runs/code/stdlib.jsonl"),
+    max_lines: Annotated[int, typer.Option(help="Skip functions longer than this.")] = 40,
+    heldout: Annotated[float, typer.Option(help="Share of modules (files) held out.")] = 0.1,
+    json_out: JsonOpt = False,
+) -> None:
+    """Mine (request -> function) pairs from Python sources, split by module."""
+    from enigma_code.mining import mine_to_files, stdlib_root
+    from enigma_core.errors import EnigmaError
+
+    if not 0 <= heldout < 1:
+        raise EnigmaError(f"--heldout must be in [0, 1), got {heldout}")
+    counts = mine_to_files(from_ or [stdlib_root()], out, max_lines, heldout)
+    _print(
+        counts,
+        json_out,
+        [
+            f"train    {counts['train']:>6} pairs from {counts['train_modules']} modules -> "
+            f"{counts['train_file']}",
+            f"held-out {counts['heldout']:>6} pairs from {counts['heldout_modules']} modules -> "
+            f"{counts['heldout_file']}",
+        ],
+    )
+
+
+def eval_code(
+    model: ModelOpt = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Held-out pairs (JSON lines or Q/A text); "
+            "default: runs/code/stdlib.heldout.jsonl, mined if missing.",
+        ),
+    ] = None,
+    suite: Annotated[
+        Path | None, typer.Option("--suite", help="Task suite file (default: the shipped one).")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(help="Generate for at most N held-out prompts (0 = all).")
+    ] = 200,
+    max_attempts: Annotated[int, typer.Option(help="Samples per request until one parses.")] = 6,
+    guided: Annotated[
+        bool, typer.Option(help="Apply the lexical decoding guards (off: raw sampling).")
+    ] = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """Held-out perplexity, parse rate, exact match, and pass@1 on the unit-tested suite."""
+    from enigma_code.evaluate import evaluate
+    from enigma_code.generate import CodeModel, CodeOptions
+    from enigma_code.mining import heldout_path, mine_to_files, stdlib_root
+    from enigma_code.qa import read_pairs
+    from enigma_code.recipe import DEFAULT_MINED
+    from enigma_code.suite import load_suite
+
+    if data is None:
+        data = heldout_path(DEFAULT_MINED)
+        if not data.exists():
+            mine_to_files([stdlib_root()], DEFAULT_MINED)
+    code_model = CodeModel.load(model)
+    pairs = read_pairs(data)
+    tasks = load_suite(suite)
+
+    def progress(stage: str, i: int, n: int) -> None:
+        if not json_out and (i == n or i % 25 == 0):
+            print(f"  {stage}: {i}/{n}", file=sys.stderr)
+
+    options = CodeOptions(max_attempts=max_attempts, guided=guided)
+    report = evaluate(code_model, pairs, tasks, options, limit, progress)
+    report["data"] = str(data)
+    h, s = report["heldout"], report["suite"]
+    _print(
+        report,
+        json_out,
+        [
+            f"model       {report['model']}",
+            f"held-out    {h['examples']} pairs, {h['tokens']} completion tokens ({data})",
+            f"perplexity  {h['perplexity']}",
+            f"parses      {h['parse_rate']:.1%} of {h['generated']} answers "
+            f"(first attempt {h['first_attempt_parse_rate']:.1%}, {h['mean_attempts']} attempts)",
+            f"exact match {h['exact_match']:.1%}",
+            f"suite       pass@1 {s['pass_at_1']:.1%} of {s['tasks']} tasks, parses "
+            f"{s['parse_rate']:.1%}; outcomes {s['outcomes']}",
+        ],
+    )
+
+
+def bench_code(
+    model: ModelOpt = None,
+    tokens: Annotated[int, typer.Option(help="Tokens decoded per run.")] = 256,
+    runs: Annotated[int, typer.Option(help="Timed runs (the median is reported).")] = 5,
+    threads: Annotated[int, typer.Option(help="BLAS threads in the benchmark process.")] = 1,
+    json_out: JsonOpt = False,
+) -> None:
+    """Decoding speed at batch 1: first-token latency and tokens/s (numpy runtime)."""
+    from enigma_code.bench import run_bench
+
+    r = run_bench(model, tokens, runs, threads)
+    _print(
+        r,
+        json_out,
+        [
+            f"model            {r['model']} ({r['parameters']:,} parameters, "
+            f"{r['layers']}x{r['width']}, context {r['context']})",
+            f"threads / batch  {r['threads']} / {r['batch']}",
+            f"first token      {r['first_token_ms']} ms (median of {r['runs']})",
+            f"decode           {r['decode_tokens_per_s']} tokens/s (KV cache, greedy)",
+            f"end to end       {r['end_to_end_tokens_per_s']} tokens/s over "
+            f"{r['end_to_end_tokens']} tokens of real requests",
+        ],
+    )

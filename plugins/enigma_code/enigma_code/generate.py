@@ -1,0 +1,302 @@
+"""Write code for a request with the numpy runtime: stream, stop at the function's end, check.
+
+Decoding uses the core's KV-cache loop (:mod:`enigma_core.inference`); every settled piece
+of text goes through :class:`~enigma_code.stopping.FunctionStop` and is emitted at once. The
+answer is checked with ``ast.parse``; when it does not parse the request is sampled again (up
+to ``max_attempts`` times) and the result says whether the final answer parses.
+"""
+
+from __future__ import annotations
+
+import ast
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from enigma_code.constraints import PyLexer, banned_tokens, closing_table
+from enigma_code.stopping import FunctionStop
+from enigma_core.errors import EnigmaError
+from enigma_core.training.recipe import LM_PROMPT_TEMPLATE, encode_lm_prompt
+
+if TYPE_CHECKING:
+    from enigma_code.retrieval import SourceIndex
+    from enigma_core.inference import NumpyTransformer
+    from enigma_core.tokenizer import SharedTokenizer
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+"""The default model shipped in the package (``enigma train code`` output + source index)."""
+
+QA_STOP = "\nQ:"
+
+
+@dataclass(frozen=True)
+class CodeOptions:
+    """Decoding switches. ``temperature == 0`` makes the first attempt greedy; retries then
+    sample at ``retry_temperature`` (a greedy retry would repeat the same answer)."""
+
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 0.95
+    retry_temperature: float = 0.7
+    max_attempts: int = 6
+    seed: int = 0
+    max_lines: int = 60
+    guided: bool = True
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> CodeOptions:
+        """Take the known keys of a hook's ``context.options`` (unknown ones are ignored);
+        a value of the wrong type is a one-line :class:`EnigmaError` naming the option."""
+        defaults = asdict(cls())
+        raw = {k: options[k] for k in defaults if options.get(k) is not None}
+        if options.get("max_tokens") is not None and "max_new_tokens" not in raw:
+            raw["max_new_tokens"] = options["max_tokens"]  # the core's generic name
+        known: dict[str, Any] = {}
+        for key, value in raw.items():
+            kind = type(defaults[key])
+            if kind is bool and not isinstance(value, bool):
+                raise EnigmaError(f"code option {key!r} must be true or false, not {value!r}")
+            try:
+                known[key] = kind(value)
+            except (TypeError, ValueError):
+                raise EnigmaError(
+                    f"code option {key!r} must be a {kind.__name__}, not {value!r}"
+                ) from None
+        return cls(**known)
+
+
+@dataclass
+class CodeAnswer:
+    """The final code plus how it was obtained (every attempt counted and timed)."""
+
+    code: str
+    parses: bool
+    attempts: int
+    tokens: int = 0
+    first_token_s: float = 0.0
+    seconds: float = 0.0
+    finish_reason: str = "length"
+    errors: list[str] = field(default_factory=list)
+    trimmed: bool = False
+
+    def to_data(self) -> dict[str, Any]:
+        """The ``TaskResult.data`` form."""
+        return {
+            "parses": self.parses,
+            "attempts": self.attempts,
+            "tokens": self.tokens,
+            "finish_reason": self.finish_reason,
+            "first_token_ms": round(self.first_token_s * 1000, 2),
+            "seconds": round(self.seconds, 4),
+            "syntax_errors": self.errors,
+            "trimmed": self.trimmed,
+        }
+
+
+def syntax_error(code: str) -> str | None:
+    """None when ``code`` is non-empty and parses; otherwise a one-line reason."""
+    if not code.strip():
+        return "empty answer"
+    try:
+        ast.parse(code)
+    except SyntaxError as exc:
+        return f"line {exc.lineno}: {exc.msg}"
+    except ValueError as exc:  # e.g. null bytes
+        return str(exc)
+    return None
+
+
+def trim_to_parse(code: str, max_drop: int = 6) -> str | None:
+    """``code`` without its last unfinished lines, if dropping at most ``max_drop`` of them
+    (keeping a header and one body line) makes it parse; else None. Used only when the token
+    budget cut an answer mid-statement."""
+    lines = code.rstrip("\n").split("\n")
+    for drop in range(1, min(max_drop, len(lines) - 2) + 1):
+        candidate = "\n".join(lines[:-drop]).rstrip() + "\n"
+        if syntax_error(candidate) is None:
+            return candidate
+    return None
+
+
+class CodeModel:
+    """A loaded code model: numpy transformer, tokenizer, metadata and (lazily) source index."""
+
+    def __init__(
+        self,
+        model: NumpyTransformer,
+        meta: dict[str, Any],
+        tokenizer: SharedTokenizer,
+        directory: Path,
+    ) -> None:
+        self.model, self.meta, self.tokenizer, self.directory = model, meta, tokenizer, directory
+        self.template = str(meta.get("prompt_template", LM_PROMPT_TEMPLATE))
+        self._cache = model.new_cache()
+        self._newline_ids = [tokenizer.newline_id]
+        pieces = [tokenizer.decode([i]) for i in range(tokenizer.vocab_size)]
+        self._closers = closing_table(pieces)
+        self._lock = threading.Lock()
+        self._index: SourceIndex | None = None
+
+    @classmethod
+    def load(
+        cls, directory: Path | None = None, tokenizer: SharedTokenizer | None = None
+    ) -> CodeModel:
+        """Load ``directory`` (default: the shipped weights) for numpy inference."""
+        from enigma_core.inference import load_model
+
+        directory = Path(directory) if directory is not None else WEIGHTS_DIR
+        if not (directory / "config.json").is_file():
+            raise EnigmaError(
+                f"{directory}: no code model here; train one with 'enigma train code --out DIR'"
+            )
+        if tokenizer is None:
+            from enigma_core.tokenizer import load_default
+
+            tokenizer = load_default()
+        model, meta = load_model(directory, tokenizer)
+        return cls(model, meta, tokenizer, directory)
+
+    def index(self) -> SourceIndex:
+        """The source index stored beside the weights (loaded on first use)."""
+        if self._index is None:
+            from enigma_code.retrieval import SourceIndex
+
+            self._index = SourceIndex.load(self.directory)
+        return self._index
+
+    def prompt_ids(self, request: str) -> list[int]:
+        """Token ids the model is prompted with (bos + the training template)."""
+        return encode_lm_prompt(self.tokenizer, request.strip(), self.template)
+
+    def attempt(
+        self,
+        request: str,
+        params: Any,
+        emit: Callable[[str], None] | None,
+        max_lines: int,
+        guided: bool = True,
+    ) -> tuple[str, int, float, str]:
+        """One decoding run: (code, tokens, first-token seconds, finish reason).
+
+        The loop is the core's (KV-cache ``step`` + ``sample_next``) plus, when ``guided``,
+        the lexical bans of :mod:`enigma_code.constraints` applied to the logits.
+        """
+        import numpy as np
+
+        from enigma_core.inference import TextStream, sample_next
+        from enigma_core.inference.generate import fit_prompt
+
+        eos = self.tokenizer.eos_id
+        stream = TextStream(self.tokenizer, (QA_STOP,))
+        stop, lexer = FunctionStop(max_lines=max_lines), PyLexer()
+        rng = np.random.default_rng(params.seed)
+        generated: list[int] = []
+        lexed = ""
+        start = time.perf_counter()
+        first, reason = 0.0, "length"
+        with self._lock:  # one KV cache per model: decode one request at a time
+            cache = self._cache
+            cache.reset()
+            prompt = fit_prompt(self.prompt_ids(request), cache.max_len, params.max_new_tokens)
+            logits = self.model.step(prompt, cache)
+            for _ in range(params.max_new_tokens):
+                if guided:
+                    banned = banned_tokens(lexer, generated, self._newline_ids, eos, self._closers)
+                    if banned:
+                        logits = logits.copy()
+                        logits[banned] = -np.inf
+                token = sample_next(logits, params, rng)
+                if not generated:
+                    first = time.perf_counter() - start
+                if token == eos or token in params.stop_ids:
+                    reason = "eos"
+                    break
+                generated.append(token)
+                shown = stop.feed(stream.push(token))
+                if stream.text.startswith(lexed):
+                    lexer.feed(stream.text[len(lexed) :])
+                else:  # a multi-byte character completed: re-lex from the start
+                    lexer = PyLexer()
+                    lexer.feed(stream.text)
+                lexed = stream.text
+                if shown and emit is not None:
+                    emit(shown)
+                if stop.done or stream.stopped:
+                    reason = "length" if stop.reason == "max_lines" else "stop"
+                    break
+                if cache.length >= cache.max_len:
+                    break
+                logits = self.model.step([token], cache)
+            if reason != "stop":
+                shown = stop.feed(stream.flush())
+                if shown and emit is not None:
+                    emit(shown)
+        tokens = len(generated) + (reason == "eos")
+        return stop.finish(), tokens, first, reason
+
+
+def write_code(
+    model: CodeModel,
+    request: str,
+    options: CodeOptions | None = None,
+    emit: Callable[[str], None] | None = None,
+) -> CodeAnswer:
+    """Generate a function for ``request``; resample until it parses or attempts run out."""
+    from enigma_core.inference import SamplingParams
+
+    options = options or CodeOptions()
+    answer = CodeAnswer(code="", parses=False, attempts=0)
+    start = time.perf_counter()
+    for attempt in range(1, max(1, options.max_attempts) + 1):
+        temperature = options.temperature
+        if attempt > 1 and temperature == 0:
+            temperature = options.retry_temperature
+        params = SamplingParams(
+            max_new_tokens=options.max_new_tokens,
+            temperature=temperature,
+            top_p=options.top_p,
+            seed=options.seed + attempt - 1,
+        )
+        if attempt > 1 and emit is not None:
+            emit(f"\n# ^ {answer.errors[-1]}; sampling again (attempt {attempt})\n\n")
+        code, tokens, first, reason = model.attempt(
+            request, params, emit, options.max_lines, options.guided
+        )
+        answer.attempts, answer.code, answer.finish_reason = attempt, code, reason
+        answer.tokens += tokens
+        if attempt == 1:
+            answer.first_token_s = first
+        error = syntax_error(code)
+        if error is not None and reason == "length":
+            trimmed = trim_to_parse(code)
+            if trimmed is not None:
+                answer.code, answer.trimmed, error = trimmed, True, None
+        if error is None:
+            answer.parses = True
+            break
+        answer.errors.append(error)
+    if emit is not None and answer.code:
+        emit("\n")  # streamed text now equals the answer, final newline included
+    answer.seconds = time.perf_counter() - start
+    return answer
+
+
+_DEFAULT: CodeModel | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_model() -> CodeModel:
+    """The shipped model, loaded once per process."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = CodeModel.load()
+        return _DEFAULT
+
+
+def generate_code(prompt: str, **options: Any) -> str:
+    """The seed's API: Python code for ``prompt`` from the shipped model (greedy, checked)."""
+    return write_code(default_model(), prompt, CodeOptions.from_options(options)).code

@@ -1,0 +1,91 @@
+"""The home-made task suite (``data/suite.txt``): small requests, each with unit tests.
+
+Used by ``enigma eval code`` to measure pass@1: a candidate passes when the asserts of its
+task all hold when run in the sandbox (:mod:`enigma_code.sandbox`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from enigma_core.errors import EnigmaError
+
+
+@dataclass(frozen=True)
+class CodeTask:
+    """One suite task: the request, the function name tests call, a reference and the tests."""
+
+    id: str
+    prompt: str
+    entry: str
+    reference: str
+    tests: str
+    line: int = 0
+
+
+def default_suite_path() -> Path:
+    """The suite shipped inside the package."""
+    return Path(str(resources.files("enigma_code") / "data" / "suite.txt"))
+
+
+def parse_suite(text: str, name: str = "suite.txt") -> list[CodeTask]:
+    """Parse the suite format; a malformed block raises ``name:line`` :class:`EnigmaError`."""
+    tasks: list[CodeTask] = []
+    block: dict[str, object] = {}
+    section = ""
+
+    def finish() -> None:
+        if not block:
+            return
+        line = int(block["line"])  # type: ignore[arg-type]
+        for key in ("prompt", "entry", "reference", "tests"):
+            if not str(block.get(key, "")).strip():
+                raise EnigmaError(f"{name}:{line}: task {block['id']!r} has no {key}")
+        tasks.append(
+            CodeTask(
+                id=str(block["id"]),
+                prompt=str(block["prompt"]),
+                entry=str(block["entry"]),
+                reference=str(block["reference"]).strip("\n") + "\n",
+                tests=str(block["tests"]).strip("\n") + "\n",
+                line=line,
+            )
+        )
+
+    for number, raw in enumerate(text.splitlines(), 1):
+        if raw.startswith("### "):
+            finish()
+            block = {"id": raw[4:].strip(), "line": number}
+            section = ""
+        elif not block:
+            if raw.strip() and not raw.startswith("#"):
+                raise EnigmaError(f"{name}:{number}: text outside a '### id' block")
+        elif raw.startswith("--- "):
+            section = raw[4:].strip()
+            if section not in ("reference", "tests"):
+                raise EnigmaError(f"{name}:{number}: unknown section {section!r}")
+            block[section] = ""
+        elif section:
+            block[section] = str(block[section]) + raw + "\n"
+        elif raw.startswith(("prompt:", "entry:")):
+            key, value = raw.split(":", 1)
+            block[key] = value.strip()
+        elif raw.strip():
+            raise EnigmaError(f"{name}:{number}: expected 'prompt:', 'entry:' or '--- section'")
+    finish()
+    ids = [t.id for t in tasks]
+    if len(ids) != len(set(ids)):
+        raise EnigmaError(f"{name}: duplicate task ids")
+    return tasks
+
+
+def load_suite(path: Path | None = None) -> list[CodeTask]:
+    """Read the suite at ``path`` (default: the shipped one)."""
+    path = Path(path) if path else default_suite_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise EnigmaError(f"{path}: cannot read task suite ({exc.strerror})") from None
+    return parse_suite(text, path.name)

@@ -1,0 +1,216 @@
+"""Code generation: the stop rule, streaming, the ast check with resampling, and the task hook.
+
+A nano model is really trained (a few seconds, one thread) on a handful of Q/A pairs with a
+small tokenizer, then decoded with the numpy runtime.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import enigma_code.plugin
+import pytest
+from enigma_code.constraints import PyLexer, banned_tokens, closing_table, repeating_token
+from enigma_code.generate import CodeModel, CodeOptions, syntax_error, write_code
+from enigma_code.recipe import code_recipe
+from enigma_code.stopping import FunctionStop, cut_function
+
+from enigma_core import EnigmaEngine
+from enigma_core.config import Config, ModelEntry
+from enigma_core.plugins import build_plugin_manager
+from enigma_core.tokenizer import SharedTokenizer, train_tokenizer
+from tests.venvs import REPO
+
+TRAINING = """\
+Q: write a function that greets someone by name
+A: def greet(name):
+    return "hello " + name
+
+
+print(greet("bob"))
+
+Q: write a function that doubles every number in a list
+A: def double_all(numbers):
+    result = []
+    for n in numbers:
+        result.append(n * 2)
+    return result
+
+Q: write a broken function
+A: def broken(x:
+    return x
+"""
+
+
+def test_stop_rule_ends_at_the_first_line_back_at_column_zero() -> None:
+    text = (
+        'import os\n\n@cache\ndef f(a,\n      b):\n    s = """\nx\n"""\n    return s\n\n\ndef g():'
+    )
+    assert (
+        cut_function(text)
+        == 'import os\n\n@cache\ndef f(a,\n      b):\n    s = """\nx\n"""\n    return s\n'
+    )
+    assert cut_function("def f():\n    return 1\nQ: next question\nA: x") == (
+        "def f():\n    return 1\n"
+    )
+    assert cut_function("class A:\n    def m(self):\n        return 1\n\nprint(A())") == (
+        "class A:\n    def m(self):\n        return 1\n"
+    )
+
+
+def test_stop_rule_streams_the_same_text_in_any_pieces() -> None:
+    text = "def f(x):\n    y = x\n\n    return y\n\n\nprint(f(1))\n"
+    for size in (1, 2, 3, 7, 100):
+        stop, shown = FunctionStop(), []
+        for i in range(0, len(text), size):
+            shown.append(stop.feed(text[i : i + size]))
+            if stop.done:
+                break
+        assert stop.done
+        assert "".join(shown) == "def f(x):\n    y = x\n\n    return y"  # no trailing newlines
+        assert stop.finish() == "def f(x):\n    y = x\n\n    return y\n"
+
+
+def _lexed(text: str) -> PyLexer:
+    lexer = PyLexer()
+    for ch in text:  # piece boundaries must not matter
+        lexer.feed(ch)
+    return lexer
+
+
+def test_guards_forbid_only_what_cannot_parse() -> None:
+    newline, eos = 6, 3
+    open_string = _lexed("def f(x):\n    return 'abc")
+    assert open_string.in_line_string
+    assert banned_tokens(open_string, [], [newline], eos) == [newline, eos]
+    header_only = _lexed("def f(a,\n      b):\n")
+    assert not header_only.can_end  # no body yet: eos is banned, newlines are fine
+    assert banned_tokens(header_only, [], [newline], eos) == [eos]
+    assert not _lexed("def f():\n    return g(1,\n").can_end  # open bracket
+    assert not _lexed('def f():\n    s = """\nabc').can_end  # open triple-quoted string
+    done = _lexed("def f():\n    return 'it\\'s'")
+    assert done.can_end and banned_tokens(done, [10, 11], [newline], eos) == []
+    closers = closing_table(["", "x", ")", "))", "]", "),", "(a)", "')'"])
+    assert closers == [(")", [2, 5]), ("))", [3]), ("]", [4])]  # "(a)" opens first: safe
+    call = _lexed("def f(x):\n    return g(h(x")
+    assert banned_tokens(call, [], [newline], eos, closers) == [eos, 4]  # "]" cannot close "("
+    done_line = _lexed("def f(x):\n    return x")
+    assert set(banned_tokens(done_line, [], [newline], eos, closers)) == {2, 3, 4, 5}
+    assert repeating_token([9] + [5] * 8) == 5  # a ninth 5 in a row is banned
+    assert repeating_token([9, 5, 5, 5]) is None  # digits repeat legitimately (1000)
+    assert repeating_token([1, 2] * 4) == 1  # "x, x, x, x, ..."
+    assert repeating_token([1, 2, 3, 1, 2, 4]) is None
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[CodeModel, Path, Path]:
+    """A nano model that memorised TRAINING, with its tokenizer (trained on the repo data)."""
+    from enigma_core.training.loop import TrainArgs, run_training
+
+    root = tmp_path_factory.mktemp("code_model")
+    data = root / "code.txt"
+    data.write_text(TRAINING, encoding="utf-8")
+    tok_path = root / "tokenizer.model"
+    train_tokenizer([REPO / "data/specialized/code_training.txt", data], tok_path, 400)
+    out = root / "model"
+    args = TrainArgs(
+        out=out, data=(data,), size="nano", epochs=40, lr=3e-3, batch_size=4, threads=1,
+        progress=False, tokenizer=tok_path,
+    )  # fmt: skip
+    run_training(code_recipe(), args)
+    return CodeModel.load(out, SharedTokenizer.load(tok_path)), out, tok_path
+
+
+def test_generation_streams_token_by_token_and_stops_at_the_function_end(
+    trained: tuple[CodeModel, Path, Path],
+) -> None:
+    model = trained[0]
+    pieces: list[str] = []
+    answer = write_code(model, "write a function that greets someone by name", emit=pieces.append)
+    assert answer.code == 'def greet(name):\n    return "hello " + name\n'  # print(...) cut
+    assert answer.parses and answer.attempts == 1 and answer.finish_reason == "stop"
+    assert len(pieces) > 3 and all(pieces)
+    assert "".join(pieces) == answer.code
+    loop = write_code(model, "write a function that doubles every number in a list")
+    assert loop.code.startswith("def double_all(numbers):\n") and loop.parses
+
+
+def test_unparseable_answers_are_resampled_and_reported(
+    trained: tuple[CodeModel, Path, Path],
+) -> None:
+    model = trained[0]
+    shown: list[str] = []
+    options = CodeOptions(max_attempts=3, max_new_tokens=40)
+    answer = write_code(model, "write a broken function", options, emit=shown.append)
+    assert answer.attempts == 3 or answer.parses
+    assert answer.parses == (syntax_error(answer.code) is None)
+    if not answer.parses:
+        assert len(answer.errors) == 3 and "sampling again (attempt 2)" in "".join(shown)
+
+
+def test_the_task_hook_streams_and_lists_sources(trained: tuple[CodeModel, Path, Path]) -> None:
+    _, model_dir, tok_path = trained
+    config = Config(shared_tokenizer=str(tok_path), models={"code": ModelEntry(str(model_dir))})
+    plugins = build_plugin_manager(entry_points=False, extra=[("enigma-code", enigma_code.plugin)])
+    engine = EnigmaEngine(config=config, plugin_manager=plugins)
+    pieces: list[str] = []
+    result = engine.route(
+        "write a function that greets someone by name",
+        emit=pieces.append,
+        options={"show_sources": True},
+    )
+    assert result.task == "code"
+    assert result.output == 'def greet(name):\n    return "hello " + name\n'
+    assert "".join(pieces) == result.output
+    assert result.data["parses"] is True and result.data["attempts"] == 1
+    top = result.data["sources"][0]
+    assert top["name"] == "greet" and top["source"] == "code.txt" and top["line"] == 1
+    assert "code.txt:1 greet" in result.data["after_stream"]
+
+
+def test_guards_never_ban_real_code_from_the_standard_library() -> None:
+    from enigma_code.mining import mine, stdlib_root
+
+    from enigma_core.tokenizer import load_default
+
+    tok = load_default()
+    closers = closing_table([tok.decode([i]) for i in range(tok.vocab_size)])
+    root = stdlib_root()  # a few of its packages: real code the guards must let through
+    pairs = [p for d in ("json", "email", "collections", "logging") for p in mine([root / d])]
+    assert len(pairs) > 150
+    false_bans = 0
+    for pair in pairs:
+        ids = [*tok.encode(pair.completion.rstrip("\n")), tok.eos_id]
+        lexer, done, text = PyLexer(), [], ""
+        for token in ids:
+            if token in banned_tokens(lexer, done, [tok.newline_id], tok.eos_id, closers):
+                false_bans += 1
+                break
+            done.append(token)
+            new = tok.decode(done)
+            lexer.feed(new[len(text) :])
+            text = new
+    assert false_bans <= len(pairs) // 100
+
+
+def test_float16_export_answers_the_same(
+    trained: tuple[CodeModel, Path, Path], tmp_path: Path
+) -> None:
+    from enigma_code.export import export_weights
+
+    model, model_dir, tok_path = trained
+    summary = export_weights(model_dir, tmp_path / "fp16")
+    assert summary["bytes"] < (model_dir / "model.safetensors").stat().st_size * 0.6
+    half = CodeModel.load(tmp_path / "fp16", SharedTokenizer.load(tok_path))
+    request = "write a function that doubles every number in a list"
+    assert write_code(half, request).code == write_code(model, request).code
+
+
+def test_bad_options_and_missing_models_are_one_line_errors(tmp_path: Path) -> None:
+    from enigma_core.errors import EnigmaError
+
+    with pytest.raises(EnigmaError, match="'max_new_tokens' must be a int"):
+        CodeOptions.from_options({"max_new_tokens": "many"})
+    assert CodeOptions.from_options({"max_tokens": 9, "other": 1}).max_new_tokens == 9
+    with pytest.raises(EnigmaError, match="no code model here"):
+        CodeModel.load(tmp_path)
