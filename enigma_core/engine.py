@@ -6,6 +6,7 @@ Models load lazily (first use), are cached, and load once even when threads race
 from __future__ import annotations
 
 import gc
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from enigma_core.training.recipe import TrainingRecipe
 
 MAX_REQUEST_CHARS = 20_000
+EXPLICIT_MARKER = re.compile(r"^\s*\[E:(\w+)\]")
+"""A request that starts with the seed's ``[E:intent]`` marker names its intent itself."""
 OOS_INTENTS = ("oos", "out_of_scope")
 
 
@@ -281,6 +284,11 @@ class EnigmaEngine:
         """Decide the intent of ``text``: router model if available, else keywords."""
         validate_request(text)
         default = self.default_task().intents[0] if self.default_task().intents else "chat"
+        explicit = EXPLICIT_MARKER.match(text)
+        if explicit and (
+            self.intent_owner(explicit.group(1)) or explicit.group(1) in KNOWN_INTENTS
+        ):
+            return Classification(intent=explicit.group(1), confidence=1.0, via="explicit")
         result: Classification | None = None
         if self.config.enabled:
             result = self.plugins.call_first(

@@ -57,3 +57,8 @@ def test_missing_batch_file(core_venv: Venv, tmp_path: Path) -> None:
 
 def test_unknown_plugin_info(core_venv: Venv) -> None:
     assert "no plugin named" in _one_line_error(core_venv.run("plugins", "info", "nosuch"))
+
+
+def test_training_without_torch_says_how_to_get_it(core_venv: Venv) -> None:
+    err = _one_line_error(core_venv.run("train", "router"))
+    assert "training needs torch" in err and "enigma-core[torch]" in err

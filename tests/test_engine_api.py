@@ -234,3 +234,10 @@ def test_regex_keywords() -> None:
     engine = _engine(("calc", _plugin("calc", enigma_register_tasks=hookimpl(register))))
     assert engine.classify("what is 10 - 3").intent == "calc"
     assert engine.classify("a well-known fact").intent != "calc"
+
+
+def test_explicit_intent_marker_wins() -> None:
+    engine = _engine(("slow", SlowModelPlugin()))
+    result = engine.classify("[E:slow] whatever this says")
+    assert (result.intent, result.via, result.confidence) == ("slow", "explicit", 1.0)
+    assert engine.classify("[E:nosuch] hello").via != "explicit"

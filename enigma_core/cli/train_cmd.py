@@ -64,6 +64,8 @@ def train(
 ) -> None:
     """Train TASK's model on plain-text data and write model.safetensors + config.json."""
     from enigma_core.cli import state
+
+    require_torch()
     from enigma_core.training.loop import TrainArgs, run_training
 
     engine = state.engine(use_routing=False)
@@ -96,3 +98,16 @@ def train(
         f"{' (stopped early)' if outcome.stopped_early else ''}\n"
         f"model: {outcome.out_dir}\n"
     )
+
+
+def require_torch() -> None:
+    """Training needs torch (inference does not): say how to get it instead of a traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        from enigma_core.errors import EnigmaError
+
+        raise EnigmaError(
+            "training needs torch, which is not installed: "
+            "pip install torch==2.13.0 'enigma-core[torch]' (routing works without it)"
+        )
