@@ -21,6 +21,7 @@ from enigma_code.mining import (
     stdlib_root,
 )
 from enigma_code.qa import read_pairs
+from enigma_core.datafiles import find_data_file
 from enigma_core.training.recipe import (
     Example,
     HyperParams,
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MINED = Path("runs/code/stdlib.jsonl")
 """Where ``enigma train code`` looks for mined pairs (mined from the stdlib if missing)."""
-SEED_QA = Path("data/specialized/code_training.txt")
+SEED_QA = find_data_file("data/specialized/code_training.txt", __file__)
 QA_REPEAT = 5
 MAX_TOKENS = 320
 HYPER = HyperParams(

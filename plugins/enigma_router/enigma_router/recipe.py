@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from enigma_core.datafiles import find_data_file
 from enigma_core.errors import EnigmaError
 from enigma_core.training.recipe import Example, HyperParams, RecipeContext, TrainingRecipe
 from enigma_router.features import FeatureSpec, FeatureVocab, Featurizer, Hasher
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from enigma_core.presets import ModelConfig
     from enigma_core.tokenizer import SharedTokenizer
 
-SEED_DATA = Path("data/specialized/router_training.txt")
+SEED_DATA = find_data_file("data/specialized/router_training.txt", __file__)
 ROUTER_FORMAT = 1
 DEFAULT_HYPER = HyperParams(
     size="nano",

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from enigma_core.datafiles import find_data_file
 from enigma_core.formats import load_pair_examples
 from enigma_core.training.recipe import (
     Example,
@@ -25,7 +26,7 @@ from enigma_vision.model import prompt_text
 if TYPE_CHECKING:
     from enigma_core.tokenizer import SharedTokenizer
 
-SEED_DATA = Path("data/specialized/vision_training.txt")
+SEED_DATA = find_data_file("data/specialized/vision_training.txt", __file__)
 SYNTHETIC_EXAMPLES = 2000
 SYNTHETIC_SEED = 20
 FILE_REPEAT = 2
