@@ -20,7 +20,7 @@ ENIGMA_PLUGIN_API = ">=1,<2"
 ROUTER_TASK = TaskSpec(
     name="router",
     module_id="tool_router",
-    description="Classifies each request into an intent with one forward pass of a nano model.",
+    description="Classifies each request into an intent in one pass of an n-gram network.",
     default_size="nano",
     provides=("intent_classification", "specialized_routing", "model_routing"),
     requires=("tokenizer",),
