@@ -476,12 +476,12 @@ class _Run:
         extras: dict[str, Any] = {}
         if self.recipe.finalize is not None:
             extras = dict(self.recipe.finalize(self.model, self.train, self.valid, self.ctx) or {})
+        lp["finished"] = True  # before metadata(): the exported config.json must say so
         meta = self.metadata()
         clash = sorted(set(extras) & set(meta))
         if clash:
             raise EnigmaError(f"recipe {self.recipe.task!r}: finalize() may not set {clash}")
         meta.update(extras)
-        lp["finished"] = True
         ck.export_model(self.out, self.model, meta)
         self.model.train()
         self.save()
