@@ -24,7 +24,7 @@ import torch
 
 from enigma_core import __version__
 from enigma_core.errors import EnigmaError, TokenizerMismatchError
-from enigma_core.presets import config_for, count_parameters, get_preset
+from enigma_core.presets import config_for, get_preset
 from enigma_core.tokenizer import SharedTokenizer
 from enigma_core.training import checkpoint as ck
 from enigma_core.training.data import (
@@ -490,6 +490,10 @@ class _Run:
         plot_history(lp["history"], self.out / PLOT_FILE, self.recipe.metric, self.recipe.task)
         return meta
 
+    def parameter_count(self) -> int:
+        """Parameters of the model really trained (a recipe may build a non-transformer model)."""
+        return sum(p.numel() for p in self.model.parameters())
+
     def metadata(self) -> dict[str, Any]:
         """The ``config.json`` content (before ``finalize`` extras)."""
         lp, hp, r = self.loop, self.hp, self.recipe
@@ -501,7 +505,7 @@ class _Run:
             "head": r.head,
             "preset": hp.size,
             "model": self.config.to_dict(),
-            "parameters": count_parameters(self.config),
+            "parameters": self.parameter_count(),
             "labels": list(self.labels),
             "tokenizer": {"sha256": self.tok.sha256, "vocab_size": self.tok.vocab_size},
             "training": {
@@ -541,7 +545,7 @@ class _Run:
             task=self.recipe.task,
             out_dir=self.out,
             size=self.hp.size,
-            parameters=count_parameters(self.config),
+            parameters=self.parameter_count(),
             metric=self.recipe.metric,
             higher_is_better=self.recipe.higher_is_better,
             best_value=lp["best_value"],
