@@ -9,6 +9,7 @@ Weights are saved and loaded with safetensors only.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -146,10 +147,25 @@ def model_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save_weights(
-    model: nn.Module, path: str | Path, metadata: dict[str, str] | None = None
+    model: nn.Module,
+    path: str | Path,
+    metadata: dict[str, str] | None = None,
+    half: Sequence[str] = (),
+    exclude: Sequence[str] = (),
 ) -> None:
-    """Write the weights to ``path`` as safetensors, atomically (temp file + ``os.replace``)."""
-    atomic_write_bytes(path, save(model_tensors(model), metadata=metadata))
+    """Write the weights to ``path`` as safetensors, atomically (temp file + ``os.replace``).
+
+    Tensors named in ``half`` are stored in float16 (an unknown name is an error); those named
+    in ``exclude`` (training-only state such as optimizer moments) are not written.
+    """
+    tensors = model_tensors(model)
+    for name in exclude:
+        tensors.pop(name, None)
+    for name in half:
+        if name not in tensors or not tensors[name].is_floating_point():
+            raise EnigmaError(f"save_weights: {name!r} is not a floating tensor of the model")
+        tensors[name] = tensors[name].half()
+    atomic_write_bytes(path, save(tensors, metadata=metadata))
 
 
 def load_weights(model: nn.Module, path: str | Path) -> nn.Module:

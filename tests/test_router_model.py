@@ -96,7 +96,11 @@ def test_numpy_inference_matches_torch(trained: dict) -> None:
 
     meta = json.loads((trained["out"] / "config.json").read_text())
     net = RouterNet(RouterNetConfig.from_dict(meta["router"]["net"]))
-    net.load_state_dict(load_file(str(trained["out"] / "model.safetensors")))
+    tensors = load_file(str(trained["out"] / "model.safetensors"))
+    assert tensors["bag.weight"].dtype == torch.float16  # the big table is exported in fp16
+    missing, unexpected = net.load_state_dict(tensors, strict=False)
+    assert set(missing) == {"bag.exp_avg", "bag.exp_avg_sq", "bag.steps", "probe_state"}
+    assert not unexpected
     net.eval()
     model = RouterModel.load(trained["out"])
     texts = [*[r["text"] for r in trained["test"]][:200], "", "zzzz qqqq"]
@@ -110,6 +114,19 @@ def test_numpy_inference_matches_torch(trained: dict) -> None:
     assert (got.argmax(1) == expected.argmax(1)).all()
     one = np.stack([model.logits_one(t) for t in texts])
     assert np.allclose(one, got, atol=1e-5)
+
+
+def test_label_groups_share_outputs_and_fold_into_the_export(trained: dict) -> None:
+    from safetensors.numpy import load_file
+
+    meta = json.loads((trained["out"] / "config.json").read_text())
+    groups = meta["router"]["net"]["label_groups"]
+    prefixes = [label.split("_", 1)[0] for label in meta["labels"]]
+    assert len(groups) == len(prefixes) and len(set(groups)) == len(set(prefixes)) < len(groups)
+    for i, j in ((i, j) for i in range(len(groups)) for j in range(len(groups))):
+        assert (groups[i] == groups[j]) == (prefixes[i] == prefixes[j])
+    tensors = load_file(str(trained["out"] / "model.safetensors"))
+    assert not tensors["group_weight"].any() and not tensors["group_bias"].any()  # folded
 
 
 def test_calibration_is_used_at_inference(trained: dict) -> None:

@@ -109,10 +109,19 @@ def clear_checkpoints(out_dir: Path) -> None:
         old.unlink(missing_ok=True)
 
 
-def export_model(out_dir: Path, model: nn.Module, meta: dict[str, Any]) -> None:
-    """Write ``model.safetensors`` then ``config.json`` (which records the weights' sha256)."""
+def export_model(
+    out_dir: Path,
+    model: nn.Module,
+    meta: dict[str, Any],
+    half: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+) -> None:
+    """Write ``model.safetensors`` then ``config.json`` (which records the weights' sha256).
+
+    Tensors named in ``half`` are stored in float16; those in ``exclude`` are left out.
+    """
     out = Path(out_dir)
-    save_weights(model, out / WEIGHTS_FILE, metadata={"format": "pt"})  # one key: stable bytes
+    save_weights(model, out / WEIGHTS_FILE, metadata={"format": "pt"}, half=half, exclude=exclude)
     atomic_write_json(
         out / CONFIG_FILE, {**meta, "weights_sha256": sha256_file(out / WEIGHTS_FILE)}
     )

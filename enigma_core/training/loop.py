@@ -332,6 +332,7 @@ class _Run:
             batch_size=self.hp.batch_size,
             recipe=self.recipe,
             out_dir=self.out,
+            seed=int(self.run["seed"]),
         )
         self.loop: dict[str, Any] = {
             "epoch": 0,
@@ -482,7 +483,8 @@ class _Run:
         if clash:
             raise EnigmaError(f"recipe {self.recipe.task!r}: finalize() may not set {clash}")
         meta.update(extras)
-        ck.export_model(self.out, self.model, meta)
+        r = self.recipe
+        ck.export_model(self.out, self.model, meta, r.half_tensors, r.export_exclude)
         self.model.train()
         self.save()
         from enigma_core.training.plots import plot_history

@@ -68,7 +68,6 @@ def read_meta(model_dir: str | Path) -> dict[str, Any]:
     return meta
 
 
-
 def model_summary(model_dir: str | Path) -> dict[str, Any] | None:
     """Path, task, preset and metrics of a model from its ``config.json`` (weights not read).
 
@@ -84,6 +83,7 @@ def model_summary(model_dir: str | Path) -> dict[str, Any] | None:
         "preset": meta.get("preset"),
         "metrics": meta.get("metrics", {}),
     }
+
 
 def model_config_of(meta: dict[str, Any]) -> ModelConfig:
     """The :class:`ModelConfig` stored in a model's metadata."""

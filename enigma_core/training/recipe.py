@@ -77,6 +77,7 @@ class RecipeContext:
     batch_size: int
     recipe: TrainingRecipe
     out_dir: Path | None = None
+    seed: int = 0
 
     def batch(self, examples: Sequence[Example]) -> dict[str, Any]:
         """A device batch of ``examples`` made by the recipe's (or the default) ``make_batch``."""
@@ -112,6 +113,10 @@ class TrainingRecipe:
     - ``finalize(model, train, valid, ctx)`` runs once on the best model; the dict it returns
       is merged into ``config.json`` (e.g. the router's calibrated thresholds).
     - ``meta``: static extra entries for ``config.json`` (e.g. the prompt template).
+    - ``half_tensors``: names of floating tensors the exported ``model.safetensors`` stores in
+      float16 (halves big tables on disk; checkpoints stay float32 so resume is exact).
+    - ``export_exclude``: state-dict entries kept in checkpoints (so ``--resume`` is exact) but
+      not exported (e.g. the router's row-sparse Adam moments).
     """
 
     task: str
@@ -130,6 +135,8 @@ class TrainingRecipe:
     finalize: FinalizeFn | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    half_tensors: tuple[str, ...] = ()
+    export_exclude: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:

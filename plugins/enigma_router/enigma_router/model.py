@@ -41,6 +41,7 @@ class RouterNetConfig:
     wide_lr_scale: float = 10.0
     wide_l2: float = 1e-4
     init_std: float = 0.02
+    label_groups: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -66,11 +67,12 @@ class LazyAdamTable(nn.Module):
         self.weight = nn.Parameter(torch.zeros(rows, dim), requires_grad=False)
         if std > 0:
             nn.init.normal_(self.weight, std=std)
-        self.register_buffer("exp_avg", torch.zeros(rows, dim), persistent=False)
-        self.register_buffer("exp_avg_sq", torch.zeros(rows, dim), persistent=False)
+        # persistent: checkpoints carry them (so --resume is exact); the export leaves them out
+        self.register_buffer("exp_avg", torch.zeros(rows, dim))
+        self.register_buffer("exp_avg_sq", torch.zeros(rows, dim))
+        self.register_buffer("steps", torch.zeros((), dtype=torch.int64))
         self.betas = betas
         self.eps = 1e-8
-        self.t = 0
         self.lr = 0.0
 
     def forward(
@@ -119,14 +121,26 @@ class LazyAdamTable(nn.Module):
             check_invariants=False,
         )
         gsum = torch.sparse.mm(scatter, grad)
-        self.t += 1
+        self.steps += 1
+        t = int(self.steps)
         b1, b2 = self.betas
         m = self.exp_avg.index_select(0, uniq).mul_(b1).add_(gsum, alpha=1 - b1)
         v = self.exp_avg_sq.index_select(0, uniq).mul_(b2).addcmul_(gsum, gsum, value=1 - b2)
         self.exp_avg[uniq] = m
         self.exp_avg_sq[uniq] = v
-        denom = v.sqrt_().div_(math.sqrt(1 - b2**self.t)).add_(self.eps)
-        self.weight.index_add_(0, uniq, m.div_(denom), alpha=-self.lr / (1 - b1**self.t))
+        denom = v.sqrt_().div_(math.sqrt(1 - b2**t)).add_(self.eps)
+        self.weight.index_add_(0, uniq, m.div_(denom), alpha=-self.lr / (1 - b1**t))
+
+
+def _keep_counters(module: nn.Module, state: dict[str, Any], prefix: str, *_: Any) -> None:
+    """Loading an earlier state (the loop restores its best epoch) keeps the peak lr and the
+    step count seen so far: the refit trains for as many steps as the loop really ran."""
+    key = prefix + "probe_state"
+    mine = getattr(module, "probe_state", None)
+    if key in state and mine is not None:
+        got = state[key].clone()
+        got[1:] = torch.maximum(got[1:], mine[1:].to(got.dtype))
+        state[key] = got
 
 
 class RouterNet(nn.Module):
@@ -147,15 +161,23 @@ class RouterNet(nn.Module):
         bound = 1.0 / h**0.5
         self.out_weight = nn.Parameter(torch.empty(k, h, cfg.n_labels).uniform_(-bound, bound))
         self.out_bias = nn.Parameter(torch.empty(k, cfg.n_labels).uniform_(-bound, bound))
+        groups = tuple(cfg.label_groups)
+        if groups and (len(groups) != cfg.n_labels or min(groups) < 0):
+            raise EnigmaError("router.net.label_groups must give one group id >= 0 per label")
+        self.register_buffer("group_of", torch.tensor(groups, dtype=torch.int64), persistent=False)
+        n_groups = max(groups) + 1 if groups else 0
+        self.group_weight = nn.Parameter(torch.zeros(k, h, n_groups))
+        self.group_bias = nn.Parameter(torch.zeros(k, n_groups))
         self.wide = nn.EmbeddingBag(cfg.n_features, cfg.n_labels, mode="sum") if cfg.wide else None
         if self.wide is not None:
             nn.init.zeros_(self.wide.weight)
         self.wide_bias = nn.Parameter(torch.zeros(cfg.n_labels))
         self.register_buffer("wide_weight", torch.tensor(float(cfg.wide_weight)))
         self.lr_probe = nn.Parameter(torch.zeros(()))
-        self._probe_last: float | None = None
-        self.peak_lr = 0.0
-        self.steps_seen = 0
+        # [lr_probe after the previous step (nan: none yet), peak lr seen, steps seen]: read
+        # by the refit; a buffer so that a resumed run continues exactly
+        self.register_buffer("probe_state", torch.tensor([math.nan, 0.0, 0.0], dtype=torch.float64))
+        self.register_load_state_dict_pre_hook(_keep_counters)
         self.register_buffer("feat_keys", torch.zeros(cfg.n_features, dtype=torch.int64))
         self.register_buffer("feat_idf", torch.ones(cfg.n_features, dtype=torch.float32))
 
@@ -165,12 +187,22 @@ class RouterNet(nn.Module):
     def _read_lr(self) -> None:
         """Learning rate of the loop's previous step, from how far ``lr_probe`` moved."""
         now = float(self.lr_probe.detach())
-        if self._probe_last is not None:
-            lr = self._probe_last - now
-            self.peak_lr = max(self.peak_lr, lr)
+        last, peak, seen = self.probe_state.tolist()
+        if not math.isnan(last):
+            lr = last - now
+            peak = max(peak, lr)
             self.set_lr(max(lr, 0.0))
-        self._probe_last = now
-        self.steps_seen += 1
+        self.probe_state.copy_(torch.tensor([now, peak, seen + 1], dtype=torch.float64))
+
+    @property
+    def peak_lr(self) -> float:
+        """Largest learning rate the loop used so far (what the refit reuses)."""
+        return float(self.probe_state[1])
+
+    @property
+    def steps_seen(self) -> int:
+        """Training steps taken so far."""
+        return int(self.probe_state[2])
 
     def set_lr(self, lr: float) -> None:
         """Set the tables' learning rate directly (for loops that are not driven by the probe)."""
@@ -202,11 +234,25 @@ class RouterNet(nn.Module):
             self.bag.attach(h, rows, offsets, weights)
         k, hid = self.cfg.members, self.cfg.hidden
         z = self.drop(torch.relu(h)).view(-1, k, hid)
-        logits = torch.einsum("bkh,khc->bkc", z, self.out_weight) + self.out_bias
+        w_out, b_out = self.out_weight, self.out_bias
+        if self.group_of.numel():  # labels of a group share an output vector and bias
+            w_out = w_out + self.group_weight[:, :, self.group_of]
+            b_out = b_out + self.group_bias[:, self.group_of]
+        logits = torch.einsum("bkh,khc->bkc", z, w_out) + b_out
         if self.wide is None:
             return logits, None
         w = self.wide(rows, offsets, per_sample_weights=weights) * self.cfg.wide_lr_scale
         return logits, w + self.wide_bias
+
+    @torch.no_grad()
+    def fold_groups(self) -> None:
+        """Add the label groups' shared output vectors into ``out_weight`` (before export), so
+        numpy inference needs no notion of groups; the logits do not change."""
+        if self.group_of.numel():
+            self.out_weight += self.group_weight[:, :, self.group_of]
+            self.out_bias += self.group_bias[:, self.group_of]
+            self.group_weight.zero_()
+            self.group_bias.zero_()
 
     def wide_penalty(self) -> torch.Tensor:
         """``wide_l2 * ||W||^2`` of the linear member (the SVM's regulariser)."""

@@ -20,6 +20,9 @@ from enigma_core.errors import EnigmaError
 from enigma_core.training.recipe import Example, HyperParams, RecipeContext, TrainingRecipe
 from enigma_router.features import FeatureSpec, FeatureVocab, Featurizer, Hasher
 
+TRAINING_STATE = ("bag.exp_avg", "bag.exp_avg_sq", "bag.steps", "probe_state")
+"""Router state-dict entries that only training needs: checkpointed, never exported."""
+
 if TYPE_CHECKING:
     import torch
     from torch import nn
@@ -62,11 +65,12 @@ class RouterSettings:
     """Network and feature settings of a router training run (besides the loop's hyper)."""
 
     features: FeatureSpec = field(default_factory=FeatureSpec)
-    hidden: int = 256
-    members: int = 1
+    hidden: int = 128
+    members: int = 2
     wide: bool = False
     label_smoothing: float = 0.1
     refit: bool = True
+    label_groups: bool = True
 
 
 class _State:
@@ -182,6 +186,8 @@ def make_router_recipe(
         evaluate=lambda model, examples, ctx: _evaluate(state, model, examples, ctx),
         finalize=lambda model, train, valid, ctx: _finalize(state, model, train, valid, ctx),
         description="intent router: hashed word/char/piece n-grams -> MLP, calibrated oos",
+        half_tensors=("bag.weight",),
+        export_exclude=TRAINING_STATE,
     )
 
 
@@ -201,12 +207,25 @@ def _build(state: _State, config: ModelConfig) -> nn.Module:
             members=s.members,
             dropout=config.dropout,
             wide=s.wide,
+            label_groups=_label_groups(state, config.n_labels) if s.label_groups else (),
         )
     )
     with torch.no_grad():
         net.feat_keys.copy_(torch.from_numpy(vocab.keys))
         net.feat_idf.copy_(torch.from_numpy(vocab.idf))
     return net
+
+
+def _label_groups(state: _State, n_labels: int) -> tuple[int, ...]:
+    """Group id per label (sorted label order) by the name's prefix before ``_``."""
+    labels = sorted({str(ex.label) for ex in state.loaded})
+    if len(labels) != n_labels:
+        return ()
+    prefixes = [lab.split("_", 1)[0] if "_" in lab else lab for lab in labels]
+    names = sorted(set(prefixes))
+    if len(names) in (1, len(labels)):
+        return ()
+    return tuple(names.index(p) for p in prefixes)
 
 
 def _make_batch(state: _State, examples: Sequence[Example], ctx: RecipeContext) -> dict[str, Any]:
@@ -303,6 +322,7 @@ def _finalize(
     oos_index = ctx.labels.index("oos") if "oos" in ctx.labels else -1
     calibration, report = calibrate(logits, targets, oos_index)
     refit_info = _maybe_refit(state, model, train, valid, ctx)
+    model.fold_groups()
     net_cfg = model.cfg.to_dict()
     n_params = sum(int(p.numel()) for p in model.parameters())
     return {
@@ -344,7 +364,7 @@ def _maybe_refit(
     lr = model.peak_lr or ctx.recipe.hyper.lr
     hyper = ctx.recipe.hyper.replace(epochs=epochs, lr=lr, batch_size=ctx.batch_size)
     examples = [*train, *valid]
-    net = refit(model, examples, ctx, hyper, lambda m, b: _loss(state, m, b), seed=0)
+    net = refit(model, examples, ctx, hyper, lambda m, b: _loss(state, m, b), seed=ctx.seed)
     with torch.no_grad():
         model.load_state_dict(net.state_dict())
     return {"examples": len(examples), "epochs": epochs, "lr": round(lr, 8)}
