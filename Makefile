@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml plugins/enigma_router/pyproject.toml plugins/enigma_vis
 	# torch 2.13.0 first: that CPU build is on local disk (any other version downloads gigabytes)
 	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
 	$(BIN)/pip install -q --disable-pip-version-check hatchling -e ".[torch,dev]" \
-		-e plugins/enigma_router -e "plugins/enigma_vision[faces]" -e plugins/enigma_code
+		-e "plugins/enigma_router[train]" -e "plugins/enigma_vision[faces]" -e plugins/enigma_code
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -155,15 +155,18 @@ def save_weights(
 ) -> None:
     """Write the weights to ``path`` as safetensors, atomically (temp file + ``os.replace``).
 
-    Tensors named in ``half`` are stored in float16 (an unknown name is an error); those named
-    in ``exclude`` (training-only state such as optimizer moments) are not written.
+    Tensors named in ``half`` are stored in float16 (names the model lacks are skipped: a
+    recipe may build optional parts); those named in ``exclude`` (training-only state such as
+    optimizer moments) are not written.
     """
     tensors = model_tensors(model)
     for name in exclude:
         tensors.pop(name, None)
     for name in half:
-        if name not in tensors or not tensors[name].is_floating_point():
-            raise EnigmaError(f"save_weights: {name!r} is not a floating tensor of the model")
+        if name not in tensors:
+            continue
+        if not tensors[name].is_floating_point():
+            raise EnigmaError(f"save_weights: {name!r} is not a floating-point tensor")
         tensors[name] = tensors[name].half()
     atomic_write_bytes(path, save(tensors, metadata=metadata))
 

@@ -125,17 +125,18 @@ class RouterModel:
         vocab = FeatureVocab(tensors["feat_keys"], tensors["feat_idf"])
         self.featurizer = Featurizer(self.spec, vocab)
         emb = tensors["bag.weight"].astype(np.float32)
-        wide = tensors.get("wide.weight")
-        self.has_wide = wide is not None
+        linear = tensors.get("linear.weight")  # (n_features, n_labels): the linear member
+        self.has_linear = linear is not None
         self.table = np.ascontiguousarray(
-            emb if wide is None else np.concatenate([emb, wide.astype(np.float32)], axis=1)
+            emb if linear is None else np.concatenate([emb, linear.astype(np.float32)], axis=1)
         )
         self.emb_bias = tensors["bag_bias"].astype(np.float32)
         out_w = tensors["out_weight"].astype(np.float32)  # (members, hidden, labels)
         self.out_w = np.ascontiguousarray(out_w.reshape(-1, out_w.shape[-1]) / out_w.shape[0])
         self.out_b = tensors["out_bias"].astype(np.float32).mean(axis=0)
-        self.wide_bias = tensors.get("wide_bias", np.zeros(len(self.labels))).astype(np.float32)
-        self.wide_weight = np.float32(tensors.get("wide_weight", np.float32(1.0)))
+        zeros = np.zeros(len(self.labels), dtype=np.float32)
+        self.linear_bias = tensors.get("linear_bias", zeros).astype(np.float32)
+        self.linear_weight = np.float32(tensors.get("linear_weight", np.float32(1.0)))
         self._zero = np.zeros(self.table.shape[1], dtype=np.float32)
         self._chars = self.featurizer.use_chars()
         self._lock = threading.Lock()
@@ -223,7 +224,7 @@ class RouterModel:
             return n
 
     def bag_sum(self, text: str) -> np.ndarray:
-        """``sum_i w_i * [E | wide][row_i]`` of one request, exactly as ``Featurizer.one``:
+        """``sum_i w_i * [E | linear][row_i]`` of one request, exactly as ``Featurizer.one``:
         word/piece rows are gathered, the char group is a sum of cached per-word vectors."""
         feats = self.featurizer
         doc = feats.hasher.raw(text, self._pieces(text))
@@ -253,8 +254,8 @@ class RouterModel:
         hidden = self.emb_bias.shape[0]
         h = np.maximum(acc[..., :hidden] + self.emb_bias, 0.0)
         logits = h @ self.out_w + self.out_b
-        if self.has_wide:
-            logits += self.wide_weight * (acc[..., hidden:] + self.wide_bias)
+        if self.has_linear:
+            logits += self.linear_weight * (acc[..., hidden:] + self.linear_bias)
         return logits
 
     def logits_one(self, text: str) -> np.ndarray:

@@ -1,18 +1,19 @@
 """The router network in torch (training only): a bag of hashed n-grams -> hidden layer -> logits.
 
-``logits = out(drop(relu(sum_i w_i * E[row_i] + b))) + beta * (sum_i w_i * wide[row_i] + c)``:
-an EmbeddingBag over the sparse tf-idf features (fastText-like, but with a non-linear hidden
-layer, trained with cross-entropy) plus a linear "wide" member over the same features trained
-with a one-vs-rest squared hinge loss (a linear SVM); ``beta`` (``wide_weight``) is picked on
-the validation split. The two disagree usefully: on hwu64 the sum beats either alone. The
-feature vocabulary (hash keys and idf) rides along as buffers, so ``model.safetensors`` holds
-everything numpy inference needs.
+``logits = mean_k out_k(drop(relu(sum_i w_i * E_k[row_i] + b_k))) + beta * (X W + c)``: members
+of an EmbeddingBag MLP over the sparse tf-idf features (fastText-like, but with a non-linear
+hidden layer, trained with cross-entropy; labels whose names share a prefix share part of their
+output vector) plus, optionally, a linear member ``W, c``: a one-vs-rest linear SVM on the same
+features, solved exactly after training (``linear.py``) and weighted by ``beta`` so both members
+have the same spread on the validation split. The two disagree usefully (measured in
+docs/ROUTER_BENCHMARKS.md). The feature vocabulary (hash keys and idf) rides along as buffers, so
+``model.safetensors`` holds everything numpy inference needs.
 
-Why the tables train themselves: the core loop's AdamW is dense, and a dense Adam step over a
-50k x 256 table costs more than the whole forward/backward. So the tables are frozen to the
-loop and updated by a lazy (row-sparse) Adam inside backward, from a gradient hook. Its learning
-rate follows the loop's schedule exactly, read from ``lr_probe``: a scalar that gets gradient 1
-every step, so the loop's Adam moves it by exactly the current learning rate.
+Why the table trains itself: the core loop's AdamW is dense, and a dense Adam step over a
+50k x 256 table costs more than the whole forward/backward. So the table is frozen to the loop
+and updated by a lazy (row-sparse) Adam inside backward, from a gradient hook. Its learning rate
+follows the loop's schedule exactly, read from ``lr_probe``: a scalar that gets gradient 1 every
+step, so the loop's Adam moves it by exactly the current learning rate.
 """
 
 from __future__ import annotations
@@ -36,10 +37,7 @@ class RouterNetConfig:
     hidden: int = 256
     members: int = 1
     dropout: float = 0.5
-    wide: bool = False
-    wide_weight: float = 5.0
-    wide_lr_scale: float = 10.0
-    wide_l2: float = 1e-4
+    linear: bool = False
     init_std: float = 0.02
     label_groups: tuple[int, ...] = ()
 
@@ -168,11 +166,14 @@ class RouterNet(nn.Module):
         n_groups = max(groups) + 1 if groups else 0
         self.group_weight = nn.Parameter(torch.zeros(k, h, n_groups))
         self.group_bias = nn.Parameter(torch.zeros(k, n_groups))
-        self.wide = nn.EmbeddingBag(cfg.n_features, cfg.n_labels, mode="sum") if cfg.wide else None
-        if self.wide is not None:
-            nn.init.zeros_(self.wide.weight)
-        self.wide_bias = nn.Parameter(torch.zeros(cfg.n_labels))
-        self.register_buffer("wide_weight", torch.tensor(float(cfg.wide_weight)))
+        # the linear member: fitted after training (never by the loop), zero until then
+        self.linear: nn.EmbeddingBag | None = None
+        if cfg.linear:
+            self.linear = nn.EmbeddingBag(cfg.n_features, cfg.n_labels, mode="sum")
+            nn.init.zeros_(self.linear.weight)
+            self.linear.weight.requires_grad_(False)
+        self.linear_bias = nn.Parameter(torch.zeros(cfg.n_labels), requires_grad=False)
+        self.register_buffer("linear_weight", torch.tensor(1.0))
         self.lr_probe = nn.Parameter(torch.zeros(()))
         # [lr_probe after the previous step (nan: none yet), peak lr seen, steps seen]: read
         # by the refit; a buffer so that a resumed run continues exactly
@@ -180,9 +181,6 @@ class RouterNet(nn.Module):
         self.register_load_state_dict_pre_hook(_keep_counters)
         self.register_buffer("feat_keys", torch.zeros(cfg.n_features, dtype=torch.int64))
         self.register_buffer("feat_idf", torch.ones(cfg.n_features, dtype=torch.float32))
-
-    def _tables(self) -> list[LazyAdamTable]:
-        return [t for t in (self.bag, self.wide) if t is not None]
 
     def _read_lr(self) -> None:
         """Learning rate of the loop's previous step, from how far ``lr_probe`` moved."""
@@ -215,11 +213,11 @@ class RouterNet(nn.Module):
     def forward(
         self, rows: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor
     ) -> torch.Tensor:
-        """Logits ``(B, n_labels)``: mean MLP member logits + ``wide_weight`` * linear scores."""
+        """Logits ``(B, n_labels)``: mean MLP member logits + ``linear_weight`` * linear scores."""
         members, scores = self.parts(rows, offsets, weights)
         logits = members.mean(dim=1)
         if scores is not None:
-            logits = logits + self.wide_weight * scores
+            logits = logits + self.linear_weight * scores
         return logits
 
     def parts(
@@ -239,10 +237,18 @@ class RouterNet(nn.Module):
             w_out = w_out + self.group_weight[:, :, self.group_of]
             b_out = b_out + self.group_bias[:, self.group_of]
         logits = torch.einsum("bkh,khc->bkc", z, w_out) + b_out
-        if self.wide is None:
+        if self.linear is None:
             return logits, None
-        w = self.wide(rows, offsets, per_sample_weights=weights) * self.cfg.wide_lr_scale
-        return logits, w + self.wide_bias
+        return logits, self.linear(rows, offsets, per_sample_weights=weights) + self.linear_bias
+
+    @torch.no_grad()
+    def set_linear(self, weight: torch.Tensor, bias: torch.Tensor, beta: float) -> None:
+        """Install the fitted linear member: ``weight (n_features, n_labels)``, bias, ``beta``."""
+        if self.linear is None:
+            raise EnigmaError("router: this network was built without a linear member")
+        self.linear.weight.copy_(weight)
+        self.linear_bias.copy_(bias)
+        self.linear_weight.fill_(beta)
 
     @torch.no_grad()
     def fold_groups(self) -> None:
@@ -253,10 +259,3 @@ class RouterNet(nn.Module):
             self.out_bias += self.group_bias[:, self.group_of]
             self.group_weight.zero_()
             self.group_bias.zero_()
-
-    def wide_penalty(self) -> torch.Tensor:
-        """``wide_l2 * ||W||^2`` of the linear member (the SVM's regulariser)."""
-        if self.wide is None:
-            return self.lr_probe.new_zeros(())
-        scale = self.cfg.wide_lr_scale
-        return self.cfg.wide_l2 * scale * scale * self.wide.weight.pow(2).sum()

@@ -41,7 +41,6 @@ def refit(
     with torch.no_grad():
         net.feat_keys.copy_(model.feat_keys)
         net.feat_idf.copy_(model.feat_idf)
-        net.wide_weight.copy_(model.wide_weight)
     net.train()
     opt = make_optimizer(net, hyper)
     lengths = np.array([len(ex.ids) for ex in examples], dtype=np.int64)

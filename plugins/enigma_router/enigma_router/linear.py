@@ -1,0 +1,85 @@
+"""The router's linear member: a one-vs-rest linear SVM on the router's features, solved exactly.
+
+The MLP and a linear SVM on the same tf-idf n-grams make different mistakes; adding their scores
+(each scaled to the same spread on the validation split) beat either alone on every benchmark
+(docs/ROUTER_BENCHMARKS.md). Training the SVM by SGD inside the loop never reached the exact
+optimum, and that optimum is what helps, so it is solved after training by liblinear (dual
+coordinate descent, through scikit-learn: about a second for 10k requests). scikit-learn is a
+training-only dependency (``enigma-router[train]``); inference reads the weights with numpy.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+LINEAR_C = 1.0
+"""liblinear's C (squared hinge, L2): scikit-learn's default, also the bench baseline's."""
+
+
+def available() -> bool:
+    """Whether scikit-learn (liblinear) can be imported."""
+    try:
+        import sklearn.svm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def fit(
+    bags: Sequence[tuple[np.ndarray, np.ndarray]],
+    targets: np.ndarray,
+    n_features: int,
+    n_labels: int,
+    seed: int = 0,
+    c: float = LINEAR_C,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-vs-rest squared-hinge linear SVM on sparse ``(rows, weights)`` bags.
+
+    Returns ``weight (n_features, n_labels)`` and ``bias (n_labels,)`` float32; a label with no
+    example scores -1 everywhere (the SVM's "not this class").
+    """
+    from scipy.sparse import csr_matrix
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.svm import LinearSVC
+
+    lengths = np.array([len(r) for r, _ in bags], dtype=np.int64)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    rows = np.concatenate([r for r, _ in bags]) if len(bags) else np.zeros(0, np.int64)
+    vals = np.concatenate([w for _, w in bags]) if len(bags) else np.zeros(0, np.float32)
+    x = csr_matrix((vals.astype(np.float64), rows, indptr), shape=(len(bags), n_features))
+    weight = np.zeros((n_features, n_labels), dtype=np.float32)
+    bias = np.full(n_labels, -1.0, dtype=np.float32)
+    classes = np.unique(targets)
+    if len(classes) < 2:
+        return weight, bias
+    svm = LinearSVC(C=c, dual=True, random_state=seed, max_iter=2000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        svm.fit(x, targets)
+    coef, intercept = svm.coef_, svm.intercept_
+    if len(classes) == 2:  # liblinear returns one decision function for two classes
+        coef = np.vstack([-coef[0], coef[0]])
+        intercept = np.array([-intercept[0], intercept[0]])
+    for j, label in enumerate(svm.classes_):
+        weight[:, int(label)] = coef[j]
+        bias[int(label)] = intercept[j]
+    return weight, bias
+
+
+def scores(
+    bags: Sequence[tuple[np.ndarray, np.ndarray]], weight: np.ndarray, bias: np.ndarray
+) -> np.ndarray:
+    """Decision values ``(len(bags), n_labels)`` of a fitted member."""
+    out = np.empty((len(bags), weight.shape[1]), dtype=np.float32)
+    for i, (r, w) in enumerate(bags):
+        out[i] = w @ weight[r] + bias
+    return out
+
+
+def spread_ratio(mlp_logits: np.ndarray, linear_scores: np.ndarray) -> float:
+    """``beta`` giving the linear scores the MLP logits' spread (std over the validation split)."""
+    s = float(np.std(linear_scores))
+    return float(np.std(mlp_logits)) / s if s > 0 else 0.0
