@@ -70,6 +70,7 @@ class RouterSettings:
     hidden: int = 128
     members: int = 2
     linear: bool = True
+    linear_share: float = 0.5
     label_smoothing: float = 0.1
     refit: bool = True
     label_groups: bool = True
@@ -393,8 +394,9 @@ def _fit_linear(
 ) -> float | None:
     """Solve the linear member on ``train`` and install it; returns its weight ``beta``.
 
-    With ``beta`` None it is measured: the MLP's logits and the linear scores get the same
-    spread on ``valid`` (equal say in the sum). None when the network has no linear member.
+    With ``beta`` None it is measured: the linear scores get ``linear_share`` of the spread on
+    ``valid`` (0.5: the same spread as the MLP's logits, an equal say in the sum). None when
+    the network has no linear member.
     """
     import torch
 
@@ -408,6 +410,8 @@ def _fit_linear(
     if beta is None:
         mlp = _logits(state, model, valid, ctx) if valid else np.zeros((0, 1))
         lin = linear.scores([state.bag(ex) for ex in valid], weight, bias)
-        beta = linear.spread_ratio(mlp, lin) if len(valid) else 1.0
+        share = min(max(state.settings.linear_share, 0.0), 0.99)
+        ratio = linear.spread_ratio(mlp, lin) if len(valid) else 1.0
+        beta = ratio * share / (1.0 - share)
     model.set_linear(torch.from_numpy(weight), torch.from_numpy(bias), beta)
     return beta
