@@ -25,6 +25,7 @@ def test_table_lists_rows_and_skips() -> None:
                 "system": "ours",
                 "accuracy": 0.9,
                 "macro_f1": 0.8,
+                "ece": 0.0312,
                 "train_seconds": 1.0,
                 "train_cpu_seconds": 0.9,
                 "p50_ms": 0.05,
@@ -37,8 +38,18 @@ def test_table_lists_rows_and_skips() -> None:
         ]
     }
     table = format_table(results)
-    assert "| toy | ours | 90.00 | 80.00 | 1.0 (0.9) | 0.050 | 20,000 | 21,000 | 15,000 |" in table
+    row = "| toy | ours | 90.00 | 80.00 | 0.031 | 1.0 (0.9) | 0.050 | 20,000 | 21,000 | 15,000 |"
+    assert row in table
     assert "skipped: not installed" in table
+    assert all(line.count("|") == table.splitlines()[0].count("|") for line in table.splitlines())
+
+
+def test_row_ece_is_computed_from_confidences() -> None:
+    from enigma_router.bench import _row
+
+    row = _row("x", ["a", "b", "a", "b"], ["a", "b", "b", "b"], [0.9, 0.9, 0.9, 0.9])
+    assert row["accuracy"] == 0.75 and row["ece"] == pytest.approx(0.15)
+    assert _row("svm", ["a"], ["a"])["ece"] is None
 
 
 def test_missing_fasttext_venv_is_skipped_with_reason(tmp_path: Path) -> None:

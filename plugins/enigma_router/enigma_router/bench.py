@@ -103,9 +103,27 @@ def qps_cpu(fn: Callable[[list[str]], Any], texts: Sequence[str]) -> float:
     return len(texts) / max(time.process_time() - start, 1e-9)
 
 
-def _row(system: str, gold: Sequence[str], pred: Sequence[str], **extra: Any) -> dict[str, Any]:
-    acc = float(np.mean([g == p for g, p in zip(gold, pred, strict=False)]))
-    return {"system": system, "accuracy": acc, "macro_f1": macro_f1(gold, pred), **extra}
+def _row(
+    system: str,
+    gold: Sequence[str],
+    pred: Sequence[str],
+    confidence: Sequence[float] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One result row; ``confidence`` (probability of each prediction) adds the ECE."""
+    from enigma_router.calibrate import expected_calibration_error
+
+    correct = np.array([g == p for g, p in zip(gold, pred, strict=False)], dtype=np.float64)
+    ece = None
+    if confidence is not None:
+        ece = expected_calibration_error(np.asarray(confidence, dtype=np.float64), correct)
+    return {
+        "system": system,
+        "accuracy": float(correct.mean()),
+        "macro_f1": macro_f1(gold, pred),
+        "ece": ece,
+        **extra,
+    }
 
 
 def bench_ours(train: Path, test: Path, work: Path, seed: int = 0) -> dict[str, Any]:
@@ -136,6 +154,7 @@ def bench_ours(train: Path, test: Path, work: Path, seed: int = 0) -> dict[str, 
     results = model.classify_batch(texts)
     cold = len(texts) / (time.perf_counter() - start)
     pred = [r[0] for r in results]
+    confidence = [r[1] for r in results]
     batched = qps(model.classify_batch, texts)
     cpu = qps_cpu(model.classify_batch, texts)
     latency = p50_ms(RouterModel.load(out).classify, texts)
@@ -144,6 +163,7 @@ def bench_ours(train: Path, test: Path, work: Path, seed: int = 0) -> dict[str, 
         "enigma router (ours)",
         gold,
         pred,
+        confidence,
         train_seconds=train_seconds,
         train_cpu_seconds=train_cpu,
         p50_ms=latency,
@@ -189,6 +209,9 @@ def bench_sklearn(train: Path, test: Path) -> list[dict[str, Any]]:
         batched = qps(pipe.predict, texts)
         cpu = qps_cpu(pipe.predict, texts)
         pred = list(pipe.predict(texts))
+        confidence = None
+        if hasattr(clf, "predict_proba"):  # LinearSVC has no probabilities: no ECE
+            confidence = pipe.predict_proba(texts).max(axis=1)
         latency = p50_ms(lambda t, p=pipe: p.predict([t]), texts)
         size = len(pickle.dumps(pipe))  # size measure only; nothing is ever unpickled
         rows.append(
@@ -196,6 +219,7 @@ def bench_sklearn(train: Path, test: Path) -> list[dict[str, Any]]:
                 name,
                 gold,
                 pred,
+                confidence,
                 train_seconds=train_seconds,
                 train_cpu_seconds=train_cpu,
                 p50_ms=latency,
@@ -231,6 +255,7 @@ def bench_fasttext(train: Path, test: Path, python: Path) -> dict[str, Any]:
         "fasttext (tuned)",
         gold,
         data["predictions"],
+        data.get("confidences"),
         train_seconds=data["train_seconds"],
         train_cpu_seconds=data.get("train_cpu_seconds"),
         tune_seconds=data["tune_seconds"],
@@ -277,6 +302,10 @@ def _cpu(row: dict[str, Any]) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def _ece(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
@@ -284,18 +313,20 @@ def _num(value: float | None) -> str:
 def format_table(results: dict[str, list[dict[str, Any]]]) -> str:
     """A Markdown table of the results (skipped rows say why)."""
     head = (
-        "| dataset | system | accuracy | macro-F1 | train s (CPU s) | p50 ms | batched q/s "
-        "| q/CPU-s | cold q/s | size |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| dataset | system | accuracy | macro-F1 | ECE | train s (CPU s) | p50 ms | batched q/s "
+        "| q/CPU-s | cold q/s | size |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     lines = [head]
     for name, rows in results.items():
         for r in rows:
             if "skipped" in r:
-                lines.append(f"| {name} | {r['system']} | skipped: {r['skipped']} | | | | | | | |")
+                skip = f"| {name} | {r['system']} | skipped: {r['skipped']} |"
+                lines.append(skip + " |" * 8)
                 continue
             lines.append(
                 f"| {name} | {r['system']} | {100 * r['accuracy']:.2f} | "
-                f"{100 * r['macro_f1']:.2f} | {r['train_seconds']:.1f} ({_cpu(r)}) | "
+                f"{100 * r['macro_f1']:.2f} | {_ece(r.get('ece'))} | "
+                f"{r['train_seconds']:.1f} ({_cpu(r)}) | "
                 f"{r['p50_ms']:.3f} | "
                 f"{r['batched_qps']:,.0f} | {_num(r.get('cpu_qps'))} | {_num(r.get('cold_qps'))} | "
                 f"{r['size_bytes'] / 1e6:.1f} MB |"

@@ -59,11 +59,12 @@ def cpu_seconds() -> float:
     return time.process_time()
 
 
-def accuracy(model: object, rows: list[tuple[str, str]]) -> tuple[float, list[str]]:
-    """Accuracy and predictions on ``rows``."""
-    labels, _ = model.predict([t for t, _ in rows], k=1)
+def accuracy(model: object, rows: list[tuple[str, str]]) -> tuple[float, list[str], list[float]]:
+    """Accuracy, predictions and their probabilities on ``rows``."""
+    labels, probs = model.predict([t for t, _ in rows], k=1)
     pred = [ls[0].replace("__label__", "", 1) for ls in labels]
-    return sum(p == g for p, (_, g) in zip(pred, rows, strict=False)) / len(rows), pred
+    conf = [min(float(p[0]), 1.0) for p in probs]
+    return sum(p == g for p, (_, g) in zip(pred, rows, strict=False)) / len(rows), pred, conf
 
 
 def main(train_path: str, test_path: str) -> dict:
@@ -82,7 +83,7 @@ def main(train_path: str, test_path: str) -> dict:
         cpu_start = cpu_seconds()
         model, train_seconds = train(train_rows, best_params, tmp)
         train_cpu = cpu_seconds() - cpu_start
-        acc, pred = accuracy(model, test_rows)
+        acc, pred, conf = accuracy(model, test_rows)
         single = []
         for text, _ in test_rows[:500]:
             start = time.perf_counter()
@@ -101,6 +102,7 @@ def main(train_path: str, test_path: str) -> dict:
     return {
         "accuracy": acc,
         "predictions": pred,
+        "confidences": conf,
         "train_seconds": train_seconds,
         "train_cpu_seconds": train_cpu,
         "tune_seconds": tune_seconds,
