@@ -83,14 +83,19 @@ def word_keys(words: Sequence[str], spec: FeatureSpec) -> Counter[int]:
 
 
 def char_keys(word: str, spec: FeatureSpec) -> list[int]:
-    """The char n-gram keys of one word padded with spaces (repeats kept)."""
+    """The char n-gram keys of one word padded with spaces (repeats kept).
+
+    Same keys as ``_key(ngram, GROUP_CHAR)``; ASCII words slice their bytes directly (one
+    encode per word instead of one per n-gram: the cold path of inference is mostly this).
+    """
     s = f" {word} "
+    high, crc32, sizes = GROUP_CHAR << 32, zlib.crc32, range(spec.char_min, spec.char_max + 1)
+    if s.isascii():
+        b = s.encode("ascii")
+        n = len(b)
+        return [high | crc32(b[i : i + k]) for k in sizes for i in range(n - k + 1)]
     n = len(s)
-    return [
-        _key(s[i : i + k], GROUP_CHAR)
-        for k in range(spec.char_min, spec.char_max + 1)
-        for i in range(n - k + 1)
-    ]
+    return [high | crc32(s[i : i + k].encode("utf-8")) for k in sizes for i in range(n - k + 1)]
 
 
 def piece_keys(pieces: Sequence[int], spec: FeatureSpec) -> Counter[int]:
@@ -242,7 +247,8 @@ class Featurizer:
         got = self._words.get(word)
         if got is None:
             index, idf = self.vocab.index, self.vocab.idf
-            counts = Counter(r for r in map(index.get, self.hasher.chars(word)) if r is not None)
+            counts = Counter(map(index.get, self.hasher.chars(word)))
+            counts.pop(None, None)  # n-grams not in the vocabulary
             rows = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
             c = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
             weights = (1.0 + np.log(c)) * idf[rows] if len(counts) else c
