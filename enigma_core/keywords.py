@@ -64,8 +64,8 @@ class KeywordClassifier:
             return Classification(intent=default, confidence=0.0, via="default")
         total = sum(scores.values()) + 0.5
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self.intents.index(kv[0])))
-        alternatives = [(intent, score / total) for intent, score in ranked[:top_k]]
-        best, confidence = alternatives[0]
+        scored = [(intent, score / total) for intent, score in ranked[:top_k]]
+        best, confidence = scored[0]
         return Classification(
-            intent=best, confidence=confidence, via="keywords", alternatives=alternatives
+            intent=best, confidence=confidence, via="keywords", alternatives=scored[1:]
         )

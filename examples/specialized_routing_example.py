@@ -56,7 +56,7 @@ def basic_routing(engine: EnigmaEngine) -> None:
     print("\n.classify(text): the intent only, no task is run")
     for text in REQUESTS:
         c = engine.classify(text)
-        others = ", ".join(f"{i} {p:.2f}" for i, p in c.alternatives[1:]) or "-"
+        others = ", ".join(f"{i} {p:.2f}" for i, p in c.alternatives) or "-"
         print(f"  {c.intent:<8} {c.confidence:.2f} via {c.via:<8} (also: {others})  {text!r}")
 
 

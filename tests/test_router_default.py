@@ -73,3 +73,24 @@ def test_routing_functions_give_classifications_without_torch(default_router: di
     assert data["intent"] == "image" and data["via"] == "model"
     assert set(data["known"]) == set(data["labels"]) - {"oos"}
     assert data["torch"] is False
+
+
+def test_oos_knobs_can_be_overridden_per_call_from_the_cli(default_router: dict) -> None:
+    import subprocess
+
+    exe = Path(sys.executable).with_name("enigma")
+    base = [str(exe), "classify", "--model", str(default_router["out"]), "--json"]
+    text = "tell me about the weather in paris"  # chat, but not with certainty
+
+    def run(*extra: str) -> dict:
+        done = subprocess.run([*base, *extra, text], capture_output=True, text=True, check=True)
+        return json.loads(done.stdout)
+
+    plain = run()
+    assert plain["intent"] == "chat" and plain["confidence"] < 0.999
+    strict = run("--oos-threshold", "0.999")
+    assert strict["intent"] == "oos" and strict["details"]["calibration"]["threshold"] == 0.999
+    assert "unsure" in strict["details"]["reason"] and strict["alternatives"][0]["intent"] == "chat"
+    assert run("--oos-margin", "0.999")["intent"] == "oos"
+    bad = subprocess.run([*base, "--oos-threshold", "2", text], capture_output=True, text=True)
+    assert bad.returncode != 0 and "--oos-threshold" in bad.stderr

@@ -23,6 +23,34 @@ BatchOpt = Annotated[
 ModelOpt = Annotated[
     Path | None, typer.Option("--model", help="Router model directory (overrides the config).")
 ]
+ThresholdOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--oos-threshold",
+        min=0.0,
+        max=1.0,
+        help="For this call: a model answer less confident than this becomes 'oos'.",
+    ),
+]
+MarginOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--oos-margin",
+        min=0.0,
+        max=1.0,
+        help="For this call: a model answer leading the runner-up by less becomes 'oos'.",
+    ),
+]
+
+
+def _oos_options(threshold: float | None, margin: float | None) -> dict[str, Any]:
+    """Per-call overrides of the router's calibrated out-of-scope knobs (only those given)."""
+    out: dict[str, Any] = {}
+    if threshold is not None:
+        out["oos_threshold"] = threshold
+    if margin is not None:
+        out["oos_margin"] = margin
+    return out
 
 
 def _run_batch(path: Path, handle: Callable[[str], dict[str, Any]]) -> None:
@@ -44,11 +72,13 @@ def route(
     show_sources: Annotated[
         bool, typer.Option("--show-sources", help="Ask the task to cite its sources.")
     ] = False,
+    oos_threshold: ThresholdOpt = None,
+    oos_margin: MarginOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Classify a request, hand it to the specialist that owns it, and print the answer."""
     engine = state.engine(router_model=model)
-    options = {"show_sources": show_sources}
+    options = {"show_sources": show_sources, **_oos_options(oos_threshold, oos_margin)}
     if batch is not None:
         _run_batch(batch, lambda t: _route_dict(engine, t, options))
         return
@@ -90,18 +120,21 @@ def classify(
     text: TextArg = None,
     batch: BatchOpt = None,
     model: ModelOpt = None,
+    oos_threshold: ThresholdOpt = None,
+    oos_margin: MarginOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Say which intent a request has (and how sure), without running any task."""
     engine = state.engine(router_model=model)
+    options = _oos_options(oos_threshold, oos_margin)
     if batch is not None:
-        _run_batch(batch, lambda t: {"text": t, **engine.classify(t).to_dict()})
+        _run_batch(batch, lambda t: {"text": t, **engine.classify(t, options).to_dict()})
         return
     request = read_request(text)
-    result = engine.classify(request)
+    result = engine.classify(request, options)
     if json_out:
         print_json({"text": request, **result.to_dict()})
         return
-    alternatives = ", ".join(f"{i} {c:.2f}" for i, c in result.alternatives[1:])
+    alternatives = ", ".join(f"{i} {c:.2f}" for i, c in result.alternatives)
     line = f"{result.intent}\t{result.confidence:.3f}\tvia {result.via}"
     sys.stdout.write(line + (f"\t(also: {alternatives})" if alternatives else "") + "\n")

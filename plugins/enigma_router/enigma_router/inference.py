@@ -276,12 +276,20 @@ class RouterModel:
         return e / e.sum(axis=-1, keepdims=True)
 
     # -- decisions -----------------------------------------------------------------------------
-    def decide(self, probs: np.ndarray, top_k: int = 3, order: np.ndarray | None = None) -> Result:
+    def decide(
+        self,
+        probs: np.ndarray,
+        top_k: int = 3,
+        order: np.ndarray | None = None,
+        threshold: float | None = None,
+        margin: float | None = None,
+    ) -> Result:
         """``(intent, confidence, alternatives)`` of one probability row, with the oos rule.
 
         ``alternatives`` holds the next ``top_k - 1`` intents. When the model is unsure the
         answer is ``oos`` with confidence ``1 - p(best)``, and the best intent leads the
-        alternatives. ``order`` (label indices, best first) may be given by batch callers.
+        alternatives. ``order`` (label indices, best first) may be given by batch callers;
+        ``threshold``/``margin`` override the calibrated knobs for this call.
         """
         if order is None:
             order = np.argsort(-probs)
@@ -291,7 +299,9 @@ class RouterModel:
         n_alt = max(top_k - 1, 0)
         runners = [(self.labels[int(i)], float(probs[i])) for i in order[1 : 1 + n_alt]]
         cal = self.calibration
-        if best != self.oos_index and (p1 < cal.threshold or p1 - p2 < cal.margin):
+        threshold = cal.threshold if threshold is None else threshold
+        margin = cal.margin if margin is None else margin
+        if best != self.oos_index and (p1 < threshold or p1 - p2 < margin):
             return OOS, 1.0 - p1, [(self.labels[best], p1), *runners][:n_alt]
         if best == self.oos_index:
             return OOS, p1, runners

@@ -67,12 +67,21 @@ def enigma_model_info(
 
 @hookimpl
 def enigma_classify_intent(text: str, context: TaskContext) -> Classification | None:
-    """One forward pass of the router model; None (keywords) when no model is trained."""
+    """One forward pass of the router model; None (keywords) when no model is trained.
+
+    ``context.options`` ``oos_threshold`` / ``oos_margin`` override the calibrated knobs.
+    """
     from enigma_router.routing import classify, resolve_model_dir
 
     if resolve_model_dir(context.engine.model_dir(ROUTER_TASK.name)) is None:
         return None
-    return classify(context.model(ROUTER_TASK.name), text)
+    opts = context.options
+    return classify(
+        context.model(ROUTER_TASK.name),
+        text,
+        threshold=opts.get("oos_threshold"),
+        margin=opts.get("oos_margin"),
+    )
 
 
 @hookimpl

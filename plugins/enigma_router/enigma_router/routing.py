@@ -34,29 +34,36 @@ def load_router(model_dir: str | Path | None, context: TaskContext | None = None
     directory = resolve_model_dir(model_dir)
     if directory is None:
         raise EnigmaError("no router model: train one with 'enigma train router'")
-    options = context.options if context is not None else {}
-    return RouterModel.load(
-        directory,
-        context.tokenizer() if context is not None else None,
-        threshold=options.get("router_threshold"),
-        margin=options.get("router_margin"),
-    )
+    return RouterModel.load(directory, context.tokenizer() if context is not None else None)
 
 
-def classify(model: RouterModel, text: str, top_k: int = 3) -> Classification:
+def classify(
+    model: RouterModel,
+    text: str,
+    top_k: int = 3,
+    threshold: float | None = None,
+    margin: float | None = None,
+) -> Classification:
     """One forward pass -> :class:`Classification` (``via="model"``; unsure -> ``oos``).
 
-    ``details.known_intents`` lets the core send intents the model does not know to keywords.
+    ``details.known_intents`` lets the core send intents the model does not know to keywords;
+    ``threshold``/``margin`` override the calibrated out-of-scope knobs for this call.
     """
     probs = model.probabilities(model.logits_one(text))
-    intent, confidence, alternatives = model.decide(probs, top_k=top_k)
+    intent, confidence, alternatives = model.decide(
+        probs, top_k=top_k, threshold=threshold, margin=margin
+    )
     details: dict[str, Any] = {
         "known_intents": [label for label in model.labels if label != "oos"],
     }
     if intent == "oos":
         learned = int(probs.argmax()) == model.oos_index
         details["reason"] = "out of scope" if learned else "unsure (below threshold or margin)"
-        details["calibration"] = model.calibration.to_dict()
+        details["calibration"] = {
+            **model.calibration.to_dict(),
+            **({"threshold": threshold} if threshold is not None else {}),
+            **({"margin": margin} if margin is not None else {}),
+        }
     return Classification(
         intent=intent,
         confidence=confidence,
