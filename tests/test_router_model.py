@@ -129,6 +129,45 @@ def test_label_groups_share_outputs_and_fold_into_the_export(trained: dict) -> N
     assert not tensors["group_weight"].any() and not tensors["group_bias"].any()  # folded
 
 
+def test_folding_label_groups_keeps_the_logits() -> None:
+    import torch
+    from enigma_router.model import RouterNet, RouterNetConfig
+
+    torch.manual_seed(0)
+    cfg = RouterNetConfig(
+        n_features=50, n_labels=5, hidden=8, members=2, label_groups=(0, 0, 1, 1, 2)
+    )
+    net = RouterNet(cfg).eval()
+    with torch.no_grad():
+        net.group_weight.normal_()
+        net.group_bias.normal_()
+        net.bag.weight.normal_()
+    rows = torch.randint(0, 50, (30,))
+    offsets, weights = torch.tensor([0, 10, 20]), torch.rand(30)
+    before = net(rows, offsets, weights)
+    net.fold_groups()
+    assert not net.group_weight.any() and not net.group_bias.any()
+    assert torch.allclose(net(rows, offsets, weights), before, atol=1e-5)
+
+
+def test_a_model_with_the_retired_wide_member_is_refused(trained: dict, tmp_path: Path) -> None:
+    import shutil
+
+    from enigma_router.inference import RouterModel
+    from safetensors.numpy import load_file, save_file
+
+    copy = tmp_path / "old"
+    shutil.copytree(trained["out"], copy)
+    tensors = load_file(str(copy / "model.safetensors"))
+    tensors["wide.weight"] = np.zeros((3, 2), np.float32)
+    save_file(tensors, str(copy / "model.safetensors"))
+    meta = json.loads((copy / "config.json").read_text())
+    meta.pop("weights_sha256")
+    (copy / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(EnigmaError, match=r"older enigma-router.*retrain"):
+        RouterModel.load(copy)
+
+
 def test_calibration_is_used_at_inference(trained: dict) -> None:
     from enigma_router.calibrate import softmax
     from enigma_router.inference import RouterModel

@@ -31,7 +31,7 @@ def _committed_step(out: Path) -> int:
 
 def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     ref = tmp_path / "ref"
-    router_subprocess.train(DATA, ref, resume=False)
+    router_subprocess.train(DATA, ref, resume=False, every=0)
     out = tmp_path / "interrupted"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, str(HELPER), "--data", str(DATA), "--out", str(out), "--slow", "0.05"]
@@ -48,9 +48,16 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     saved = load_file(str(next((out / "checkpoint").glob("ckpt-*.safetensors"))))
     assert saved["model.bag.steps"] > 0 and abs(saved["model.bag.exp_avg"]).sum() > 0
 
-    resumed = router_subprocess.train(DATA, out, resume=True)
+    resumed = router_subprocess.train(DATA, out, resume=True, every=0)
     assert resumed.resumed and resumed.steps > stopped_at
     assert (out / "model.safetensors").read_bytes() == (ref / "model.safetensors").read_bytes()
     exported = load_file(str(out / "model.safetensors"))
     assert exported["bag.weight"].dtype.name == "float16"
     assert not {"bag.exp_avg", "bag.exp_avg_sq", "bag.steps", "probe_state"} & set(exported)
+
+    # resuming a finished run only redoes finalize (refit + linear member): the same model
+    again = router_subprocess.train(DATA, out, resume=True, every=0)
+    assert again.resumed
+    assert (out / "model.safetensors").read_bytes() == (ref / "model.safetensors").read_bytes()
+    refits = [json.loads((d / "config.json").read_text())["router"]["refit"] for d in (out, ref)]
+    assert refits[0] == refits[1]

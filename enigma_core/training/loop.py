@@ -354,8 +354,9 @@ class _Run:
             ck.clear_checkpoints(self.out)
             return
         state, tensors = self.saved
-        self.model.load_state_dict(
-            {k: v.to(self.device) for k, v in ck.unprefixed("model.", tensors).items()}
+        self._load_state(
+            {k: v.to(self.device) for k, v in ck.unprefixed("model.", tensors).items()},
+            "the checkpoint",
         )
         best = ck.unprefixed("best.", tensors)
         self.best_state = {k: v.to(self.device) for k, v in best.items()} or None
@@ -447,7 +448,10 @@ class _Run:
         if improved:
             lp["best_value"], lp["best_epoch"], lp["bad_epochs"] = value, lp["epoch"] + 1, 0
             lp["best_val_loss"] = metrics.get("val_loss")
-            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            skip = set(recipe.export_exclude)  # training-only state: not part of "the best model"
+            self.best_state = {
+                k: v.detach().clone() for k, v in self.model.state_dict().items() if k not in skip
+            }
         else:
             lp["bad_epochs"] += 1
             if self.hp.patience and lp["bad_epochs"] >= self.hp.patience:
@@ -456,6 +460,22 @@ class _Run:
         lp["epoch"] += 1
         lp["step_in_epoch"] = 0
         lp["epoch_loss_sum"] = 0.0
+
+    def _load_state(self, tensors: dict[str, torch.Tensor], what: str) -> None:
+        """Load model tensors; only the recipe's training-only entries may be missing."""
+        try:
+            missing, unexpected = self.model.load_state_dict(tensors, strict=False)
+        except RuntimeError as exc:  # shapes differ
+            first = str(exc).strip().splitlines()[-1].strip()
+            raise EnigmaError(
+                f"{self.out}: {what} does not fit the model ({first}); train without --resume"
+            ) from None
+        missing = [k for k in missing if k not in self.recipe.export_exclude]
+        if missing or unexpected:
+            raise EnigmaError(
+                f"{self.out}: {what} does not fit the model (missing {sorted(missing)[:3]}, "
+                f"unexpected {sorted(unexpected)[:3]}); train without --resume"
+            )
 
     def _better(self, value: float | None, val_loss: float | None) -> bool:
         """Is ``value`` better than the best so far? Ties are broken by a lower ``val_loss``."""
@@ -472,7 +492,7 @@ class _Run:
         """Put the best weights back, run ``finalize``, export the model, plot, checkpoint."""
         lp = self.loop
         if self.best_state is not None:
-            self.model.load_state_dict(self.best_state)
+            self._load_state(self.best_state, "the best epoch's weights")
         self.model.eval()
         extras: dict[str, Any] = {}
         if self.recipe.finalize is not None:

@@ -16,12 +16,12 @@ from typing import Any
 
 from enigma_core.errors import EnigmaError
 
-HYPER = {"epochs": 3, "batch_size": 32}
+HYPER = {"epochs": 10, "batch_size": 32}
 """Shared with the test so both runs train the same thing."""
 
 
-def train(data: Path, out: Path, resume: bool, slow: float = 0.0) -> Any:
-    """One router training run with checkpoints every 4 steps; returns the outcome."""
+def train(data: Path, out: Path, resume: bool, slow: float = 0.0, every: int = 4) -> Any:
+    """One router training run with checkpoints every ``every`` steps; returns the outcome."""
     from enigma_router.recipe import DEFAULT_HYPER, make_router_recipe
 
     from enigma_core.training.loop import TrainArgs, run_training
@@ -41,7 +41,7 @@ def train(data: Path, out: Path, resume: bool, slow: float = 0.0) -> Any:
         data=(data,),
         resume=resume,
         progress=False,
-        checkpoint_every=4,
+        checkpoint_every=every,
         checkpoint_seconds=0,
         threads=1,
         seed=1,

@@ -185,6 +185,11 @@ class RouterModel:
         } - set(tensors)
         if missing:
             raise EnigmaError(f"{weights}: not router weights (missing {sorted(missing)})")
+        if "wide.weight" in tensors:
+            raise EnigmaError(
+                f"{weights}: trained by an older enigma-router (its 'wide' member is no longer "
+                "supported); retrain with 'enigma train router'"
+            )
         return cls(
             meta, tensors, tokenizer, threshold=threshold, margin=margin, temperature=temperature
         )

@@ -130,17 +130,6 @@ class LazyAdamTable(nn.Module):
         self.weight.index_add_(0, uniq, m.div_(denom), alpha=-self.lr / (1 - b1**t))
 
 
-def _keep_counters(module: nn.Module, state: dict[str, Any], prefix: str, *_: Any) -> None:
-    """Loading an earlier state (the loop restores its best epoch) keeps the peak lr and the
-    step count seen so far: the refit trains for as many steps as the loop really ran."""
-    key = prefix + "probe_state"
-    mine = getattr(module, "probe_state", None)
-    if key in state and mine is not None:
-        got = state[key].clone()
-        got[1:] = torch.maximum(got[1:], mine[1:].to(got.dtype))
-        state[key] = got
-
-
 class RouterNet(nn.Module):
     """Bag-of-n-grams MLP classifier plus a linear SVM member (see module doc).
 
@@ -176,9 +165,10 @@ class RouterNet(nn.Module):
         self.register_buffer("linear_weight", torch.tensor(1.0))
         self.lr_probe = nn.Parameter(torch.zeros(()))
         # [lr_probe after the previous step (nan: none yet), peak lr seen, steps seen]: read
-        # by the refit; a buffer so that a resumed run continues exactly
+        # by the refit; a buffer so that a resumed run continues exactly. Training-only state
+        # (recipe.TRAINING_STATE): not in the loop's best-epoch snapshot, so restoring the best
+        # epoch keeps the count of steps the loop really ran.
         self.register_buffer("probe_state", torch.tensor([math.nan, 0.0, 0.0], dtype=torch.float64))
-        self.register_load_state_dict_pre_hook(_keep_counters)
         self.register_buffer("feat_keys", torch.zeros(cfg.n_features, dtype=torch.int64))
         self.register_buffer("feat_idf", torch.ones(cfg.n_features, dtype=torch.float32))
 

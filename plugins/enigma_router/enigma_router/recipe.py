@@ -379,8 +379,9 @@ def _maybe_refit(
     hyper = ctx.recipe.hyper.replace(epochs=epochs, lr=lr, batch_size=ctx.batch_size)
     examples = [*train, *valid]
     net = refit(model, examples, ctx, hyper, lambda m, b: _loss(state, m, b), seed=ctx.seed)
-    with torch.no_grad():
-        model.load_state_dict(net.state_dict())
+    weights = {k: v for k, v in net.state_dict().items() if k not in TRAINING_STATE}
+    with torch.no_grad():  # the loop's own counters stay (a resumed finished run refits alike)
+        model.load_state_dict(weights, strict=False)
     return {"examples": len(examples), "epochs": epochs, "lr": round(lr, 8)}
 
 
@@ -408,10 +409,10 @@ def _fit_linear(
     targets = np.array([ex.target for ex in train], dtype=np.int64)
     weight, bias = linear.fit(bags, targets, model.cfg.n_features, model.cfg.n_labels, ctx.seed)
     if beta is None:
-        mlp = _logits(state, model, valid, ctx) if valid else np.zeros((0, 1))
-        lin = linear.scores([state.bag(ex) for ex in valid], weight, bias)
+        probe = valid or train  # no validation split: the spread on the training data
+        mlp = _logits(state, model, probe, ctx)
+        lin = linear.scores([state.bag(ex) for ex in probe], weight, bias)
         share = min(max(state.settings.linear_share, 0.0), 0.99)
-        ratio = linear.spread_ratio(mlp, lin) if len(valid) else 1.0
-        beta = ratio * share / (1.0 - share)
+        beta = linear.spread_ratio(mlp, lin) * share / (1.0 - share)
     model.set_linear(torch.from_numpy(weight), torch.from_numpy(bias), beta)
     return beta
