@@ -2,8 +2,9 @@
 
 ``make_router_recipe(context)`` returns a :class:`TrainingRecipe` whose examples carry hashed
 n-gram features next to their shared-tokenizer ids. The feature vocabulary (and idf) is built
-from the loaded data when the model is built; ``finalize`` calibrates temperature and the oos
-knobs on the validation split and records labels, features, calibration and plugin versions.
+from the loaded data when the model is built. ``finalize`` fits the linear member and weighs
+it on the validation split, calibrates temperature and the oos knobs there, refits network and
+linear member on train + valid, and records labels, features, calibration and plugin versions.
 """
 
 from __future__ import annotations
@@ -64,16 +65,20 @@ class RouterExample(Example):
 
 @dataclass
 class RouterSettings:
-    """Network and feature settings of a router training run (besides the loop's hyper)."""
+    """Network and feature settings of a router training run (besides the loop's hyper).
+
+    Defaults measured in docs/ROUTER_BENCHMARKS.md: two 128-wide MLP members, labels grouped by
+    name prefix, the exact linear member with half of the fused spread, refit on all data.
+    """
 
     features: FeatureSpec = field(default_factory=FeatureSpec)
-    hidden: int = 128
-    members: int = 2
-    linear: bool = True
-    linear_share: float = 0.5
+    hidden: int = 128  # per member
+    members: int = 2  # MLP members, each with its own loss; logits averaged
+    linear: bool = True  # fit the linear SVM member (needs scikit-learn at training time)
+    linear_share: float = 0.5  # its share of the fused logits' spread on validation
     label_smoothing: float = 0.1
-    refit: bool = True
-    label_groups: bool = True
+    refit: bool = True  # retrain on train + carved validation after calibrating
+    label_groups: bool = True  # labels sharing a prefix before "_" share an output vector
 
 
 class _State:
