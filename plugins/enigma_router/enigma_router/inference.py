@@ -9,7 +9,6 @@ margin too small) becomes ``oos``. Loading checks the shared tokenizer's and wei
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import threading
@@ -20,15 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from enigma_core.errors import EnigmaError, TokenizerMismatchError
+from enigma_core.errors import EnigmaError
+from enigma_core.training.meta import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    check_tokenizer,
+    check_weights_hash,
+)
 from enigma_router.features import CACHE_LIMIT, FeatureSpec, FeatureVocab, Featurizer
 
 if TYPE_CHECKING:
     from enigma_core.tokenizer import SharedTokenizer
 
 OOS = "oos"
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
 Alternatives = list[tuple[str, float]]
 Result = tuple[str, float, Alternatives]
 
@@ -72,28 +75,6 @@ def _read_config(directory: Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or "router" not in meta or "labels" not in meta:
         raise EnigmaError(f"{path}: not a router model (no 'router' or 'labels' field)")
     return meta
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _check_tokenizer(meta: dict[str, Any], tokenizer: SharedTokenizer, where: Path) -> None:
-    expected = (meta.get("tokenizer") or {}).get("sha256")
-    if not expected:
-        raise TokenizerMismatchError(
-            f"{where}: config.json records no tokenizer sha256; retrain it"
-        )
-    if expected != tokenizer.sha256:
-        raise TokenizerMismatchError(
-            f"{where} was trained with tokenizer {expected[:12]} but the loaded tokenizer is "
-            f"{tokenizer.sha256[:12]}; use the tokenizer it was trained with or run "
-            "'enigma train router'"
-        )
 
 
 class RouterModel:
@@ -164,13 +145,11 @@ class RouterModel:
             from enigma_core.tokenizer import load_default
 
             tokenizer = load_default()
-        _check_tokenizer(meta, tokenizer, directory)
+        check_tokenizer(meta, tokenizer, str(directory))
         weights = directory / WEIGHTS_FILE
         if not weights.is_file():
             raise EnigmaError(f"{weights}: weights file not found")
-        expected = meta.get("weights_sha256")
-        if expected and _sha256(weights) != expected:
-            raise EnigmaError(f"{weights}: weights do not match config.json (sha256 differs)")
+        check_weights_hash(directory, meta)
         try:
             tensors = load_file(str(weights))
         except Exception as exc:  # safetensors has its own error types
