@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from enigma_core.catalog import KNOWN_INTENTS, missing_plugin_message
 from enigma_core.config import Config, load_config
-from enigma_core.context import TaskContext
+from enigma_core.context import FileAccess, TaskContext
 from enigma_core.errors import EnigmaError
 from enigma_core.home import models_dir
 from enigma_core.keywords import KeywordClassifier
@@ -157,10 +157,23 @@ class EnigmaEngine:
         ]
 
     def context(
-        self, options: dict[str, Any] | None = None, emit: Callable[[str], None] | None = None
+        self,
+        options: dict[str, Any] | None = None,
+        emit: Callable[[str], None] | None = None,
+        *,
+        messages: list[dict[str, Any]] | None = None,
+        images: list[Any] | None = None,
+        files: FileAccess | None = None,
     ) -> TaskContext:
-        """A hook context bound to this engine."""
-        return TaskContext(engine=self, options=dict(options or {}), emit_fn=emit)
+        """A hook context bound to this engine (one per call: nothing in it is shared)."""
+        return TaskContext(
+            engine=self,
+            options=dict(options or {}),
+            emit_fn=emit,
+            messages=list(messages or []),
+            images=list(images or []),
+            files=files if files is not None else FileAccess.user(),
+        )
 
     def default_task(self) -> TaskSpec:
         """The task that gets unsure, unmatched and out-of-scope requests."""
@@ -321,8 +334,15 @@ class EnigmaEngine:
         *,
         emit: Callable[[str], None] | None = None,
         options: dict[str, Any] | None = None,
+        messages: list[dict[str, Any]] | None = None,
+        images: list[Any] | None = None,
+        files: FileAccess | None = None,
     ) -> RouteResult:
-        """Classify ``text``, pick the task owning its intent and run it."""
+        """Classify ``text``, pick the task owning its intent and run it.
+
+        ``messages`` (the whole conversation), ``images`` (decoded attachments) and ``files``
+        (which paths in the text may be read) reach the task through its :class:`TaskContext`.
+        """
         start = time.perf_counter()
         classification = self.classify(text, options)
         classified = time.perf_counter()
@@ -352,7 +372,9 @@ class EnigmaEngine:
             if classification.via != "default":
                 classification.details["routed_from"] = intent
                 classification.via = "default"
-        result = self.execute(task, text, emit=emit, options=options)
+        result = self.execute(
+            task, text, emit=emit, options=options, messages=messages, images=images, files=files
+        )
         done = time.perf_counter()
         return RouteResult(
             text=text,
@@ -374,14 +396,22 @@ class EnigmaEngine:
         *,
         emit: Callable[[str], None] | None = None,
         options: dict[str, Any] | None = None,
+        messages: list[dict[str, Any]] | None = None,
+        images: list[Any] | None = None,
+        files: FileAccess | None = None,
     ) -> TaskResult:
-        """Run one task directly (no classification)."""
+        """Run one task directly (no classification); extras as in :meth:`route`."""
         validate_request(text)
         spec = self.tasks.get(task) if isinstance(task, str) else task
         if spec is None:
             raise EnigmaError(f"no installed plugin registers task {task!r}")
         answer = self.plugins.call_first(
-            "enigma_execute_task", task=spec, request=text, context=self.context(options, emit)
+            "enigma_execute_task",
+            task=spec,
+            request=text,
+            context=self.context(
+                options, emit, messages=messages, images=images, files=files
+            ),
         )
         if answer is None:
             owner = self.plugins.task_owner.get(spec.name)
