@@ -7,21 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from enigma_core.testing import isolated_enigma_home  # noqa: F401
 from tests.venvs import PLUGIN_DIRS, REPO, Venv, build_wheels, create_venv
 
 SHARED = REPO.parent / "shared"
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_home(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every test gets its own ENIGMA_HOME so no user config leaks in or out."""
-    home = tmp_path_factory.mktemp("enigma_home")
-    monkeypatch.setenv("ENIGMA_HOME", str(home))
-    for name in ("ENIGMA_LOAD_PLUGINS", "ENIGMA_DISABLE_PLUGINS", "ENIGMA_STRICT_PLUGINS"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 from enigma_code.qa import read_pairs
@@ -11,7 +12,8 @@ from enigma_code.sandbox import run_candidate
 from enigma_code.suite import load_suite, parse_suite
 
 from enigma_core.errors import EnigmaError
-from tests.venvs import REPO
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_suite_has_50_tasks_whose_references_pass() -> None:

@@ -18,7 +18,7 @@ from enigma_vision.training_data import format_pairs
 
 from enigma_core.formats import load_pair_examples
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _images(folder: Path, count: int, seed: int) -> list[Path]:

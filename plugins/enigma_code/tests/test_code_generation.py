@@ -19,7 +19,8 @@ from enigma_core import EnigmaEngine
 from enigma_core.config import Config, ModelEntry
 from enigma_core.plugins import build_plugin_manager
 from enigma_core.tokenizer import SharedTokenizer, train_tokenizer
-from tests.venvs import REPO
+
+REPO = Path(__file__).resolve().parents[3]
 
 TRAINING = """\
 Q: write a function that greets someone by name

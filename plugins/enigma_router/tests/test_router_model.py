@@ -13,7 +13,7 @@ import pytest
 
 from enigma_core.errors import EnigmaError, TokenizerMismatchError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 BENCH = REPO.parent / "shared" / "benchmarks"
 N_INTENTS = 12
 PER_INTENT = 60

@@ -16,7 +16,7 @@ from enigma_vision.template import template_caption
 
 from enigma_core.formats import load_pair_examples
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 SHAPES = parse_features("2 red circles top left and center, 1 blue square bottom, white background")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 SEED = REPO / "data" / "specialized" / "router_training.txt"
 HELDOUT = REPO / "data" / "specialized" / "router_heldout.txt"
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from safetensors.numpy import load_file
 
-REPO = Path(__file__).resolve().parents[1]
-HELPER = REPO / "tests" / "helpers" / "router_subprocess.py"
+REPO = Path(__file__).resolve().parents[3]
+HELPER = Path(__file__).with_name("router_subprocess.py")
 DATA = REPO / "data" / "specialized" / "router_training.txt"
 sys.path.insert(0, str(HELPER.parent))
 

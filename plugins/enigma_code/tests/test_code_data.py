@@ -15,7 +15,7 @@ import pytest
 from enigma_code.mining import defined_name
 from enigma_code.qa import read_pairs
 
-from tests.venvs import REPO
+REPO = Path(__file__).resolve().parents[3]
 
 DATA = REPO / "data" / "specialized" / "code_training.txt"
 Check = Callable[[Any, Path], None]
