@@ -59,6 +59,21 @@ def broken_venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> I
     )
 
 
+@pytest.fixture(scope="session")
+def serve_venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Iterator[Venv]:
+    """enigma-core[serve], the three plugins and the serve probe plugin (tests/test_serve_*)."""
+    yield _venv(
+        tmp_path_factory,
+        wheelhouse,
+        "serve",
+        "enigma-core[serve]",
+        "enigma-router",
+        "enigma-vision",
+        "enigma-code",
+        "enigma-serve-probe",
+    )
+
+
 @pytest.fixture
 def shared_benchmarks() -> Path:
     """../shared/benchmarks, or skip when this checkout has no shared folder beside it."""

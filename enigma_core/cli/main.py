@@ -84,6 +84,7 @@ CORE_COMMANDS: list[tuple[str, str, str, str]] = [
     ("sizes_cmd", "sizes", "sizes", "command"),
     ("tokenizer_cmd", "app", "tokenizer", "group"),
     ("new_plugin_cmd", "new_plugin", "new-plugin", "command"),
+    ("serve_cmd", "serve", "serve", "command"),
 ]
 
 

@@ -1,0 +1,74 @@
+"""Per-process server state: the one shared engine, its lanes, metrics and lifecycle flags."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from enigma_core.context import FileAccess
+from enigma_core.serve.batcher import Batcher
+from enigma_core.serve.lanes import Lane
+from enigma_core.serve.metrics import Metrics
+from enigma_core.serve.settings import ServeSettings
+
+if TYPE_CHECKING:
+    from enigma_core.engine import EnigmaEngine
+
+CLASSIFY_QUEUE = 1024
+"""Classify requests allowed to wait (at least): each is sub-millisecond work."""
+
+
+def classify_texts(state: ServerState, texts: list[str], options: dict[str, Any]) -> list[Any]:
+    """(text, Classification) for each text, in order (runs in the classify thread)."""
+    engine = state.engine
+    observe = state.metrics.classify_seconds.observe
+    out = []
+    for text in texts:
+        start = time.perf_counter()
+        out.append((text, engine.classify(text, options)))
+        observe(time.perf_counter() - start)
+    return out
+
+
+def log(message: str) -> None:
+    """One server log line on stderr (never a request body, header or key)."""
+    sys.stderr.write(f"enigma serve: {message}\n")
+    sys.stderr.flush()
+
+
+@dataclass
+class ServerState:
+    """Everything handlers share inside one worker process."""
+
+    settings: ServeSettings
+    engine: EnigmaEngine
+    metrics: Metrics = field(default_factory=Metrics)
+    ready: bool = False
+    draining: bool = False
+    in_flight: int = 0
+    ready_detail: dict[str, Any] = field(default_factory=dict)
+    classifier: Batcher = field(init=False)
+    execute_lane: Lane = field(init=False)
+    files: FileAccess = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        reject = self.metrics.rejections.labels
+        self.classifier = Batcher(
+            "classify", classify_texts, max(s.queue, CLASSIFY_QUEUE), lambda n: reject(n).inc()
+        )
+        self.execute_lane = Lane("execute", s.threads, s.queue, lambda n: reject(n).inc())
+        self.files = (
+            FileAccess.within(s.allow_files) if s.allow_files is not None else FileAccess.none()
+        )
+
+    def track_models(self) -> None:
+        """Update the model load/unload counters from the engine's cache."""
+        self.metrics.track_models(self.engine.loaded())
+
+    def shutdown(self) -> None:
+        """Stop the lanes (running calls finish in their threads)."""
+        self.classifier.shutdown()
+        self.execute_lane.shutdown()

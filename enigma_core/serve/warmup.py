@@ -1,0 +1,38 @@
+"""Start-up work of each worker: discover plugins, load the router model, optionally every model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from enigma_core.engine import EnigmaEngine
+
+
+def warm_up(engine: EnigmaEngine, preload: bool) -> dict[str, Any]:
+    """Load what routing needs (and with ``preload`` every task's model); the readiness detail.
+
+    A router that cannot load is an error (``/readyz`` stays 503 and says why); no router plugin
+    at all means keyword routing, which is ready at once.
+    """
+    records = engine.plugin_records()
+    router = "keywords"
+    status = engine.router_status() if "router" in engine.tasks else {}
+    if status.get("model"):
+        if engine.router_model is None and status.get("path"):
+            # Pin the model found now (as --model would): no per-request look-up on disk.
+            engine.router_model = Path(status["path"])
+        engine.load("router")
+        router = "model"
+    engine.classify("hello")  # first call builds the keyword table and touches every cache
+    engine.tokenizer()
+    if preload:
+        for name, task in engine.tasks.items():
+            if task.intents and name != "router":
+                engine.load(name)
+    return {
+        "plugins": sum(1 for r in records if r.status == "ok"),
+        "plugin_errors": sorted(r.name for r in records if r.status == "error"),
+        "router": router,
+        "tasks": sorted(n for n, t in engine.tasks.items() if t.intents),
+        "loaded": engine.loaded(),
+    }
