@@ -213,8 +213,13 @@ def test_health_is_public_everything_else_needs_the_key(server: Server) -> None:
     assert httpx.get(server.url + "/healthz").json() == {"status": "ok"}
     ready = httpx.get(server.url + "/readyz").json()
     assert ready["status"] == "ready" and ready["router"] == "model"
-    for method, path in [("GET", "/v1/models"), ("POST", "/v1/classify"), ("GET", "/metrics"),
-                         ("POST", "/v1/chat/completions"), ("GET", "/v1/plugins")]:  # fmt: skip
+    for method, path in [
+        ("GET", "/v1/models"),
+        ("POST", "/v1/classify"),
+        ("GET", "/metrics"),
+        ("POST", "/v1/chat/completions"),
+        ("GET", "/v1/plugins"),
+    ]:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": KEY}):
             response = httpx.request(method, server.url + path, headers=headers, json={})
             assert response.status_code == 401, (path, headers)
@@ -240,8 +245,13 @@ def test_metrics_count_requests_by_decision(server: Server) -> None:
         client.post("/v1/classify", json={"input": "hello there!"})
         client.post("/v1/classify", json={"input": ""})
         after = client.get("/metrics").text
-    labels = {"endpoint": "/v1/chat/completions", "intent": "code", "task": "code", "via": "model",
-              "status": "200"}  # fmt: skip
+    labels = {
+        "endpoint": "/v1/chat/completions",
+        "intent": "code",
+        "task": "code",
+        "via": "model",
+        "status": "200",
+    }
     assert _metric(after, "enigma_requests_total", **labels) == (
         _metric(before, "enigma_requests_total", **labels) + 1
     )
@@ -258,7 +268,7 @@ def test_metrics_count_requests_by_decision(server: Server) -> None:
 def test_access_log_line_per_request(server: Server) -> None:
     with server.client() as client:
         client.post("/v1/chat/completions", json=chat_body("hello there!", "enigma"))
-    line = [x for x in server.log().splitlines() if "\"POST /v1/chat/completions\"" in x][-1]
+    line = [x for x in server.log().splitlines() if '"POST /v1/chat/completions"' in x][-1]
     assert re.match(
         r'^127\.0\.0\.1 "POST /v1/chat/completions" 200 intent=chat task=chat via=model '
         r"\d+\.\dms$",

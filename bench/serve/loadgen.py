@@ -56,10 +56,24 @@ def run_wrk(
     _check_loopback(url)
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        env = {**os.environ, "METHOD": method, "BODY": body or "", "REPORT": str(report),
-               "API_KEY": key}  # fmt: skip
-        cmd = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "--timeout", "60s",
-               "-s", str(LUA), url]  # fmt: skip
+        env = {
+            **os.environ,
+            "METHOD": method,
+            "BODY": body or "",
+            "REPORT": str(report),
+            "API_KEY": key,
+        }
+        cmd = [
+            "wrk",
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{max(1, round(duration))}s",
+            "--timeout",
+            "60s",
+            "-s",
+            str(LUA),
+            url,
+        ]
         subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=duration + 90)
         data = json.loads(report.read_text())
     return Load(
@@ -135,5 +149,11 @@ def run_python(
     def pct(q: float) -> float:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
-    return Load(len(latencies), seconds, pct(0.50), pct(0.99),
-                sum(1 for s in status if not 200 <= s < 400), 0)  # fmt: skip
+    return Load(
+        len(latencies),
+        seconds,
+        pct(0.50),
+        pct(0.99),
+        sum(1 for s in status if not 200 <= s < 400),
+        0,
+    )

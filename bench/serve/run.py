@@ -129,9 +129,18 @@ def main() -> int:
     }
     report(results, baseline, "wrk" if use_wrk else "python asyncio client", args)
     if args.json:
-        rows = [{"endpoint": n, "concurrency": c, "rps": r.rps, "p50_ms": r.p50_ms,
-                 "p99_ms": r.p99_ms, "non2xx": r.non2xx, "errors": r.errors}
-                for (n, c), r in results.items()]  # fmt: skip
+        rows = [
+            {
+                "endpoint": n,
+                "concurrency": c,
+                "rps": r.rps,
+                "p50_ms": r.p50_ms,
+                "p99_ms": r.p99_ms,
+                "non2xx": r.non2xx,
+                "errors": r.errors,
+            }
+            for (n, c), r in results.items()
+        ]
         args.json.write_text(json.dumps({"runs": rows, "in_process_ms": baseline}, indent=2))
     return 0
 
@@ -143,26 +152,34 @@ def report(
     args: argparse.Namespace,
 ) -> None:
     """Print the table and the ratios the targets are stated in."""
-    print(f"enigma serve benchmark: {os.cpu_count()} CPUs, {args.workers} worker(s), "
-          f"load generator: {client}, median of {args.rounds} interleaved rounds")  # fmt: skip
+    print(
+        f"enigma serve benchmark: {os.cpu_count()} CPUs, {args.workers} worker(s), "
+        f"load generator: {client}, median of {args.rounds} interleaved rounds"
+    )
     print(f"{'endpoint':30} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for (name, c), r in results.items():
-        print(f"{name:30} {c:>4} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-              f"{r.non2xx + r.errors:>8}")  # fmt: skip
+        print(
+            f"{name:30} {c:>4} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
+            f"{r.non2xx + r.errors:>8}"
+        )
     print("in-process p50 (ms): " + ", ".join(f"{k} {v:.3f}" for k, v in baseline.items()))
     for c in args.concurrency:
         trivial = results.get(("trivial GET /healthz", c))
         classify = results.get(("POST /v1/classify", c))
         if trivial and classify:
-            print(f"classify / trivial throughput at concurrency {c}: "
-                  f"{classify.rps / trivial.rps:.2f}")  # fmt: skip
+            print(
+                f"classify / trivial throughput at concurrency {c}: "
+                f"{classify.rps / trivial.rps:.2f}"
+            )
     routed = results.get(("chat -> chat (routed)", 1))
     forced = results.get(("chat -> chat (enigma/chat)", 1))
     if routed and forced:
-        print(f"routing cost at concurrency 1 (p50): routed {routed.p50_ms:.3f} ms - forced "
-              f"{forced.p50_ms:.3f} ms = {routed.p50_ms - forced.p50_ms:+.3f} ms; "
-              f"routed over HTTP - in-process execute chat = "
-              f"{routed.p50_ms - baseline['execute chat']:+.3f} ms")  # fmt: skip
+        print(
+            f"routing cost at concurrency 1 (p50): routed {routed.p50_ms:.3f} ms - forced "
+            f"{forced.p50_ms:.3f} ms = {routed.p50_ms - forced.p50_ms:+.3f} ms; "
+            f"routed over HTTP - in-process execute chat = "
+            f"{routed.p50_ms - baseline['execute chat']:+.3f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from enigma_core.serve.chat import MODEL
-from enigma_core.serve.errors import ApiError
+from enigma_core.serve.errors import ApiError, quoted
 from enigma_core.serve.failures import to_api_error
 from enigma_core.serve.jsonbody import read_json
 from enigma_core.serve.metrics import CONTENT_TYPE
@@ -74,8 +74,9 @@ async def route(request: Request) -> Response:
     body = await read_json(request, state.settings.max_body)
     text = text_value(body.get("input"), "input") if "input" in body else None
     if text is None:
-        raise ApiError(400, "missing required parameter 'input'", "missing_required_parameter",
-                       "input")  # fmt: skip
+        raise ApiError(
+            400, "missing required parameter 'input'", "missing_required_parameter", "input"
+        )
     options = options_from(body)
     task_name = None
     if body.get("task") is not None:
@@ -85,7 +86,7 @@ async def route(request: Request) -> Response:
         if spec is None or not spec.intents:
             raise ApiError(
                 404,
-                f"task {body['task']!r} is not installed (see GET /v1/models)",
+                f"task {quoted(body['task'])} is not installed (see GET /v1/models)",
                 "task_not_found",
                 "task",
             )
@@ -120,7 +121,8 @@ async def plugins(request: Request) -> Response:
     return json_response(await state.execute_lane.run(collect, timeout=state.settings.timeout))
 
 
-def _model_entries(state: ServerState) -> list[dict[str, Any]]:
+def model_entries(state: ServerState) -> list[dict[str, Any]]:
+    """``enigma`` then ``enigma/<task>`` for every task that answers requests."""
     owners = state.engine.plugins.task_owner
     records = state.engine.plugins.records
     entries = [{"id": MODEL, "object": "model", "created": 0, "owned_by": "enigma"}]
@@ -137,17 +139,18 @@ def _model_entries(state: ServerState) -> list[dict[str, Any]]:
 
 async def models(request: Request) -> Response:
     """``GET /v1/models``: ``enigma`` (routes) plus ``enigma/<task>`` per installed task."""
-    return json_response({"object": "list", "data": _model_entries(_state(request))})
+    return json_response({"object": "list", "data": model_entries(_state(request))})
 
 
 async def model(request: Request) -> Response:
     """``GET /v1/models/{model}``: one entry, 404 when unknown."""
     name = request.path_params["model"]
-    for entry in _model_entries(_state(request)):
+    for entry in model_entries(_state(request)):
         if entry["id"] == name:
             return json_response(entry)
-    raise ApiError(404, f"model {name!r} does not exist (see GET /v1/models)", "model_not_found",
-                   "model")  # fmt: skip
+    raise ApiError(
+        404, f"model {quoted(name)} does not exist (see GET /v1/models)", "model_not_found", "model"
+    )
 
 
 async def healthz(request: Request) -> Response:

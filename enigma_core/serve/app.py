@@ -68,7 +68,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _openapi(request: Request) -> Response:
-    return json_response(openapi_document())
+    state: ServerState = request.app.state.enigma
+    models = tuple(entry["id"] for entry in api.model_entries(state))
+    return json_response(openapi_document(models))
 
 
 def routes() -> list[Route]:

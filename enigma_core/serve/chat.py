@@ -19,7 +19,7 @@ from starlette.responses import Response, StreamingResponse
 
 from enigma_core.errors import EnigmaError
 from enigma_core.serve import openai_format as fmt
-from enigma_core.serve.errors import ApiError
+from enigma_core.serve.errors import ApiError, quoted
 from enigma_core.serve.failures import to_api_error
 from enigma_core.serve.images import decode_images
 from enigma_core.serve.jsonbody import read_json
@@ -46,7 +46,8 @@ def resolve_model(state: ServerState, model: str) -> TaskSpec | None:
     if task is None or not task.intents:
         raise ApiError(
             404,
-            f"model {model!r} does not exist: use 'enigma' or 'enigma/<task>' (see GET /v1/models)",
+            f"model {quoted(model)} does not exist: use 'enigma' or 'enigma/<task>' "
+            "(see GET /v1/models)",
             "model_not_found",
             "model",
         )

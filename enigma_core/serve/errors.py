@@ -51,6 +51,11 @@ def error_body(status: int, message: str, code: str, param: str | None = None) -
     return json.dumps({"error": error}, ensure_ascii=False).encode("utf-8")
 
 
+def quoted(value: str, limit: int = 60) -> str:
+    """A client-supplied string shown in an error: quoted, escaped to one line, capped."""
+    return repr(value[:limit]) + ("..." if len(value) > limit else "")
+
+
 def invalid(message: str, param: str | None = None, code: str = "invalid_value") -> ApiError:
     """A 400 about one request parameter."""
     return ApiError(400, message, code, param)

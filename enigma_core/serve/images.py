@@ -14,7 +14,7 @@ import warnings
 from typing import Any
 
 from enigma_core.errors import EnigmaError
-from enigma_core.serve.errors import ApiError, invalid
+from enigma_core.serve.errors import ApiError, invalid, quoted
 from enigma_core.serve.validate import ImageRef
 
 MIME_FORMATS = {
@@ -47,7 +47,7 @@ def data_url_bytes(ref: ImageRef) -> tuple[str, bytes]:
     mime = fields[0]
     if mime not in MIME_FORMATS:
         raise invalid(
-            f"{ref.param}: image type {mime or 'missing'!r} is not supported "
+            f"{ref.param}: image type {quoted(mime) if mime else 'missing'} is not supported "
             "(PNG, JPEG, GIF or WebP)",
             ref.param,
             "invalid_image",

@@ -32,21 +32,22 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 
 POST_ERRORS = (400, 401, 413, 429, 503, 504)
-TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+TEXT = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": "[^\\s]"}
 _OPTION_SCHEMAS: dict[str, dict[str, Any]] = {
-    "show_sources": {"type": "boolean"},
-    "faces": {"type": "boolean"},
-    "max_tokens": {"type": "integer", "minimum": 1, "maximum": MAX_TOKENS},
-    "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
-    "temperature": {"type": "number", "minimum": 0, "maximum": 2},
-    "top_p": {"type": "number", "minimum": 0, "maximum": 1},
-    "oos_threshold": {"type": "number", "minimum": 0, "maximum": 1},
-    "oos_margin": {"type": "number", "minimum": 0, "maximum": 1},
+    "show_sources": {"type": "boolean", "nullable": True},
+    "faces": {"type": "boolean", "nullable": True},
+    "max_tokens": {"type": "integer", "minimum": 1, "maximum": MAX_TOKENS, "nullable": True},
+    "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "nullable": True},
+    "temperature": {"type": "number", "minimum": 0, "maximum": 2, "nullable": True},
+    "top_p": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True},
+    "oos_threshold": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True},
+    "oos_margin": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True},
 }
+"""Optional values may be null (OpenAI clients send null for "not set")."""
 assert set(_OPTION_SCHEMAS) == set(OPTION_TYPES)
 
 
-def _schemas() -> dict[str, Any]:
+def _schemas(models: tuple[str, ...]) -> dict[str, Any]:
     part = {
         "oneOf": [
             {
@@ -98,16 +99,17 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["model", "messages"],
             "properties": {
-                "model": {"type": "string", "example": "enigma"},
+                "model": {"type": "string", "enum": list(models)},
                 "messages": {
                     "type": "array",
                     "items": message,
                     "minItems": 1,
                     "maxItems": MAX_MESSAGES,
                 },
-                "stream": {"type": "boolean"},
+                "stream": {"type": "boolean", "nullable": True},
                 "stream_options": {
                     "type": "object",
+                    "nullable": True,
                     "properties": {"include_usage": {"type": "boolean"}},
                 },
                 "max_tokens": _OPTION_SCHEMAS["max_tokens"],
@@ -115,7 +117,7 @@ def _schemas() -> dict[str, Any]:
                 "temperature": _OPTION_SCHEMAS["temperature"],
                 "top_p": _OPTION_SCHEMAS["top_p"],
                 "seed": _OPTION_SCHEMAS["seed"],
-                "n": {"type": "integer", "enum": [1]},
+                "n": {"type": "integer", "enum": [1], "nullable": True},
             },
         },
         "ClassifyRequest": {
@@ -137,9 +139,14 @@ def _schemas() -> dict[str, Any]:
             "required": ["input"],
             "properties": {
                 "input": TEXT,
-                "task": {"type": "string"},
+                "task": {
+                    "type": "string",
+                    "enum": [m.split("/", 1)[1] for m in models[1:]] + [None],
+                    "nullable": True,
+                },
                 "options": {
                     "type": "object",
+                    "nullable": True,
                     "properties": _OPTION_SCHEMAS,
                     "additionalProperties": False,
                 },
@@ -175,9 +182,9 @@ def _get(summary: str, *codes: int, public: bool = False) -> dict[str, Any]:
     return {"get": op}
 
 
-@lru_cache(maxsize=1)
-def openapi_document() -> dict[str, Any]:
-    """The whole document (built once per process)."""
+@lru_cache(maxsize=4)
+def openapi_document(models: tuple[str, ...]) -> dict[str, Any]:
+    """The whole document for a server offering ``models`` (``enigma`` first)."""
     return {
         "openapi": "3.0.3",
         "info": {
@@ -186,7 +193,7 @@ def openapi_document() -> dict[str, Any]:
             "description": "OpenAI-compatible routing server; see docs/SERVING.md.",
         },
         "components": {
-            "schemas": _schemas(),
+            "schemas": _schemas(models),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
@@ -209,7 +216,7 @@ def openapi_document() -> dict[str, Any]:
                             "name": "model",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string"},
+                            "schema": {"type": "string", "enum": list(models)},
                         }
                     ],
                 }

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from enigma_core.serve.errors import ApiError, invalid
+from enigma_core.serve.errors import ApiError, invalid, quoted
 from enigma_core.serve.jsonbody import json_type
 
 MAX_MESSAGES = 1000
@@ -98,7 +98,7 @@ def options_from(body: dict[str, Any], param: str = "options") -> dict[str, Any]
     for name, value in raw.items():
         if name not in OPTION_TYPES:
             known = ", ".join(sorted(OPTION_TYPES))
-            raise invalid(f"{param}.{name}: unknown option (known: {known})", f"{param}.{name}")
+            raise invalid(f"{param}: unknown option {quoted(name)} (known: {known})", param)
         checked = check_option(name, value, f"{param}.{name}")
         if checked is not None:
             out[name] = checked
@@ -176,7 +176,7 @@ def _parts(content: list[Any], param: str, images: list[ImageRef] | None) -> str
         else:
             shown = kind if isinstance(kind, str) else json_type(kind)
             raise invalid(
-                f"{where}.type {shown!r} is not supported (use 'text' or 'image_url')", where
+                f"{where}.type {quoted(shown)} is not supported (use 'text' or 'image_url')", where
             )
     return "\n".join(texts)
 
@@ -206,7 +206,7 @@ def _messages(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str, list[Ima
         role = message.get("role")
         if role not in ROLES:
             shown = role if isinstance(role, str) else json_type(role)
-            raise invalid(f"{where}.role {shown!r} is not one of {', '.join(ROLES)}", where)
+            raise invalid(f"{where}.role {quoted(shown)} is not one of {', '.join(ROLES)}", where)
         content = message.get("content")
         if content is None:
             if role == "user":
