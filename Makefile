@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml plugins/enigma_router/pyproject.toml plugins/enigma_vis
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
 	# torch 2.13.0 first: that CPU build is on local disk (any other version downloads gigabytes)
 	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
-	$(BIN)/pip install -q --disable-pip-version-check hatchling -e ".[torch,dev]" \
+	$(BIN)/pip install -q --disable-pip-version-check hatchling -e ".[torch,dev,serve]" \
 		-e "plugins/enigma_router[train]" -e "plugins/enigma_vision[faces]" -e plugins/enigma_code
 	touch $(STAMP)
 
@@ -24,12 +24,13 @@ demo: $(STAMP)
 		"what is in .cache/demo/synth_0_00000.png?" "draw me a cat wearing a hat"; do \
 		echo "\$$ enigma route \"$$q\""; $(BIN)/enigma route "$$q" || exit 1; echo; done
 
-bench: $(STAMP)  ## Full-size benchmarks (router vs fastText/TF-IDF on ../shared/benchmarks, vision, code)
+bench: $(STAMP)  ## Full-size benchmarks (router vs fastText/TF-IDF on ../shared/benchmarks, vision, code, serve)
 	$(BIN)/pip install -q --disable-pip-version-check "plugins/enigma_router[bench]"
 	bash bench/router/setup_baselines.sh
 	$(BIN)/python bench/router/run.py
 	$(BIN)/enigma bench vision
 	$(BIN)/enigma bench code
+	$(BIN)/python bench/serve/run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check enigma_core plugins tests examples

@@ -65,7 +65,20 @@ def test_task_timeout_is_504_naming_task_and_plugin(serve_venv: Venv, tmp_path: 
     assert error["code"] == "task_timeout"
     assert "task 'probe' (plugin 'probe')" in error["message"] and "1 s" in error["message"]
     assert took < 3.5, "the answer does not wait for the task"
+    assert response.headers["x-enigma-task"] == "probe"
     assert 'enigma_plugin_errors_total{kind="timeout",plugin="probe"} 1.0' in metrics
+    time.sleep(3)  # the probe's thread finishes; its slot is free again
+    with (
+        server.client() as client,
+        client.stream(
+            "POST", "/v1/chat/completions", json=chat_body("probe stream 10 0.3", stream=True)
+        ) as stream,
+    ):
+        assert stream.status_code == 200
+        events = [line for line in stream.iter_lines() if line]
+    assert events[-1] == "data: [DONE]"
+    assert '"code":"task_timeout"' in events[-2], events[-2]
+    assert 1 <= sum("piece" in e for e in events) < 10
     assert server.stop() == 0
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from enigma_core.serve.errors import ApiError
-from enigma_core.serve.lanes import LaneTimeout, _contained
+from enigma_core.serve.lanes import LaneTimeout, contained
 
 Job = tuple[tuple[Any, ...], asyncio.Future]
 
@@ -70,7 +70,7 @@ class Batcher:
         results: list[Any] = []
         try:
             for args, future in batch:  # a request that already timed out is skipped
-                results.append(None if future.done() else _contained(self._fn, args))
+                results.append(None if future.done() else contained(self._fn, args))
         finally:
             loop = self._loop
             if loop is not None and not loop.is_closed():

@@ -23,7 +23,7 @@ from enigma_core.serve.errors import ApiError, quoted
 from enigma_core.serve.failures import to_api_error
 from enigma_core.serve.images import decode_images
 from enigma_core.serve.jsonbody import read_json
-from enigma_core.serve.lanes import LaneTimeout
+from enigma_core.serve.lanes import Call, LaneTimeout
 from enigma_core.serve.responses import json_response, note_decision
 from enigma_core.serve.routing import Decision, decide, forced
 from enigma_core.serve.state import ServerState
@@ -165,14 +165,14 @@ async def _stream(
 
     job.emit = emit
     job.on_decision = lambda d: put("decision", d)
-    future = state.execute_lane.submit(job)
-    future.add_done_callback(lambda _f: put("end", None))
+    call = state.execute_lane.submit(job)
+    call.result.add_done_callback(lambda _f: events.put_nowait(("end", None)))
 
     first = await _next_event(events, deadline, loop)
     if first is None or first[0] != "decision":
         job.aborted.set()
         try:
-            await state.execute_lane.wait(future, max(0.001, deadline - loop.time()))
+            await state.execute_lane.wait(call, max(0.001, deadline - loop.time()))
         except Exception as exc:
             raise to_api_error(exc, job.decision, state, timeout) from None
         raise to_api_error(TimeoutError(), job.decision, state, timeout)
@@ -180,7 +180,7 @@ async def _stream(
     note_decision(request, decision)
     model = f"{MODEL}/{decision.task.name}" if decision.task is not None else MODEL
     writer = fmt.ChunkWriter(fmt.completion_id(), model, chat.include_usage)
-    body = _chunks(state, chat, job, future, events, writer, deadline, loop)
+    body = _chunks(state, chat, job, call, events, writer, deadline, loop)
     headers = {**decision.headers(), "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 
@@ -199,7 +199,7 @@ async def _chunks(
     state: ServerState,
     chat: ChatRequest,
     job: ChatJob,
-    future: Any,
+    call: Call,
     events: asyncio.Queue[tuple[str, Any]],
     writer: fmt.ChunkWriter,
     deadline: float,
@@ -225,7 +225,7 @@ async def _chunks(
             elif kind == "end":
                 break
         try:
-            answer, execute_ms, tokens = await state.execute_lane.wait(future, 1.0)
+            answer, execute_ms, tokens = await state.execute_lane.wait(call, 1.0)
         except Exception as exc:
             error = to_api_error(exc, job.decision, state, timeout)
             yield fmt.error_event(error.message, error.code)

@@ -31,7 +31,16 @@ def _one_line(exc: BaseException) -> str:
 def to_api_error(
     exc: BaseException, decision: Decision | None, state: ServerState, timeout: float
 ) -> ApiError:
-    """The client-facing error for ``exc`` raised while classifying or running a task."""
+    """The client-facing error for ``exc``, with the ``x-enigma-*`` headers once routed."""
+    error = _classify_error(exc, decision, state, timeout)
+    if decision is not None:
+        error.headers = {**decision.headers(), **error.headers}
+    return error
+
+
+def _classify_error(
+    exc: BaseException, decision: Decision | None, state: ServerState, timeout: float
+) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
     task = decision.task.name if decision is not None and decision.task is not None else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from enigma_core.serve.errors import ApiError
@@ -26,7 +27,8 @@ class Contained(Exception):
         self.original = original
 
 
-def _contained(fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[bool, Any]:
+def contained(fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[bool, Any]:
+    """``(True, fn(*args))``, or ``(False, exception)`` for anything it raises."""
     try:
         return True, fn(*args)
     except Exception as exc:
@@ -37,6 +39,14 @@ def _contained(fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[bool, Any]:
 
 class LaneTimeout(Exception):
     """The call did not finish within the lane's deadline (its thread may still be running)."""
+
+
+@dataclass
+class Call:
+    """A call admitted to a lane: its thread's future and the loop-side ``(ok, value)`` result."""
+
+    future: concurrent.futures.Future[Any]
+    result: asyncio.Future[tuple[bool, Any]]
 
 
 class Lane:
@@ -50,17 +60,8 @@ class Lane:
             max_workers=threads, thread_name_prefix=f"enigma-{name}"
         )
         self._on_reject = on_reject
-        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _release(self, _future: concurrent.futures.Future[Any]) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._decrement)
-
-    def _decrement(self) -> None:
-        self.admitted -= 1
-
-    def submit(self, fn: Callable[..., T], *args: Any) -> concurrent.futures.Future[Any]:
+    def submit(self, fn: Callable[..., T], *args: Any) -> Call:
         """Admit one call or raise the 429; must be called on the event loop."""
         if self.admitted >= self.capacity:
             self._on_reject(self.name)
@@ -71,28 +72,50 @@ class Lane:
                 "server_busy",
                 headers={"Retry-After": "1"},
             )
-        self._loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+        call = Call(self._executor.submit(contained, fn, args), loop.create_future())
         self.admitted += 1
-        future = self._executor.submit(_contained, fn, args)
-        future.add_done_callback(self._release)
-        return future
+
+        def finished(future: concurrent.futures.Future[Any]) -> None:  # in the worker thread
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._settle, call, future)
+
+        call.future.add_done_callback(finished)
+        return call
+
+    def _settle(self, call: Call, future: concurrent.futures.Future[Any]) -> None:
+        """On the loop, once the thread is done (one wake-up frees the slot and answers)."""
+        self.admitted -= 1
+        if call.result.done():
+            return
+        if future.cancelled():
+            call.result.set_result((False, LaneTimeout()))
+        else:
+            call.result.set_result(future.result())
 
     async def run(self, fn: Callable[..., T], *args: Any, timeout: float) -> T:
         """Run ``fn(*args)`` in the lane; its exception re-raised here, LaneTimeout on deadline."""
-        future = self.submit(fn, *args)
-        return await self.wait(future, timeout)
+        return await self.wait(self.submit(fn, *args), timeout)
 
-    async def wait(self, future: concurrent.futures.Future[Any], timeout: float) -> Any:
-        """Await a submitted call; a call still waiting for a thread at the deadline never runs."""
+    async def wait(self, call: Call, timeout: float) -> Any:
+        """Await a call; one still waiting for a thread at the deadline never runs."""
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(timeout, _expire, call.result)
         try:
-            ok, value = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout)
-        except asyncio.TimeoutError:
-            future.cancel()
-            raise LaneTimeout from None
+            ok, value = await call.result
+        finally:
+            timer.cancel()
         if not ok:
+            if isinstance(value, LaneTimeout):
+                call.future.cancel()
             raise value
         return value
 
     def shutdown(self) -> None:
         """Stop accepting work; running calls finish in their threads."""
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _expire(result: asyncio.Future[tuple[bool, Any]]) -> None:
+    if not result.done():
+        result.set_result((False, LaneTimeout()))
