@@ -51,6 +51,8 @@ def _uvicorn_config(app: Any, settings: ServeSettings) -> uvicorn.Config:
         server_header=False,
         timeout_graceful_shutdown=max(1, int(settings.grace)),
         timeout_keep_alive=5,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1,::1",  # X-Forwarded-For only from a local proxy
     )
 
 
