@@ -99,7 +99,9 @@ def test_sigterm_lets_a_stream_finish_and_refuses_new_requests(
             if line:
                 events.append(line)
         server.proc.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
+        time.sleep(0.2)
+        server.proc.send_signal(signal.SIGTERM)  # e.g. a supervisor and a service manager
+        time.sleep(0.2)
         late = httpx.post(server.url + "/v1/classify", json={"input": "hi"}, timeout=5)
         assert late.status_code == 503
         assert late.json()["error"]["code"] == "shutting_down"

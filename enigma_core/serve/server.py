@@ -63,21 +63,25 @@ class DrainingServer(uvicorn.Server):
         super().__init__(config)
         self.state = state
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._signals = 0
+        self._interrupts = 0
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         await super().serve(sockets)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self._signals += 1
-        if self._signals == 1 and self._loop is not None and self.started:
+        """First signal: drain. Ctrl-C again: stop now. A repeated SIGTERM (a supervisor and a
+        service manager both sending one) changes nothing: the drain goes on, ``--grace`` bounds it.
+        """
+        if self._loop is None or not self.started:
+            self.should_exit = True
+        elif not self.state.draining:
             self.state.draining = True
             self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._drain()))
-        elif self._signals <= 2:
+        elif sig == signal.SIGINT:
+            self._interrupts += 1
             self.should_exit = True
-        else:
-            self.force_exit = True
+            self.force_exit = self._interrupts > 1
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
@@ -128,16 +132,11 @@ def run(settings: ServeSettings) -> None:
         sys.exit(code)
 
 
-def _ignore(sig: int, frame: FrameType | None) -> None:  # pragma: no cover - trivial
-    return None
-
-
 def worker_main() -> None:
     """Entry of a supervised worker: settings on stdin, the socket's fd in argv."""
     fd = int(sys.argv[1])
     settings = ServeSettings.from_json(sys.stdin.read())
     sys.stdin.close()
-    signal.signal(signal.SIGINT, _ignore)  # the supervisor forwards Ctrl-C as SIGTERM
     sock = socket.socket(fileno=fd)
     os.set_inheritable(fd, False)
     serve_socket(settings, sock)
