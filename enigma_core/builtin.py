@@ -56,10 +56,8 @@ def _capabilities(context: TaskContext) -> str:
 
 
 @hookimpl(trylast=True)
-def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult | None:
+def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult:
     """Answer chat requests without a chat model: greet, thank, or say what enigma can do."""
-    if task.name != CHAT_TASK.name:
-        return None
     if _GREETING.search(request):
         reply = "Hello! I'm enigma, a team of small local specialists."
     elif _THANKS.search(request):

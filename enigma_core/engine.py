@@ -5,7 +5,6 @@ Models load lazily (first use), are cached, and load once even when threads race
 
 from __future__ import annotations
 
-import gc
 import re
 import threading
 import time
@@ -20,7 +19,12 @@ from enigma_core.context import FileAccess, TaskContext
 from enigma_core.errors import EnigmaError
 from enigma_core.home import models_dir
 from enigma_core.keywords import KeywordClassifier
-from enigma_core.plugins import EnigmaPluginManager, PluginRecord, build_plugin_manager
+from enigma_core.plugins import (
+    EnigmaPluginManager,
+    PluginFailure,
+    PluginRecord,
+    build_plugin_manager,
+)
 from enigma_core.types import Classification, TaskResult, TaskSpec
 
 if TYPE_CHECKING:
@@ -110,7 +114,9 @@ class EnigmaEngine:
     """Classify, route and run requests across the installed specialist plugins.
 
     ``use_routing=False`` (the seed's default) makes :meth:`generate` run the default task;
-    ``True`` classifies first. ``router_model`` overrides the configured router directory.
+    ``True`` classifies first. ``model_dirs`` overrides task model directories for this engine
+    (``router_model`` is shorthand for every intent-classifier task's). One engine is safe to
+    share between threads: each call carries its own context and its own plugin failures.
     """
 
     def __init__(
@@ -120,11 +126,15 @@ class EnigmaEngine:
         config: Config | None = None,
         plugin_manager: EnigmaPluginManager | None = None,
         router_model: str | Path | None = None,
+        model_dirs: dict[str, str | Path] | None = None,
     ) -> None:
         self.use_routing = use_routing
         self.config = config if config is not None else load_config()
         self.plugins = plugin_manager if plugin_manager is not None else build_plugin_manager()
-        self.router_model = Path(router_model) if router_model is not None else None
+        self.model_dirs: dict[str, Path] = {k: Path(v) for k, v in (model_dirs or {}).items()}
+        if router_model is not None:
+            for task in self.classifier_tasks():
+                self.model_dirs.setdefault(task.name, Path(router_model))
         self._models: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -194,6 +204,10 @@ class EnigmaEngine:
                 return task
         return None
 
+    def classifier_tasks(self) -> list[TaskSpec]:
+        """Tasks that classify intents (their model's labels are the intents they know)."""
+        return [task for task in self.tasks.values() if task.classifies]
+
     def installed_intents(self) -> list[str]:
         """Every intent some installed task owns, in registration order."""
         return [i for task in self.tasks.values() for i in task.intents]
@@ -202,11 +216,12 @@ class EnigmaEngine:
     def model_dir(self, name: str) -> Path | None:
         """Where the model of task ``name`` lives; None means the plugin's shipped default.
 
-        Order: ``--model`` override (router), the config's ``models.<name>.path``, then a model
-        trained by ``enigma train`` into ``<ENIGMA_HOME>/models/<name>``.
+        Order: this engine's ``model_dirs`` override (``--model``), the config's
+        ``models.<name>.path``, then a model trained by ``enigma train`` into
+        ``<ENIGMA_HOME>/models/<name>``.
         """
-        if name == "router" and self.router_model is not None:
-            return self.router_model
+        if name in self.model_dirs:
+            return self.model_dirs[name]
         configured = self.config.model_path(name)
         if configured is not None:
             return configured
@@ -227,28 +242,53 @@ class EnigmaEngine:
         with self._lock_for(name):
             if name in self._models:
                 return self._models[name]
-            model = self.plugins.call_first(
+            outcome = self.plugins.call_task(
                 "enigma_load_model",
+                name,
                 task=task,
                 model_dir=self.model_dir(name),
                 context=self.context(),
             )
-            if model is None:
-                raise EnigmaError(f"no installed plugin can load a model for task {name!r}")
-            self._models[name] = model
-            return model
+            if outcome.value is None:
+                raise EnigmaError(self._no_answer(name, "load a model for", outcome.failures))
+            self._models[name] = outcome.value
+            return outcome.value
+
+    def _no_answer(self, task: str, what: str, failures: list[PluginFailure]) -> str:
+        """The one-line error when a task's owner gave no answer: its failure, or why not."""
+        owner = self.plugins.task_owner.get(task)
+        for failure in failures:
+            return f"plugin {failure.plugin!r} failed to {what} task {task!r}: {failure.message}"
+        return f"plugin {owner!r} registers task {task!r} but did not {what} it"
+
+    def model_info(self, name: str) -> dict[str, Any] | None:
+        """Metadata of task ``name``'s model from its owner (never loads weights); None: none."""
+        task = self.tasks.get(name)
+        if task is None:
+            return None
+        outcome = self.plugins.call_task(
+            "enigma_model_info",
+            name,
+            task=task,
+            model_dir=self.model_dir(name),
+            context=self.context(),
+        )
+        return outcome.value
 
     def unload(self, name: str) -> bool:
-        """Drop the cached model of ``name``; True if one was loaded."""
+        """Drop the cached model of ``name`` (closing it); True if one was loaded.
+
+        Closing happens under the task's lock, so a load racing this unload always starts
+        after the old model is closed: at most one live model per task.
+        """
         with self._lock_for(name):
             model = self._models.pop(name, None)
-        if model is None:
-            return False
-        close = getattr(model, "close", None)
-        if callable(close):
-            close()
-        del model
-        gc.collect()
+            if model is None:
+                return False
+            close = getattr(model, "close", None)
+            if callable(close):
+                close()
+            del model
         return True
 
     def loaded(self) -> list[str]:
@@ -258,24 +298,31 @@ class EnigmaEngine:
     def tokenizer(self) -> SharedTokenizer:
         """The shared tokenizer: the configured file, or the one shipped with enigma-core."""
         if self._tokenizer is None:
-            from enigma_core.tokenizer import SharedTokenizer, load_default
+            with self._lock_for("#tokenizer"):
+                if self._tokenizer is None:
+                    from enigma_core.tokenizer import SharedTokenizer, load_default
 
-            path = self.config.shared_tokenizer
-            self._tokenizer = (
-                SharedTokenizer.load(Path(path).expanduser()) if path else load_default()
-            )
+                    path = self.config.shared_tokenizer
+                    self._tokenizer = (
+                        SharedTokenizer.load(Path(path).expanduser()) if path else load_default()
+                    )
         return self._tokenizer
 
     def training_recipe(self, task: str) -> TrainingRecipe:
         """The recipe of the plugin that trains ``task``; a clear error when none does."""
-        recipe = self.plugins.call_first(
-            "enigma_training_recipe", task=task, context=self.context()
+        if task not in self.tasks:
+            if task in KNOWN_INTENTS:
+                raise EnigmaError(missing_plugin_message(task))
+            raise EnigmaError(f"no installed plugin trains task {task!r}; see `enigma plugins`")
+        outcome = self.plugins.call_task(
+            "enigma_training_recipe", task, task=task, context=self.context()
         )
-        if recipe is not None:
-            return recipe
-        if task not in self.tasks and task in KNOWN_INTENTS:
-            raise EnigmaError(missing_plugin_message(task))
-        raise EnigmaError(f"no installed plugin trains task {task!r}; see `enigma plugins`")
+        if outcome.value is not None:
+            return outcome.value
+        if outcome.failures:
+            raise EnigmaError(self._no_answer(task, "make a training recipe for", outcome.failures))
+        owner = self.plugins.task_owner.get(task)
+        raise EnigmaError(f"task {task!r} (plugin {owner!r}) has no training recipe")
 
     # -- classification and routing ----------------------------------------------------------
     def keyword_classifier(self) -> KeywordClassifier:
@@ -304,12 +351,12 @@ class EnigmaEngine:
             return Classification(intent=explicit.group(1), confidence=1.0, via="explicit")
         result: Classification | None = None
         if self.config.enabled:
-            result = self.plugins.call_first(
+            result = self.plugins.call(
                 "enigma_classify_intent", text=text, context=self.context(options)
-            )
+            ).value
         if result is None:
             return self.keyword_classifier().classify(text, default=default)
-        known = result.details.get("known_intents")
+        known = result.known_intents
         if known is not None:
             unknown = [i for i in self.installed_intents() if i not in set(known)]
             if unknown:
@@ -405,22 +452,16 @@ class EnigmaEngine:
         spec = self.tasks.get(task) if isinstance(task, str) else task
         if spec is None:
             raise EnigmaError(f"no installed plugin registers task {task!r}")
-        answer = self.plugins.call_first(
+        outcome = self.plugins.call_task(
             "enigma_execute_task",
+            spec.name,
             task=spec,
             request=text,
-            context=self.context(
-                options, emit, messages=messages, images=images, files=files
-            ),
+            context=self.context(options, emit, messages=messages, images=images, files=files),
         )
+        answer = outcome.value
         if answer is None:
-            owner = self.plugins.task_owner.get(spec.name)
-            for plugin, error in self.plugins.last_failures:
-                if plugin == owner:
-                    raise EnigmaError(
-                        f"plugin {plugin!r} failed to run task {spec.name!r}: {error}"
-                    )
-            raise EnigmaError(f"task {spec.name!r} is registered but no plugin could run it")
+            raise EnigmaError(self._no_answer(spec.name, "run", outcome.failures))
         return answer if isinstance(answer, TaskResult) else TaskResult(output=str(answer))
 
     def generate(self, prompt: str) -> str:

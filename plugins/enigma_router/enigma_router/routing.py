@@ -46,16 +46,14 @@ def classify(
 ) -> Classification:
     """One forward pass -> :class:`Classification` (``via="model"``; unsure -> ``oos``).
 
-    ``details.known_intents`` lets the core send intents the model does not know to keywords;
+    ``known_intents`` lets the core send intents the model does not know to keywords;
     ``threshold``/``margin`` override the calibrated out-of-scope knobs for this call.
     """
     probs = model.probabilities(model.logits_one(text))
     intent, confidence, alternatives = model.decide(
         probs, top_k=top_k, threshold=threshold, margin=margin
     )
-    details: dict[str, Any] = {
-        "known_intents": [label for label in model.labels if label != "oos"],
-    }
+    details: dict[str, Any] = {}
     if intent == "oos":
         learned = int(probs.argmax()) == model.oos_index
         details["reason"] = "out of scope" if learned else "unsure (below threshold or margin)"
@@ -70,6 +68,7 @@ def classify(
         via="model",
         alternatives=alternatives,
         details=details,
+        known_intents=tuple(label for label in model.labels if label != "oos"),
     )
 
 

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from enigma_core.context import TaskContext
     from enigma_core.training.recipe import TrainingRecipe
 
+ENIGMA_PLUGIN_API = ">=1.1,<2"
+"""Task hooks are task-scoped since API 1.1: they only hear about this plugin's tasks."""
+
 VISION_TASK = TaskSpec(
     name="vision",
     intents=("vision",),
@@ -63,10 +66,8 @@ def enigma_register_commands(groups: CommandGroups) -> None:
 
 
 @hookimpl
-def enigma_load_model(task: TaskSpec, model_dir: Path | None, context: TaskContext) -> Any | None:
+def enigma_load_model(task: TaskSpec, model_dir: Path | None, context: TaskContext) -> Any:
     """The caption model (numpy); with no shipped weights, a template-only captioner."""
-    if task.name != VISION_TASK.name:
-        return None
     from enigma_vision.model import load_captioner
 
     return load_captioner(model_dir, context.tokenizer)
@@ -77,8 +78,6 @@ def enigma_model_info(
     task: TaskSpec, model_dir: Path | None, context: TaskContext
 ) -> dict[str, Any] | None:
     """Path, size and metrics of the caption model from its config.json (weights not read)."""
-    if task.name != VISION_TASK.name:
-        return None
     from enigma_core.training.meta import model_summary
     from enigma_vision.model import WEIGHTS_DIR
 
@@ -86,14 +85,12 @@ def enigma_model_info(
 
 
 @hookimpl
-def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult | None:
+def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult:
     """Find the image path (or features) in ``request``, extract, caption, guard.
 
     ``data`` carries the extracted features, so ``enigma route --json`` shows what was seen.
     Option ``faces`` (default True) turns the optional OpenCV face detector off when False.
     """
-    if task.name != VISION_TASK.name:
-        return None
     from enigma_vision.api import describe_request
 
     captioner = context.model(VISION_TASK.name)
@@ -103,10 +100,8 @@ def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> T
 
 
 @hookimpl
-def enigma_training_recipe(task: str, context: TaskContext) -> TrainingRecipe | None:
+def enigma_training_recipe(task: str, context: TaskContext) -> TrainingRecipe:
     """The vision caption recipe: the core's Q/A LM recipe plus procedural examples."""
-    if task != VISION_TASK.name:
-        return None
     from enigma_vision.recipe import vision_recipe
 
     return vision_recipe()
