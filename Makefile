@@ -33,9 +33,11 @@ bench: $(STAMP)  ## Full-size benchmarks (router vs fastText/TF-IDF on ../shared
 
 lint: $(STAMP)
 	$(BIN)/ruff check enigma_core plugins tests examples
+	$(BIN)/lint-imports  # architecture contracts in pyproject.toml [tool.importlinter]
 
 test: $(STAMP)
 	$(BIN)/ruff check enigma_core plugins tests examples
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 clean:
