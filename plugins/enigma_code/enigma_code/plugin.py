@@ -58,9 +58,9 @@ def enigma_register_commands(groups: CommandGroups) -> None:
     """``enigma data code``, ``enigma eval code`` and ``enigma bench code``."""
     from enigma_code import commands
 
-    groups.data.command("code")(commands.data_code)
-    groups.eval.command("code")(commands.eval_code)
-    groups.bench.command("code")(commands.bench_code)
+    groups.add_task_commands(
+        "code", data=commands.data_code, eval=commands.eval_code, bench=commands.bench_code
+    )
 
 
 @hookimpl

@@ -65,8 +65,7 @@ def enigma_register_commands(groups: CommandGroups) -> None:
     """``enigma eval router`` and ``enigma bench router`` (typer only at import)."""
     from enigma_router.commands import bench_router, eval_router
 
-    groups.eval.command("router")(eval_router)
-    groups.bench.command("router")(bench_router)
+    groups.add_task_commands("router", eval=eval_router, bench=bench_router)
 
 
 @hookimpl

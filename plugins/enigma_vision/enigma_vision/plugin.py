@@ -60,9 +60,9 @@ def enigma_register_commands(groups: CommandGroups) -> None:
     """``enigma data vision``, ``enigma eval vision`` and ``enigma bench vision``."""
     from enigma_vision import commands
 
-    groups.data.command("vision")(commands.data_vision)
-    groups.eval.command("vision")(commands.eval_vision)
-    groups.bench.command("vision")(commands.bench_vision)
+    groups.add_task_commands(
+        "vision", data=commands.data_vision, eval=commands.eval_vision, bench=commands.bench_vision
+    )
 
 
 @hookimpl
