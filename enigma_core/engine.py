@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from enigma_core.catalog import KNOWN_INTENTS, missing_plugin_message
 from enigma_core.config import Config, load_config
 from enigma_core.context import FileAccess, TaskContext
+from enigma_core.decisions.logger import DecisionLogger
 from enigma_core.errors import EnigmaError
 from enigma_core.home import models_dir
 from enigma_core.keywords import KeywordClassifier
@@ -97,6 +98,17 @@ class ModuleInfo:
         return dict(self.__dict__)
 
 
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    """The config file's (mtime_ns, size), or None when it does not exist."""
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
 def validate_request(text: Any) -> str:
     """Refuse non-strings, empty and oversized requests with a one-line error."""
     if not isinstance(text, str):
@@ -115,8 +127,12 @@ class EnigmaEngine:
 
     ``use_routing=False`` (the seed's default) makes :meth:`generate` run the default task;
     ``True`` classifies first. ``model_dirs`` overrides task model directories for this engine
-    (``router_model`` is shorthand for every intent-classifier task's). One engine is safe to
-    share between threads: each call carries its own context and its own plugin failures.
+    (``router_model`` is shorthand for every intent-classifier task's). Every decision goes to
+    the decision log (``source`` says who asked; ``log=False`` or ``log.enabled: false`` turns
+    it off); ``shadow_router`` classifies each request with a second router model off the
+    request path and logs its answer too. One engine is safe to share between threads: each
+    call carries its own context and its own plugin failures. A change to the config file
+    (``enigma router promote``) is picked up within a second, without a restart.
     """
 
     def __init__(
@@ -127,9 +143,15 @@ class EnigmaEngine:
         plugin_manager: EnigmaPluginManager | None = None,
         router_model: str | Path | None = None,
         model_dirs: dict[str, str | Path] | None = None,
+        source: str = "api",
+        log: bool = True,
+        shadow_router: str | Path | None = None,
     ) -> None:
         self.use_routing = use_routing
+        self._own_config = config is None
         self.config = config if config is not None else load_config()
+        self._config_stamp = _stamp(self.config.source)
+        self._config_checked = time.monotonic()
         self.plugins = plugin_manager if plugin_manager is not None else build_plugin_manager()
         self.model_dirs: dict[str, Path] = {k: Path(v) for k, v in (model_dirs or {}).items()}
         if router_model is not None:
@@ -140,6 +162,13 @@ class EnigmaEngine:
         self._locks_guard = threading.Lock()
         self._tokenizer: SharedTokenizer | None = None
         self._keywords: KeywordClassifier | None = None
+        self.decisions = DecisionLogger(self, source) if log else None
+        if shadow_router is not None:
+            if self.decisions is None:
+                raise EnigmaError("a shadow router needs the decision log (log=True)")
+            from enigma_core.decisions.shadow import ShadowRouter
+
+            self.decisions.shadow = ShadowRouter(self, Path(shadow_router))
 
     # -- registry views ----------------------------------------------------------------------
     @property
@@ -291,6 +320,10 @@ class EnigmaEngine:
             del model
         return True
 
+    def is_loaded(self, name: str) -> bool:
+        """True when task ``name``'s model is in memory (no file is touched)."""
+        return name in self._models
+
     def loaded(self) -> list[str]:
         """Names of the models currently in memory."""
         return list(self._models)
@@ -341,8 +374,17 @@ class EnigmaEngine:
         return self._keywords
 
     def classify(self, text: str, options: dict[str, Any] | None = None) -> Classification:
-        """Decide the intent of ``text``: router model if available, else keywords."""
+        """Decide the intent of ``text``: router model if available, else keywords (logged)."""
+        start = time.perf_counter()
+        result = self._classify(text, options)
+        if self.decisions is not None:
+            self.decisions.classified(text, result, (time.perf_counter() - start) * 1000)
+        return result
+
+    def _classify(self, text: str, options: dict[str, Any] | None) -> Classification:
+        """The decision itself: explicit marker, then the model, then keywords."""
         validate_request(text)
+        self._maybe_reload_config()
         default = self.default_task().intents[0] if self.default_task().intents else "chat"
         explicit = EXPLICIT_MARKER.match(text)
         if explicit and (
@@ -356,6 +398,16 @@ class EnigmaEngine:
             ).value
         if result is None:
             return self.keyword_classifier().classify(text, default=default)
+        if result.intent in OOS_INTENTS:
+            by_keywords = self.keyword_classifier().classify(text, default=default)
+            if by_keywords.via == "keywords" and by_keywords.intent != default:
+                by_keywords.details = {
+                    "reason": "router unsure (out of scope); matched by keywords",
+                    "model_intent": result.intent,
+                    "model_confidence": round(float(result.confidence), 6),
+                }
+                return by_keywords
+            return result
         known = result.known_intents
         if known is not None:
             unknown = [i for i in self.installed_intents() if i not in set(known)]
@@ -391,7 +443,7 @@ class EnigmaEngine:
         (which paths in the text may be read) reach the task through its :class:`TaskContext`.
         """
         start = time.perf_counter()
-        classification = self.classify(text, options)
+        classification = self._classify(text, options)
         classified = time.perf_counter()
         intent = classification.intent
         task = None if intent in OOS_INTENTS else self.intent_owner(intent)
@@ -405,7 +457,7 @@ class EnigmaEngine:
             and classification.via != "default"
             and (intent in KNOWN_INTENTS)
         ):
-            return RouteResult(
+            missing = RouteResult(
                 text=text,
                 classification=classification,
                 task=None,
@@ -414,16 +466,33 @@ class EnigmaEngine:
                 status="missing_plugin",
                 timings_ms={"classify": (classified - start) * 1000, "execute": 0.0},
             )
+            if self.decisions is not None:
+                self.decisions.routed(missing)
+            return missing
         if task is None:
             task = self.default_task()
             if classification.via != "default":
                 classification.details["routed_from"] = intent
                 classification.via = "default"
-        result = self.execute(
-            task, text, emit=emit, options=options, messages=messages, images=images, files=files
-        )
+                if intent not in OOS_INTENTS:
+                    classification.details["reason"] = self._orphan_reason(intent)
+        try:
+            result = self.execute(
+                task,
+                text,
+                emit=emit,
+                options=options,
+                messages=messages,
+                images=images,
+                files=files,
+            )
+        except EnigmaError:
+            if self.decisions is not None:
+                ms = (classified - start) * 1000
+                self.decisions.failed(text, classification, ms, task.name)
+            raise
         done = time.perf_counter()
-        return RouteResult(
+        routed = RouteResult(
             text=text,
             classification=classification,
             task=task.name,
@@ -435,6 +504,40 @@ class EnigmaEngine:
                 "execute": (done - classified) * 1000,
             },
         )
+        if self.decisions is not None:
+            self.decisions.routed(routed)
+        return routed
+
+    def _orphan_reason(self, intent: str) -> str:
+        """Why a known-to-the-router intent went to the default task: nobody owns it now."""
+        origin = ""
+        for task in self.classifier_tasks():
+            sources = (self.model_info(task.name) or {}).get("intent_sources") or {}
+            if intent in sources:
+                origin = f" (it came from plugin {sources[intent]!r}; reinstall it or retrain)"
+        return f"the router knows intent {intent!r} but no installed plugin owns it{origin}"
+
+    # -- config changes while running ----------------------------------------------------------
+    def reload_config(self) -> None:
+        """Re-read the config file and forget loaded classifier models (they may have moved)."""
+        self.config = load_config(self.config.source)
+        self._config_stamp = _stamp(self.config.source)
+        for task in self.classifier_tasks():
+            self.unload(task.name)
+        if self.decisions is not None:
+            self.decisions.forget_models()
+
+    def _maybe_reload_config(self) -> None:
+        """At most once a second, notice that the config file changed (e.g. a promote)."""
+        if not self._own_config or time.monotonic() - self._config_checked < 1.0:
+            return
+        self._config_checked = time.monotonic()
+        if _stamp(self.config.source) != self._config_stamp:
+            try:
+                self.reload_config()
+            except EnigmaError as exc:  # a broken edit keeps the running config
+                self.plugins.warn_once(f"config:{exc}", f"config not reloaded: {exc}")
+                self._config_stamp = _stamp(self.config.source)
 
     def execute(
         self,

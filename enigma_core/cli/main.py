@@ -96,6 +96,9 @@ CORE_COMMANDS: list[tuple[str, str, str, str]] = [
     ("sizes_cmd", "sizes", "sizes", "command"),
     ("tokenizer_cmd", "app", "tokenizer", "group"),
     ("new_plugin_cmd", "new_plugin", "new-plugin", "command"),
+    ("logs_cmd", "app", "logs", "group"),
+    ("review_cmd", "app", "review", "group"),
+    ("promote_cmd", "promote", "promote", "command"),
 ]
 
 

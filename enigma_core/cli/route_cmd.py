@@ -21,6 +21,8 @@ BatchOpt = Annotated[
     Path | None,
     typer.Option("--batch", help="Route every line of FILE; prints one JSON line per input line."),
 ]
+
+
 def _run_batch(path: Path, handle: Callable[[str], dict[str, Any]]) -> None:
     failed = 0
     for number, text in read_batch(path):

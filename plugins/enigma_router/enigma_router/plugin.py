@@ -94,7 +94,11 @@ def enigma_classify_intent(text: str, context: TaskContext) -> Classification | 
     """
     from enigma_router.routing import classify, resolve_model_dir
 
-    if resolve_model_dir(context.engine.model_dir(ROUTER_TASK.name)) is None:
+    engine = context.engine
+    # Resolving the directory stats files: only needed until the model is loaded.
+    if not engine.is_loaded(ROUTER_TASK.name) and (
+        resolve_model_dir(engine.model_dir(ROUTER_TASK.name)) is None
+    ):
         return None
     opts = context.options
     return classify(

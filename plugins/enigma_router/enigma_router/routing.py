@@ -94,4 +94,7 @@ def model_info(model_dir: str | Path | None) -> dict[str, Any] | None:
         "calibration": router.get("calibration", {}),
         "created": meta.get("created"),
         "tokenizer_sha256": (meta.get("tokenizer") or {}).get("sha256"),
+        "weights_sha256": meta.get("weights_sha256"),
+        "intent_sources": dict(router.get("intent_sources", {})),
+        "example_hashes": dict(router.get("example_hashes", {})),
     }
