@@ -45,12 +45,14 @@ def print_json(obj: Any, indent: int | None = None) -> None:
 
 @dataclass
 class CommandGroups:
-    """Typer apps a plugin may add commands to: ``root``, ``data``, ``eval`` and ``bench``."""
+    """Typer apps plugins add commands to: ``root``, ``data``, ``eval``, ``bench``, ``config``."""
 
     root: typer.Typer
     data: typer.Typer
     eval: typer.Typer
     bench: typer.Typer
+    config: typer.Typer | None = None
+    """``enigma config``: plugins that own a config section add commands here (``add-task``)."""
 
     def add_task_commands(
         self,

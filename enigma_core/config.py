@@ -57,6 +57,18 @@ class Config:
     models: dict[str, ModelEntry] = field(default_factory=dict)
     log: LogSettings = field(default_factory=LogSettings)
     source: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+    """The file's JSON as read: plugins validate the sections they own (see :meth:`section`)."""
+
+    def section(self, name: str) -> Any:
+        """A top-level section of the file that a plugin owns (``tasks``, ``backends``...)."""
+        return self.raw.get(name)
+
+    def chat_backend(self) -> str | None:
+        """``chat.backend``: the task the built-in chat forwards to (a model server)."""
+        chat = self.raw.get("chat")
+        backend = chat.get("backend") if isinstance(chat, dict) else None
+        return backend if isinstance(backend, str) and backend else None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form, as stored on disk."""
@@ -138,6 +150,7 @@ def load_config(path: Path | None = None) -> Config:
         models=_parse_models(path, raw.get("models", {})),
         log=_parse_log(path, raw.get("log", {})),
         source=path,
+        raw=raw,
     )
 
 

@@ -49,7 +49,7 @@ class RouteResult:
     output: str
     data: dict[str, Any] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
-    status: str = "ok"  # ok | missing_plugin
+    status: str = "ok"  # ok | missing_plugin | no_answer
     router: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -476,16 +476,15 @@ class EnigmaEngine:
                 classification.via = "default"
                 if intent not in OOS_INTENTS:
                     classification.details["reason"] = self._orphan_reason(intent)
+        extras: dict[str, Any] = {
+            "emit": emit,
+            "options": options,
+            "messages": messages,
+            "images": images,
+            "files": files,
+        }
         try:
-            result = self.execute(
-                task,
-                text,
-                emit=emit,
-                options=options,
-                messages=messages,
-                images=images,
-                files=files,
-            )
+            task, result = self._execute_with_cascade(task, text, classification, extras)
         except EnigmaError:
             if self.decisions is not None:
                 ms = (classified - start) * 1000
@@ -499,6 +498,7 @@ class EnigmaEngine:
             plugin=self.plugins.task_owner.get(task.name),
             output=result.output,
             data=result.data,
+            status=result.status,
             timings_ms={
                 "classify": (classified - start) * 1000,
                 "execute": (done - classified) * 1000,
@@ -507,6 +507,36 @@ class EnigmaEngine:
         if self.decisions is not None:
             self.decisions.routed(routed)
         return routed
+
+    def _execute_with_cascade(
+        self, task: TaskSpec, text: str, c: Classification, extras: dict[str, Any]
+    ) -> tuple[TaskSpec, TaskResult]:
+        """Run ``task``, or its ``fallback`` when the router was unsure or the task could not
+        answer; the classification's ``via``/``details.cascade`` say when that happened."""
+        reason = None
+        if task.fallback and c.details.get("routed_from") in OOS_INTENTS:
+            reason = "router unsure (out of scope)"
+        elif (
+            task.fallback
+            and task.escalate_below is not None
+            and c.via == "model"
+            and c.confidence < task.escalate_below
+        ):
+            reason = f"confidence {c.confidence:.2f} below {task.escalate_below:g}"
+        if reason is None:
+            result = self.execute(task, text, **extras)
+            if result.status != "no_answer" or not task.fallback:
+                return task, result
+            reason = f"{task.name} could not answer"
+        fallback = self.tasks.get(task.fallback or "")
+        if fallback is None:
+            raise EnigmaError(
+                f"task {task.name!r} names fallback {task.fallback!r}, which no installed "
+                "plugin registers"
+            )
+        c.details["cascade"] = {"from": task.name, "to": fallback.name, "reason": reason}
+        c.via = "cascade"
+        return fallback, self.execute(fallback, text, **extras)
 
     def _orphan_reason(self, intent: str) -> str:
         """Why a known-to-the-router intent went to the default task: nobody owns it now."""

@@ -55,6 +55,12 @@ class TaskSpec:
     knows, compared with the installed ones to tell when it needs retraining."""
     options: tuple[TaskOption, ...] = ()
     """Per-call options of ``enigma route``/``classify`` this task reads (see TaskOption)."""
+    fallback: str | None = None
+    """A task (e.g. a model server declared in config) that answers instead when the router is
+    unsure (confidence below ``escalate_below``) or this task answers ``status="no_answer"``."""
+    escalate_below: float | None = None
+    origin: str = ""
+    """Where the task was declared when not in the plugin's code (e.g. ``config``)."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -115,7 +121,12 @@ class Classification:
 
 @dataclass
 class TaskResult:
-    """What executing a task produced: the text answer plus optional structured extras."""
+    """What executing a task produced: the text answer plus optional structured extras.
+
+    ``status`` is ``ok``, or ``no_answer`` when the task could not produce an answer it stands
+    behind (the engine then tries the task's ``fallback``, if any, and reports it otherwise).
+    """
 
     output: str
     data: dict[str, Any] = field(default_factory=dict)
+    status: str = "ok"

@@ -319,3 +319,71 @@ def test_one_engine_shared_by_16_threads_answers_as_a_serial_run() -> None:
     assert counting.violations == []
     assert counting.live == (1 if "count" in engine.loaded() else 0)
     assert counting.loads >= 2  # the load/unload cycle really ran
+
+
+class CascadePlugin:
+    """A local task that is unsure of itself, and a 'server' task it falls back to."""
+
+    @hookimpl
+    def enigma_register_tasks(self, register):
+        register(
+            TaskSpec(
+                name="local",
+                intents=("local",),
+                keywords=("local",),
+                fallback="server",
+                escalate_below=0.5,
+            )
+        )
+        register(TaskSpec(name="server", description="a model server"))
+
+    @hookimpl
+    def enigma_execute_task(self, task, request, context):
+        if task.name == "server":
+            return TaskResult(output=f"server answered {request!r}")
+        if "impossible" in request:
+            return TaskResult(output="", status="no_answer")
+        return TaskResult(output="local answer")
+
+
+class UnsureClassifier:
+    @hookimpl
+    def enigma_classify_intent(self, text, context):
+        return Classification("local", 0.3 if "unsure" in text else 0.9, "model")
+
+
+def test_cascade_to_the_fallback_when_unsure_or_unanswered() -> None:
+    engine = _engine(("cascade", CascadePlugin()), ("clf", UnsureClassifier()))
+    sure = engine.route("local please")
+    assert (sure.task, sure.output, sure.classification.via) == ("local", "local answer", "model")
+    unsure = engine.route("unsure local")
+    assert unsure.task == "server" and unsure.classification.via == "cascade"
+    assert unsure.classification.details["cascade"]["reason"] == "confidence 0.30 below 0.5"
+    stuck = engine.route("an impossible local request")
+    assert stuck.task == "server" and stuck.status == "ok"
+    assert stuck.classification.details["cascade"]["reason"] == "local could not answer"
+
+
+def test_chat_forwards_the_conversation_to_its_backend() -> None:
+    from enigma_core.config import Config
+
+    seen: list[list[dict]] = []
+
+    class Server:
+        @hookimpl
+        def enigma_register_tasks(self, register):
+            register(TaskSpec(name="server"))
+
+        @hookimpl
+        def enigma_execute_task(self, task, request, context):
+            seen.append(context.messages)
+            return f"server: {request}"
+
+    manager = build_plugin_manager(entry_points=False, extra=[("server", Server())])
+    engine = EnigmaEngine(
+        use_routing=True, plugin_manager=manager, config=Config(raw={"chat": {"backend": "server"}})
+    )
+    conversation = [{"role": "user", "content": "hi"}, {"role": "user", "content": "hello"}]
+    result = engine.route("hello", messages=conversation)
+    assert (result.task, result.output) == ("chat", "server: hello")
+    assert seen == [conversation]

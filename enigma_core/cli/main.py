@@ -70,6 +70,7 @@ def build_app() -> typer.Typer:
         bench=typer.Typer(
             help="Benchmark speed and accuracy (commands added by plugins).", no_args_is_help=True
         ),
+        config=config_cmd.app,
     )
     state.plugin_manager().call("enigma_register_commands", groups=groups)
     app.add_typer(groups.data, name="data")
