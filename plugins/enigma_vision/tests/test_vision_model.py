@@ -79,3 +79,74 @@ def test_shipped_weights_are_faithful(tmp_path: Path) -> None:
         assert problems(result.caption, result.features) == []
         used += result.source == "model"
     assert used >= 1
+
+
+# --- the shipped caption model captions exactly as before decoding moved into the core ---------
+
+EXPECTED = Path(__file__).with_name("data") / "captions_expected.json"
+
+
+def caption_inputs(count: int = 16, seed: int = 4242) -> list[dict[str, object]]:
+    """Features text and allowed words of ``count`` procedural images (decoding inputs only)."""
+    import numpy as np
+    from enigma_vision.features import extract_features
+    from enigma_vision.loader import LoadedImage
+    from enigma_vision.words import FUNCTION_WORDS
+
+    cases: list[dict[str, object]] = []
+    for index in range(count):
+        image = generate(index, seed).image.convert("RGB")
+        image.thumbnail((160, 160))
+        pixels = np.asarray(image, dtype=np.uint8).copy()
+        loaded = LoadedImage("x.png", image.width, image.height, "PNG", pixels)
+        features = extract_features(loaded, faces=False)
+        allowed = sorted(features.vocabulary() | FUNCTION_WORDS)
+        cases.append({"features": features.to_text(), "allowed": allowed})
+    cases.append({"features": "1 red circle center, white background", "allowed": None})
+    cases.append({"features": "2 blue squares top left, mostly green", "allowed": None})
+    return cases
+
+
+def caption_outputs(captioner: Captioner, cases: list[dict[str, object]]) -> list[str | None]:
+    """The model's caption for each case (constrained when it lists allowed words)."""
+    outputs = []
+    for case in cases:
+        allowed = case["allowed"]
+        words = set(allowed) if isinstance(allowed, list) else None
+        outputs.append(captioner.generate(str(case["features"]), words))
+    return outputs
+
+
+def _weights_sha() -> str:
+    """The weights hash recorded in the shipped model's config.json."""
+    import json
+
+    return str(json.loads((WEIGHTS_DIR / "config.json").read_text())["weights_sha256"])
+
+
+def test_shipped_model_captions_as_recorded_before_the_core_loop() -> None:
+    """Captions recorded from the plugin's own loop (before it moved into the core) still come
+    out for the same features and allowed words, constrained and free."""
+    import json
+
+    if not (WEIGHTS_DIR / "config.json").is_file():
+        pytest.skip(f"no shipped weights in {WEIGHTS_DIR}")
+    recorded = json.loads(EXPECTED.read_text(encoding="utf-8"))
+    if recorded["weights_sha256"] != _weights_sha():
+        pytest.skip("the shipped caption weights changed since the captions were recorded")
+    cases = recorded["cases"]
+    assert caption_outputs(load_captioner(None), cases) == recorded["captions"]
+
+
+if __name__ == "__main__":  # record: python plugins/enigma_vision/tests/test_vision_model.py
+    import json
+    import sys
+
+    inputs = caption_inputs()
+    record = {
+        "weights_sha256": _weights_sha(),
+        "cases": inputs,
+        "captions": caption_outputs(load_captioner(None), inputs),
+    }
+    json.dump(record, sys.stdout, indent=1, ensure_ascii=False)
+    print()
