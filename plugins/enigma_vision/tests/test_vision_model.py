@@ -86,24 +86,41 @@ def test_shipped_weights_are_faithful(tmp_path: Path) -> None:
 EXPECTED = Path(__file__).with_name("data") / "captions_expected.json"
 
 
+FEATURE_TEXTS = (
+    "person, smiling, beach",
+    "2 faces, mostly gray",
+    "a cat on a sofa",
+    "sunset, ocean, orange sky",
+    "car, street, night, rain",
+    "3 people, park, trees",
+    "2 people, mostly black and white",
+    "laptop, desk, coffee cup",
+    "white background, 1 yellow banana left",
+)
+"""Features strings off the synthetic distribution: there the allowed words change captions."""
+
+
 def caption_inputs(count: int = 16, seed: int = 4242) -> list[dict[str, object]]:
-    """Features text and allowed words of ``count`` procedural images (decoding inputs only)."""
+    """Decoding inputs (features text, allowed words or None): ``count`` procedural images,
+    then :data:`FEATURE_TEXTS` constrained and free."""
     import numpy as np
-    from enigma_vision.features import extract_features
+    from enigma_vision.features import extract_features, parse_features
     from enigma_vision.loader import LoadedImage
     from enigma_vision.words import FUNCTION_WORDS
 
-    cases: list[dict[str, object]] = []
+    features = []
     for index in range(count):
         image = generate(index, seed).image.convert("RGB")
         image.thumbnail((160, 160))
         pixels = np.asarray(image, dtype=np.uint8).copy()
         loaded = LoadedImage("x.png", image.width, image.height, "PNG", pixels)
-        features = extract_features(loaded, faces=False)
-        allowed = sorted(features.vocabulary() | FUNCTION_WORDS)
-        cases.append({"features": features.to_text(), "allowed": allowed})
-    cases.append({"features": "1 red circle center, white background", "allowed": None})
-    cases.append({"features": "2 blue squares top left, mostly green", "allowed": None})
+        features.append(extract_features(loaded, faces=False))
+    features.extend(parse_features(text) for text in FEATURE_TEXTS)
+    cases: list[dict[str, object]] = []
+    for item in features:
+        allowed = sorted(item.vocabulary() | FUNCTION_WORDS)
+        cases.append({"features": item.to_text(), "allowed": allowed})
+    cases.extend({"features": parse_features(t).to_text(), "allowed": None} for t in FEATURE_TEXTS)
     return cases
 
 
