@@ -167,3 +167,36 @@ if __name__ == "__main__":  # record: python plugins/enigma_vision/tests/test_vi
     }
     json.dump(record, sys.stdout, indent=1, ensure_ascii=False)
     print()
+
+
+def test_threads_sharing_one_captioner_get_the_serial_answers(tmp_path: Path) -> None:
+    """Eight threads describing different images on one loaded model answer exactly as one
+    thread does (each call decodes into its own KV cache; the old shared cache garbled them)."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not (WEIGHTS_DIR / "config.json").is_file():
+        pytest.skip(f"no shipped weights in {WEIGHTS_DIR}")
+    captioner = load_captioner(None)
+    paths = _images(tmp_path, 12, seed=7171)
+    serial = {p: describe(p, captioner, faces=False) for p in paths}
+    assert any(d.source == "model" for d in serial.values())
+    texts = {p: d.features.to_text() for p, d in serial.items()}
+    raw = {p: captioner.generate(texts[p]) for p in paths}
+    jobs = [paths[(i * 5) % len(paths)] for i in range(48)]
+
+    def work(path: Path) -> tuple[Path, str, str, str | None]:
+        """One request's caption, its source and the unguarded model caption."""
+        done = describe(path, captioner, faces=False)
+        return path, done.caption, done.source, captioner.generate(texts[path])
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often, as a loaded server does
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(work, jobs))
+    finally:
+        sys.setswitchinterval(interval)
+    want = {p: (d.caption, d.source, raw[p]) for p, d in serial.items()}
+    wrong = [path.name for path, *got in results if tuple(got) != want[path]]
+    assert wrong == [], f"{len(wrong)} of {len(results)} answers differ from the serial run"
