@@ -149,6 +149,40 @@ def test_unparseable_answers_are_resampled_and_reported(
         assert len(answer.errors) == 3 and "sampling again (attempt 2)" in "".join(shown)
 
 
+def test_threads_share_one_model_and_get_the_serial_answers(
+    trained: tuple[CodeModel, Path, Path],
+) -> None:
+    """One loaded model, 8 threads, sampled and greedy requests: answers and streamed text are
+    the serial ones (each call decodes into its own KV cache; no lock serialises them)."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = trained[0]
+    requests = [
+        "write a function that greets someone by name",
+        "write a function that doubles every number in a list",
+        "write a broken function",
+    ]
+    jobs = [(requests[i % 3], CodeOptions(temperature=0.8 * (i % 2), seed=i % 4, max_attempts=2))
+            for i in range(24)]  # fmt: skip
+
+    def run(job: tuple[str, CodeOptions]) -> tuple[str, int, str]:
+        """One request's code, token count and streamed text."""
+        pieces: list[str] = []
+        answer = write_code(model, job[0], job[1], emit=pieces.append)
+        return answer.code, answer.tokens, "".join(pieces)
+
+    serial = [run(job) for job in jobs]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            threaded = list(pool.map(run, jobs))
+    finally:
+        sys.setswitchinterval(interval)
+    assert threaded == serial
+
+
 def test_the_task_hook_streams_and_lists_sources(trained: tuple[CodeModel, Path, Path]) -> None:
     _, model_dir, tok_path = trained
     config = Config(shared_tokenizer=str(tok_path), models={"code": ModelEntry(str(model_dir))})
