@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from enigma_core.errors import EnigmaError
+
+if TYPE_CHECKING:
+    from enigma_core.inference import AllowedTokens
 
 VISION_MARKER = "[E:vision]"
 MAX_CAPTION_TOKENS = 72
@@ -62,7 +65,7 @@ class Captioner:
             return ""  # ran out of room: an unfinished sentence is never shown
         return str(self.tokenizer.decode(out)).strip()
 
-    def allowed_tokens(self, allowed: set[str]) -> Any:
+    def allowed_tokens(self, allowed: set[str]) -> AllowedTokens:
         """Logits processor allowing only the tokens of ``allowed`` words, punctuation and eos."""
         from enigma_core.inference import AllowedTokens
 
