@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,6 +122,23 @@ def trim_to_parse(code: str, max_drop: int = 6) -> str | None:
     return None
 
 
+class _LastDecode:
+    """The tokenizer's ``decode`` remembering its last answer: at each step the text stream and
+    the syntax guard decode the same ids, so the second one is free. One per generation."""
+
+    def __init__(self, tokenizer: SharedTokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.eos_id = tokenizer.eos_id
+        self.ids: list[int] = []
+        self.text = ""
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text of ``ids``."""
+        if len(ids) != len(self.ids) or list(ids) != self.ids:
+            self.ids, self.text = list(ids), self.tokenizer.decode(ids)
+        return self.text
+
+
 class CodeModel:
     """A loaded code model: numpy transformer, tokenizer, metadata and (lazily) source index."""
 
@@ -189,8 +206,9 @@ class CodeModel:
         from enigma_core.inference import TextStream, generate_ids
 
         eos = self.tokenizer.eos_id
-        guard = SyntaxGuard(self.tokenizer, self._newline_ids, eos, self._closers)
-        stream = TextStream(self.tokenizer, (QA_STOP,))
+        codec = _LastDecode(self.tokenizer)
+        guard = SyntaxGuard(codec, self._newline_ids, eos, self._closers)
+        stream = TextStream(codec, (QA_STOP,))
         stop = FunctionStop(max_lines=max_lines)
         status: dict[str, str] = {}
         start = time.perf_counter()
