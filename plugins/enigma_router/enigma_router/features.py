@@ -273,7 +273,10 @@ class Featurizer:
 
     def one(self, text: str, pieces: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray]:
         """Rows (int64) and weights (float32) of one request, each group L2-normalised."""
-        doc = self.hasher.raw(text, pieces)
+        return self.doc(self.hasher.raw(text, pieces))
+
+    def doc(self, doc: RawDoc) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and weights of an already hashed request (see :meth:`one`)."""
         rows, weights = self.word_part(doc)
         r = np.asarray(rows, dtype=np.int64)
         w = np.asarray(weights, dtype=np.float32)
