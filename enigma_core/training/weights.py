@@ -126,7 +126,9 @@ def encode(tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = Non
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     blobs, offset = [], 0
     for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name])
+        arr = np.asarray(tensors[name])
+        if not arr.flags.c_contiguous:  # (ascontiguousarray would turn a scalar into shape (1,))
+            arr = arr.copy(order="C")
         if arr.dtype not in CODES:
             raise EnigmaError(f"weights: tensor {name!r} has unsupported dtype {arr.dtype}")
         data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
