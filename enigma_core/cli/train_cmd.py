@@ -66,7 +66,6 @@ def train(
 ) -> None:
     """Train TASK's model on plain-text data and write model.safetensors + config.json."""
     from enigma_core.cli import state
-
     from enigma_core.training.run import TrainArgs, run_training
 
     engine = state.engine(use_routing=False)

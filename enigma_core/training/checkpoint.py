@@ -141,7 +141,8 @@ def export_model(
     for name, t in tensors.items():
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
             raise EnigmaError(f"training produced non-finite weights in {name!r}; lower --lr")
-    meta = {**meta, "model_id": modeldir.new_model_id()}
+    cpu = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    meta = {**meta, "model_id": modeldir.model_id(cpu, meta, protected_keys)}
     stored = modeldir.protected(meta, protected_keys)
     blob = save(tensors, metadata={"format": "pt", modeldir.META_KEY: json.dumps(stored)})
     config = {**meta, "weights_sha256": sha256_bytes(blob)}

@@ -192,6 +192,7 @@ class _Run:
         ds = load_dataset(self.recipe, paths, valid_path, self.tok, self.hp, self.run["seed"])
         train, valid, self.valid_split = ds.train, ds.valid, ds.valid_split
         self.valid_carved, self.train_paths = ds.valid_carved, ds.paths
+        self.warnings.extend(ds.warnings)
         lm = self.recipe.head == "lm"
         self.labels = () if lm else resolve_labels(train, valid, self.recipe.labels)
         self.config = config_for(

@@ -7,7 +7,7 @@
   ``.previous/``. A kill between the two writes leaves a mismatched pair next to a complete
   ``.previous/``, and :func:`committed_dir` (what loaders call) answers ``.previous/`` then.
 - :func:`protected` picks what inference depends on (labels, tokenizer, task, head, model
-  shape, the recipe's ``protected_meta`` and a fresh ``model_id``); it is stored inside the
+  shape, the recipe's ``protected_meta`` and a ``model_id``); it is stored inside the
   weights file, and :func:`check_protected` refuses a ``config.json`` that disagrees with it
   (e.g. hand-reordered labels, which would silently route requests to the wrong task).
 """
@@ -15,13 +15,15 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import shutil
-import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from enigma_core.errors import EnigmaError
 from enigma_core.training.meta import CONFIG_FILE, WEIGHTS_FILE
@@ -67,9 +69,17 @@ def protected(meta: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
     return {k: json.loads(json.dumps(meta[k])) for k in wanted if k in meta}
 
 
-def new_model_id() -> str:
-    """A fresh id tying one export's weights to its ``config.json``."""
-    return uuid.uuid4().hex
+def model_id(tensors: dict[str, Any], meta: dict[str, Any], keys: Iterable[str]) -> str:
+    """The id tying one export's weights to its ``config.json``: a hash of the tensors' bytes
+    and the protected config, so the same training gives the same id (and the same files)."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        arr = tensors[name]
+        data = arr.numpy() if hasattr(arr, "numpy") else arr
+        digest.update(name.encode() + b"\0" + memoryview(np.ascontiguousarray(data)).cast("B"))
+    stored = protected({k: v for k, v in meta.items() if k != "model_id"}, keys)
+    digest.update(json.dumps(stored, sort_keys=True).encode())
+    return digest.hexdigest()[:32]
 
 
 def embedded(metadata: dict[str, str], where: Path) -> dict[str, Any] | None:

@@ -157,6 +157,7 @@ class Dataset:
     valid_split: str
     valid_carved: bool
     paths: tuple[Path, ...]
+    warnings: list[str] = field(default_factory=list)
 
 
 def load_dataset(
@@ -168,6 +169,7 @@ def load_dataset(
     seed: int,
 ) -> Dataset:
     """Parse the files, add the recipe's own examples, split validation (the contract)."""
+    from enigma_core.training.data import label_warnings
     from enigma_core.training.recipe import carve_validation
 
     train = list(recipe.load_examples(paths, tok))
@@ -175,12 +177,15 @@ def load_dataset(
         train.extend(recipe.add_examples(tuple(paths), tok))
     if not train:
         raise EnigmaError(f"{paths[0]}: no training examples found")
+    warnings: list[str] = []
+    for message in label_warnings(train) if recipe.head == "classify" else []:
+        warn(warnings, message)
     if valid_path:
         valid = list(recipe.load_examples([valid_path], tok))
-        return Dataset(train, valid, str(valid_path), False, tuple(paths))
+        return Dataset(train, valid, str(valid_path), False, tuple(paths), warnings)
     train, valid = carve_validation(train, hp.valid_fraction, seed)
     split = f"carved {hp.valid_fraction:g} of training data"
-    return Dataset(train, valid, split, True, tuple(paths))
+    return Dataset(train, valid, split, True, tuple(paths), warnings)
 
 
 def run_training(
@@ -289,6 +294,7 @@ def _run_fit(recipe: TrainingRecipe, args: TrainArgs, tok: SharedTokenizer) -> T
     start = time.perf_counter()
     ds = load_dataset(recipe, paths, valid_path, tok, hp, args.seed)
     labels = resolve_labels(ds.train, ds.valid, recipe.labels)
+    warnings.extend(ds.warnings)
     if len(ds.train) < hp.min_examples:
         warn(
             warnings,
@@ -384,7 +390,7 @@ def export_arrays(
             )
         tensors[name] = a.astype(np.float16) if name in recipe.half_tensors else a
     meta = finite(meta)
-    meta["model_id"] = modeldir.new_model_id()
+    meta["model_id"] = modeldir.model_id(tensors, meta, recipe.protected_meta)
     stored = modeldir.protected(meta, recipe.protected_meta)
     blob = weights.encode(tensors, {modeldir.META_KEY: json.dumps(stored, sort_keys=True)})
     config = {**meta, "weights_sha256": sha256_bytes(blob)}
