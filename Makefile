@@ -28,6 +28,7 @@ bench: $(STAMP)  ## Full-size benchmarks (router vs fastText/TF-IDF on ../shared
 	$(BIN)/pip install -q --disable-pip-version-check "plugins/enigma_router[bench]"
 	bash bench/router/setup_baselines.sh
 	$(BIN)/python bench/router/run.py
+	$(BIN)/python bench/router/process.py
 	$(BIN)/enigma bench vision
 	$(BIN)/enigma bench code
 
