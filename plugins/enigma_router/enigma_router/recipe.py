@@ -182,11 +182,10 @@ def _fit(
         )
     router = {**result.router, "plugins": plugins, "plugin_examples": n_plugin}
     router["settings"] = settings.to_dict()
-    router["seconds"] = result.seconds
     best = max(result.history, key=lambda r: r.get("accuracy", -1.0), default={})
     return FitResult(
         tensors=result.tensors,
-        meta={"router": router},
+        meta={"router": router, "phase_seconds": result.seconds},  # timings: not protected
         history=result.history,
         parameters=result.parameters,
         steps=result.steps,
