@@ -23,7 +23,7 @@ def hash_texts(texts: Sequence[str], hasher: Hasher) -> list[RawDoc]:
 
 def build_vocab(docs: Sequence[RawDoc], hasher: Hasher, spec: FeatureSpec) -> FeatureVocab:
     """Vocabulary (sorted keys) and smoothed idf over ``docs``."""
-    return FeatureVocab.build((hasher.all_keys(d) for d in docs), spec.min_df)
+    return FeatureVocab.build((hasher.all_keys(d) for d in docs), spec.min_df, spec.max_features)
 
 
 def matrix(docs: Sequence[RawDoc], featurizer: Featurizer) -> Any:

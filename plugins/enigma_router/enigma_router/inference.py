@@ -142,6 +142,10 @@ class RouterModel:
         self.linear_bias = np.asarray(tensors.get("linear_bias", zeros), dtype=np.float32)
         self.linear_weight = np.float32(tensors.get("linear_weight", np.float32(1.0)))
         self.width = self.table.shape[1]
+        # float32 copies of the rows used so far (pages of this buffer are only touched as rows
+        # are used, so loading converts nothing; converting a row once beats every gather)
+        self._f32 = np.empty(self.table.shape, dtype=np.float32)
+        self._have = np.zeros(self.table.shape[0], dtype=bool)
         self._zero = np.zeros(self.width, dtype=np.float32)
         self._chars = self.spec.char_max >= self.spec.char_min > 0
         self._lock = threading.Lock()
@@ -207,6 +211,15 @@ class RouterModel:
         pos[pos >= len(self.keys)] = 0
         return pos, self.keys[pos] == keys
 
+    def rows32(self, rows: np.ndarray) -> np.ndarray:
+        """``table[rows]`` as float32, converting each row from float16 once (thread-safe: a
+        row's floats are written before its flag, and racing writers write the same values)."""
+        new = rows[~self._have[rows]]
+        if len(new):
+            self._f32[new] = self.table[new]
+            self._have[new] = True
+        return self._f32[rows]
+
     def _pieces(self, text: str) -> list[int]:
         if self.spec.piece_n <= 0 or self.tokenizer is None:
             return []
@@ -222,7 +235,7 @@ class RouterModel:
         if not len(rows):
             return self._zero, 0.0
         w = self.idf[rows] * (1.0 + np.log(counts.astype(np.float32)))
-        vec = w @ self.table[rows].astype(np.float32)
+        vec = w @ self.rows32(rows)
         return vec, float(np.dot(w, w))
 
     def _word_id(self, word: str) -> int:
@@ -259,7 +272,7 @@ class RouterModel:
         c = np.fromiter(counts.values(), np.float32, len(counts))[found]
         w = self.idf[rows] * (1.0 + np.log(c))
         w *= np.float32(1.0 / math.sqrt(float(np.dot(w, w))))
-        return w @ self.table[rows].astype(np.float32)
+        return w @ self.rows32(rows)
 
     def bag_sum(self, text: str) -> np.ndarray:
         """``sum_i w_i * table[row_i]`` of one request, exactly as training's features: word
@@ -327,7 +340,7 @@ class RouterModel:
             w = self.idf[rows] * (1.0 + np.log(np.array(counts, dtype=np.float32)[found]))
             norm = np.bincount(doc, weights=w * w, minlength=n)
             w *= (1.0 / np.sqrt(np.where(norm > 0, norm, 1.0)))[doc].astype(np.float32)
-            out += _segment_sum(self.table[rows].astype(np.float32) * w[:, None], doc, n)
+            out += _segment_sum(self.rows32(rows) * w[:, None], doc, n)
         if ids:
             idx = np.array(ids, dtype=np.int64)
             doc = np.array(id_doc, dtype=np.int64)
