@@ -35,16 +35,30 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of in-memory bytes (what a file written from them will hash to)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+MAX_JSON = 16 << 20
+"""Largest config/state JSON file read (real ones are a few KB); larger is refused unread."""
+
+
 def read_json(path: Path, what: str) -> dict[str, Any]:
-    """A JSON object from ``path``; missing or malformed files are one-line EnigmaErrors."""
+    """A JSON object from ``path``; missing, oversized or malformed files are one-line errors."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_JSON + 1)
+        if len(raw) > MAX_JSON:
+            raise EnigmaError(f"{path}: {what} is larger than {MAX_JSON >> 20} MB; not read")
+        data = json.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise EnigmaError(f"{path}: {what} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EnigmaError(f"{path}: cannot read {what} ({exc})") from None
     except json.JSONDecodeError as exc:
         raise EnigmaError(f"{path}:{exc.lineno}: {what} is not valid JSON ({exc.msg})") from None
+    except (OSError, UnicodeDecodeError, RecursionError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise EnigmaError(f"{path}: cannot read {what} ({reason})") from None
     if not isinstance(data, dict):
         raise EnigmaError(f"{path}: {what} must be a JSON object")
     return data
@@ -106,13 +120,18 @@ def check_tokenizer(meta: dict[str, Any], tokenizer: SharedTokenizer, where: str
 
 
 def check_weights_hash(model_dir: str | Path, meta: dict[str, Any]) -> None:
-    """Refuse weights that are not the ones ``config.json`` describes (e.g. a torn update)."""
-    expected = meta.get("weights_sha256")
-    if not expected:
-        return
+    """Refuse weights that are not the ones ``config.json`` describes (e.g. a torn update),
+    and a ``config.json`` whose protected entries (labels, ...) differ from the weights' copy."""
+    from enigma_core.training.modeldir import check_protected, embedded
+    from enigma_core.training.weights import metadata_of
+
     path = Path(model_dir) / WEIGHTS_FILE
-    if sha256_file(path) != expected:
+    expected = meta.get("weights_sha256")
+    if expected and sha256_file(path) != expected:
         raise EnigmaError(
             f"{path}: weights do not match config.json (sha256 differs); the directory was "
             "changed or a training run was interrupted; rerun 'enigma train ... --resume'"
         )
+    stored = embedded(metadata_of(path), path)
+    if stored is not None:
+        check_protected(meta, stored, Path(model_dir))

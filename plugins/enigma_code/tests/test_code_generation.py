@@ -106,7 +106,7 @@ def test_guards_forbid_only_what_cannot_parse() -> None:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[CodeModel, Path, Path]:
     """A nano model that memorised TRAINING, with its tokenizer (trained on the repo data)."""
-    from enigma_core.training.loop import TrainArgs, run_training
+    from enigma_core.training.run import TrainArgs, run_training
 
     root = tmp_path_factory.mktemp("code_model")
     data = root / "code.txt"

@@ -35,7 +35,7 @@ def _images(folder: Path, count: int, seed: int) -> list[Path]:
 def test_recipe_trains_and_numpy_model_captions(tmp_path: Path) -> None:
     """Train a nano caption model for one epoch; its captions pass the guard or fall back."""
     pytest.importorskip("torch")
-    from enigma_core.training.loop import TrainArgs, run_training
+    from enigma_core.training.run import TrainArgs, run_training
 
     source = REPO / "data" / "specialized" / "vision_training.txt"
     pairs = [(f"[E:vision] {p.prompt}", p.completion) for p in load_pair_examples(source)][:30]
