@@ -76,7 +76,9 @@ def load_model(
         from enigma_core.tokenizer import load_default
 
         tokenizer = load_default()
-    directory = Path(model_dir)
+    from enigma_core.training.modeldir import committed_dir
+
+    directory = committed_dir(model_dir)  # the previous model when an update was cut short
     meta = read_meta(directory)
     check_tokenizer(meta, tokenizer, where=str(directory))
     if verify_weights:

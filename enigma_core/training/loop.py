@@ -25,6 +25,14 @@ from enigma_core.errors import EnigmaError, TokenizerMismatchError
 from enigma_core.presets import config_for, get_preset
 from enigma_core.tokenizer import SharedTokenizer
 from enigma_core.training import checkpoint as ck
+from enigma_core.training.args import (
+    TrainArgs,
+    TrainOutcome,
+    finite,
+    load_dataset,
+    remove_stale_temps,
+    warn,
+)
 from enigma_core.training.data import (
     check_files,
     epoch_batches,
@@ -49,18 +57,9 @@ from enigma_core.training.recipe import (
     RecipeContext,
     TrainingRecipe,
 )
-from enigma_core.training.run import (
-    TrainArgs,
-    TrainOutcome,
-    finite,
-    load_dataset,
-    remove_stale_temps,
-    run_training,
-    warn,
-)
 from enigma_core.training.schedule import lr_at
 
-__all__ = ["TrainArgs", "TrainOutcome", "TrainingInterrupted", "lr_at", "run_training"]
+__all__ = ["TrainArgs", "TrainOutcome", "TrainingInterrupted", "lr_at", "run_torch_training"]
 
 
 class TrainingInterrupted(EnigmaError):

@@ -6,8 +6,6 @@ config, preset, task, labels, tokenizer sha256, training args, data hashes, metr
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,51 +15,38 @@ from enigma_core.presets import ModelConfig
 if TYPE_CHECKING:
     from enigma_core.tokenizer import SharedTokenizer
 
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
-PLOT_FILE = "loss.png"
-CHECKPOINT_DIR = "checkpoint"
-STATE_FILE = "state.json"
-FORMAT_NAME = "enigma-model"
-FORMAT_VERSION = 1
+from enigma_core.training.files import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MAX_JSON,
+    PLOT_FILE,
+    STATE_FILE,
+    WEIGHTS_FILE,
+    read_json,
+    sha256_bytes,
+    sha256_file,
+)
 
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_bytes(data: bytes) -> str:
-    """Hex sha256 of in-memory bytes (what a file written from them will hash to)."""
-    return hashlib.sha256(data).hexdigest()
-
-
-MAX_JSON = 16 << 20
-"""Largest config/state JSON file read (real ones are a few KB); larger is refused unread."""
-
-
-def read_json(path: Path, what: str) -> dict[str, Any]:
-    """A JSON object from ``path``; missing, oversized or malformed files are one-line errors."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_JSON + 1)
-        if len(raw) > MAX_JSON:
-            raise EnigmaError(f"{path}: {what} is larger than {MAX_JSON >> 20} MB; not read")
-        data = json.loads(raw.decode("utf-8"))
-    except FileNotFoundError:
-        raise EnigmaError(f"{path}: {what} not found") from None
-    except json.JSONDecodeError as exc:
-        raise EnigmaError(f"{path}:{exc.lineno}: {what} is not valid JSON ({exc.msg})") from None
-    except (OSError, UnicodeDecodeError, RecursionError) as exc:
-        reason = getattr(exc, "strerror", None) or type(exc).__name__
-        raise EnigmaError(f"{path}: cannot read {what} ({reason})") from None
-    if not isinstance(data, dict):
-        raise EnigmaError(f"{path}: {what} must be a JSON object")
-    return data
+__all__ = [  # the file names and readers are re-exported from training.files
+    "CHECKPOINT_DIR",
+    "CONFIG_FILE",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "MAX_JSON",
+    "PLOT_FILE",
+    "STATE_FILE",
+    "WEIGHTS_FILE",
+    "check_tokenizer",
+    "check_weights_hash",
+    "model_config_of",
+    "model_summary",
+    "read_json",
+    "read_meta",
+    "sha256_bytes",
+    "sha256_file",
+]
 
 
 def read_meta(model_dir: str | Path) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from enigma_core.errors import EnigmaError
-from enigma_core.training.meta import CONFIG_FILE, WEIGHTS_FILE
+from enigma_core.training.files import CONFIG_FILE, WEIGHTS_FILE
 
 PREVIOUS = ".previous"
 META_KEY = "enigma"
@@ -110,7 +110,7 @@ def check_protected(meta: dict[str, Any], stored: dict[str, Any], directory: Pat
 
 def _pair_matches(directory: Path) -> bool:
     """Whether ``directory``'s weights and config belong to the same export."""
-    from enigma_core.training.meta import read_json, sha256_file
+    from enigma_core.training.files import read_json, sha256_file
     from enigma_core.training.weights import metadata_of
 
     config, weights = directory / CONFIG_FILE, directory / WEIGHTS_FILE

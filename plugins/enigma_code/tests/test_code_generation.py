@@ -115,9 +115,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[CodeModel, Path, 
     train_tokenizer([REPO / "data/specialized/code_training.txt", data], tok_path, 400)
     out = root / "model"
     args = TrainArgs(
-        out=out, data=(data,), size="nano", epochs=40, lr=3e-3, batch_size=4, threads=1,
-        progress=False, tokenizer=tok_path,
-    )  # fmt: skip
+        out=out, data=(data,), valid=data, size="nano", epochs=40, lr=3e-3, batch_size=4,
+        threads=1, progress=False, tokenizer=tok_path,
+    )  # fmt: skip  (valid=data: every pair is trained on, none carved away)
     run_training(code_recipe(), args)
     return CodeModel.load(out, SharedTokenizer.load(tok_path)), out, tok_path
 
