@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,24 @@ class ModelEntry:
 
 
 @dataclass
+class LogSettings:
+    """The decision log (``ENIGMA_HOME/logs.db``): on/off, whether request text is kept, retention.
+
+    ``text: false`` stores only the sha256 of each request. ``max_rows``/``max_days`` (null: no
+    limit) bound the log; the oldest decisions go first.
+    """
+
+    enabled: bool = True
+    text: bool = True
+    max_rows: int | None = 100_000
+    max_days: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return dict(self.__dict__)
+
+
+@dataclass
 class Config:
     """The config: ``enabled``, ``shared_tokenizer``, ``default_task``, ``models: {name: ...}``.
 
@@ -36,7 +55,20 @@ class Config:
     shared_tokenizer: str | None = None
     default_task: str = "chat"
     models: dict[str, ModelEntry] = field(default_factory=dict)
+    log: LogSettings = field(default_factory=LogSettings)
     source: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+    """The file's JSON as read: plugins validate the sections they own (see :meth:`section`)."""
+
+    def section(self, name: str) -> Any:
+        """A top-level section of the file that a plugin owns (``tasks``, ``backends``...)."""
+        return self.raw.get(name)
+
+    def chat_backend(self) -> str | None:
+        """``chat.backend``: the task the built-in chat forwards to (a model server)."""
+        chat = self.raw.get("chat")
+        backend = chat.get("backend") if isinstance(chat, dict) else None
+        return backend if isinstance(backend, str) and backend else None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form, as stored on disk."""
@@ -45,6 +77,7 @@ class Config:
             "shared_tokenizer": self.shared_tokenizer,
             "default_task": self.default_task,
             "models": {name: entry.to_dict() for name, entry in self.models.items()},
+            "log": self.log.to_dict(),
         }
 
     def model_path(self, name: str) -> Path | None:
@@ -115,5 +148,49 @@ def load_config(path: Path | None = None) -> Config:
         shared_tokenizer=tokenizer,
         default_task=default_task,
         models=_parse_models(path, raw.get("models", {})),
+        log=_parse_log(path, raw.get("log", {})),
         source=path,
+        raw=raw,
     )
+
+
+def _parse_log(path: Path, raw: Any) -> LogSettings:
+    if not isinstance(raw, dict):
+        raise _fail(path, "field 'log' must be an object of {enabled, text, max_rows, max_days}")
+    settings = LogSettings()
+    for key in ("enabled", "text"):
+        if key in raw:
+            if not isinstance(raw[key], bool):
+                raise _fail(path, f"field 'log.{key}' must be true or false")
+            setattr(settings, key, raw[key])
+    for key, kind in (("max_rows", int), ("max_days", (int, float))):
+        if key in raw:
+            value = raw[key]
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, kind) or value <= 0
+            ):
+                raise _fail(path, f"field 'log.{key}' must be a positive number or null")
+            setattr(settings, key, value)
+    return settings
+
+
+def update_config(change: Callable[[dict[str, Any]], None], path: Path | None = None) -> Path:
+    """Apply ``change`` to the config file's JSON (keys it does not touch are kept), atomically.
+
+    The result is validated by :func:`load_config` before it replaces the file.
+    """
+    from enigma_core.atomic import atomic_path
+
+    path = path or config_path()
+    raw: dict[str, Any] = {}
+    if path.exists():
+        load_config(path)  # a broken file is reported, never overwritten
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    change(raw)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(raw, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        try:
+            load_config(tmp)  # the change must leave a valid config, else nothing is written
+        except EnigmaError as exc:
+            raise EnigmaError(str(exc).replace(str(tmp), str(path))) from None
+    return path
