@@ -5,7 +5,6 @@ One real server (a subprocess in a venv built from the repo's wheels) for the wh
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Iterator
@@ -19,8 +18,6 @@ from tests.serve_support import KEY, Server, chat_body, data_url, png_bytes, sta
 from tests.venvs import Venv
 
 CODE = "write a function that reverses a string"
-VISION_READS_IMAGES = hasattr(importlib.import_module("enigma_vision.loader"), "decode_image_bytes")
-"""The vision plugin reads TaskContext.images from the release that added decode_image_bytes."""
 
 
 @pytest.fixture(scope="module")
@@ -319,11 +316,6 @@ def test_serve_without_the_extra_says_what_to_install(core_venv: Venv) -> None:
     assert len(err.splitlines()) == 1
 
 
-@pytest.mark.xfail(
-    not VISION_READS_IMAGES,
-    reason="this enigma-vision does not read TaskContext.images yet",
-    strict=True,
-)
 def test_image_message_is_described_by_vision(sdk: openai.OpenAI) -> None:
     url = data_url(png_bytes(96, 64, (250, 0, 0)))
     raw = sdk.chat.completions.with_raw_response.create(

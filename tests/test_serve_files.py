@@ -6,7 +6,6 @@ kernel sees (inotify on the files named in the prompt, with a positive control).
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
@@ -14,9 +13,6 @@ import pytest
 
 from tests.serve_support import OpenWatcher, chat_body, png_bytes, start_server
 from tests.venvs import Venv
-
-VISION_READS_POLICY = hasattr(importlib.import_module("enigma_vision.loader"), "decode_image_bytes")
-"""The vision plugin honours TaskContext.files from the release that added decode_image_bytes."""
 
 
 def _report(server, text: str = "probe report") -> dict:
@@ -64,11 +60,6 @@ def _vision(server, text: str):
         return client.post("/v1/chat/completions", json=chat_body(text, "enigma/vision"))
 
 
-@pytest.mark.xfail(
-    not VISION_READS_POLICY,
-    reason="this enigma-vision reads any path in a request (ignores TaskContext.files)",
-    strict=True,
-)
 def test_paths_in_prompts_are_never_opened(serve_venv: Venv, tmp_path: Path) -> None:
     photo = tmp_path / "secret.png"
     photo.write_bytes(png_bytes(40, 30, (250, 0, 0)))

@@ -1,23 +1,23 @@
 """Property tests of the server's request parsers and validators, and its routing decision.
 
 Any JSON a client can send must end in a parsed request or a one-line 400 naming a parameter,
-never another exception; ``decide`` must agree with ``EnigmaEngine.route``.
+never another exception; the server's engine must report the decision ``route`` returns.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from enigma_core.engine import EnigmaEngine
 from enigma_core.serve.errors import ApiError
 from enigma_core.serve.images import data_url_bytes
 from enigma_core.serve.jsonbody import parse_json
-from enigma_core.serve.routing import decide
+from enigma_core.serve.routing import Listener, ServingEngine, decision_of, listening
 from enigma_core.serve.validate import (
     ChatRequest,
     ImageRef,
@@ -151,9 +151,9 @@ def test_data_url_parser(url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def engine() -> EnigmaEngine:
-    """An engine over the plugins installed in this venv (the repo's three)."""
-    return EnigmaEngine(use_routing=True)
+def engine() -> ServingEngine:
+    """The server's engine over the plugins installed in this venv (the repo's three)."""
+    return ServingEngine(use_routing=True, log=False)
 
 
 @pytest.mark.parametrize(
@@ -164,16 +164,41 @@ def engine() -> EnigmaEngine:
         "[E:vision] person, smiling, beach",
         "draw me a cat",
         "[E:code] anything",
-        "[E:image] a sunset",
         "qwzx plorb",
         "what is the capital of France?",
     ],
 )
-def test_decide_agrees_with_engine_route(engine: EnigmaEngine, text: str) -> None:
-    expected = engine.route(text)
-    decision = decide(engine, text, None)
-    assert decision.classification.to_dict() == expected.classification.to_dict()
-    assert (decision.task.name if decision.task else None) == expected.task
-    assert decision.plugin == expected.plugin and decision.status == expected.status
-    if expected.status != "ok":
-        assert decision.message == expected.output
+def test_listener_sees_the_decision_route_returns(engine: ServingEngine, text: str) -> None:
+    seen = Listener()
+    at_first_piece: list[dict[str, str]] = []
+
+    def emit(piece: str) -> None:
+        if not at_first_piece:
+            decision = seen.decision()
+            assert decision is not None
+            at_first_piece.append(decision.headers())
+
+    listening(seen)
+    try:
+        result = engine.route(text, emit=emit)
+    finally:
+        listening(None)
+    final = decision_of(result).headers()
+    if result.task is not None:
+        assert seen.decision() is not None and seen.decision().headers() == final
+    assert at_first_piece in ([], [final]), "a stream's headers are the final decision"
+    if text.startswith("write"):
+        assert at_first_piece, "the code task streams"
+
+
+def test_listener_is_per_thread(engine: ServingEngine) -> None:
+    seen = Listener()
+    listening(seen)
+    try:
+        done = []
+        thread = threading.Thread(target=lambda: done.append(engine.route("hello there!")))
+        thread.start()
+        thread.join()
+    finally:
+        listening(None)
+    assert done and seen.decision() is None

@@ -8,13 +8,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from enigma_core.engine import RouteResult
 from enigma_core.serve.chat import MODEL
 from enigma_core.serve.errors import ApiError, quoted
 from enigma_core.serve.failures import to_api_error
 from enigma_core.serve.jsonbody import read_json
 from enigma_core.serve.metrics import CONTENT_TYPE
 from enigma_core.serve.responses import classification_headers, json_response, note, note_decision
-from enigma_core.serve.routing import Decision, decide, forced
+from enigma_core.serve.routing import Listener, decision_of, forced_result, listening
 from enigma_core.serve.state import ServerState
 from enigma_core.serve.validate import classify_inputs, classify_options, options_from, text_value
 
@@ -45,27 +46,30 @@ async def classify(request: Request) -> Response:
 
 
 def _route_one(
-    state: ServerState, text: str, task_name: str | None, options: dict[str, Any], holder: list
-) -> dict[str, Any]:
+    state: ServerState, text: str, task_name: str | None, options: dict[str, Any], seen: Listener
+) -> RouteResult:
     engine = state.engine
-    decision = (
-        forced(engine, engine.tasks[task_name]) if task_name else decide(engine, text, options)
-    )
-    holder.append(decision)
-    answer, execute_ms = None, 0.0
-    if decision.task is not None:
-        start = time.perf_counter()
-        answer = engine.execute(decision.task, text, options=options, files=state.files)
-        execute_ms = (time.perf_counter() - start) * 1000
-        state.metrics.execute_seconds.labels(decision.task.name).observe(execute_ms / 1000)
-    if not task_name:
-        state.metrics.classify_seconds.observe(decision.timings_ms["classify"] / 1000)
-    out = decision.result(text, answer, execute_ms).to_dict()
+    listening(seen)
+    try:
+        if task_name is None:
+            result = engine.route(text, options=options, files=state.files)
+            state.metrics.classify_seconds.observe(result.timings_ms["classify"] / 1000)
+        else:
+            start = time.perf_counter()
+            answer = engine.execute(task_name, text, options=options, files=state.files)
+            ms = (time.perf_counter() - start) * 1000
+            result = forced_result(engine, seen, text, answer, ms)
+    finally:
+        listening(None)
+    if result.task is not None:
+        state.metrics.execute_seconds.labels(result.task).observe(
+            result.timings_ms["execute"] / 1000
+        )
     status = engine.router_status()
     if status.get("stale"):
         status.pop("path", None)
-        out["router"] = status
-    return out
+        result.router = status
+    return result
 
 
 async def route(request: Request) -> Response:
@@ -91,21 +95,21 @@ async def route(request: Request) -> Response:
                 "task",
             )
         task_name = spec.name
-    holder: list[Decision] = []
+    seen = Listener()
     timeout = state.settings.timeout
     try:
-        out = await state.execute_lane.run(
-            _route_one, state, text, task_name, options, holder, timeout=timeout
+        result = await state.execute_lane.run(
+            _route_one, state, text, task_name, options, seen, timeout=timeout
         )
     except Exception as exc:
-        decision = holder[0] if holder else None
+        decision = seen.decision()
         if decision is not None:
             note_decision(request, decision)
         raise to_api_error(exc, decision, state, timeout) from None
-    decision = holder[0]
+    decision = decision_of(result)
     note_decision(request, decision)
     state.track_models()
-    return json_response(out, headers=decision.headers())
+    return json_response(result.to_dict(), headers=decision.headers())
 
 
 async def plugins(request: Request) -> Response:

@@ -93,9 +93,9 @@ def routes() -> list[Route]:
 def create_app(settings: ServeSettings, engine: Any | None = None) -> Gate:
     """The server application over one shared engine (built here unless given)."""
     if engine is None:
-        from enigma_core.engine import EnigmaEngine
+        from enigma_core.serve.routing import ServingEngine
 
-        engine = EnigmaEngine(use_routing=True, router_model=settings.router_model)
+        engine = ServingEngine(use_routing=True, router_model=settings.router_model, source="serve")
     state = ServerState(settings=settings, engine=engine)
 
     @contextlib.asynccontextmanager

@@ -1,8 +1,8 @@
 """``POST /v1/chat/completions``: route (or force) a task; answer as OpenAI does, streamed or not.
 
-The engine work (image decoding, classification, the task) runs in the execute lane. For a
-stream, the routing decision comes back first so the ``x-enigma-*`` headers can be sent, then
-each piece the task emits becomes one SSE chunk.
+The engine work (image decoding, ``route`` or ``execute``) runs in the execute lane. A stream
+starts when the task emits its first piece, with the decision known by then in its headers; a
+task that emits nothing is sent whole when it finishes.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from enigma_core.engine import RouteResult
 from enigma_core.errors import EnigmaError
 from enigma_core.serve import openai_format as fmt
 from enigma_core.serve.errors import ApiError, quoted
@@ -25,10 +26,10 @@ from enigma_core.serve.images import decode_images
 from enigma_core.serve.jsonbody import read_json
 from enigma_core.serve.lanes import Call, LaneTimeout
 from enigma_core.serve.responses import json_response, note_decision
-from enigma_core.serve.routing import Decision, decide, forced
+from enigma_core.serve.routing import Decision, Listener, decision_of, forced_result, listening
 from enigma_core.serve.state import ServerState
 from enigma_core.serve.validate import ChatRequest, chat_request
-from enigma_core.types import TaskResult, TaskSpec
+from enigma_core.types import TaskSpec
 
 MODEL = "enigma"
 
@@ -56,40 +57,48 @@ def resolve_model(state: ServerState, model: str) -> TaskSpec | None:
 
 @dataclass
 class ChatJob:
-    """One chat request's work, run in a lane thread; ``decision`` is set once it is known."""
+    """One chat request's work, run in a lane thread; ``listener`` sees its decision."""
 
     state: ServerState
     request: ChatRequest
     task: TaskSpec | None
-    emit: Callable[[str], None] | None = None
-    on_decision: Callable[[Decision], None] | None = None
-    decision: Decision | None = None
+    listener: Listener = field(default_factory=Listener)
+    events: Any = None  # (loop, queue) of a stream, None for a plain answer
     aborted: threading.Event = field(default_factory=threading.Event)
+    announced: bool = False
 
-    def __call__(self) -> tuple[TaskResult | None, float, dict[str, int]]:
+    def emit(self, piece: str) -> None:
+        """Forward a piece to the stream; the first one also carries the decision."""
+        if self.aborted.is_set():
+            raise StreamAborted("the client stopped listening")
+        loop, queue = self.events
+        if not self.announced:
+            self.announced = True
+            loop.call_soon_threadsafe(queue.put_nowait, ("decision", self.listener.decision()))
+        loop.call_soon_threadsafe(queue.put_nowait, ("piece", piece))
+
+    def __call__(self) -> tuple[RouteResult, dict[str, int]]:
         engine = self.state.engine
-        images = decode_images(self.request.images) if self.request.images else []
-        if self.task is not None:
-            decision = forced(engine, self.task)
-        else:
-            decision = decide(engine, self.request.text, self.request.options)
-        self.decision = decision
-        if self.on_decision is not None:
-            self.on_decision(decision)
-        if decision.task is None:
-            return None, 0.0, _tokens(self.state, self.request, decision.message)
-        start = time.perf_counter()
-        answer = engine.execute(
-            decision.task,
-            self.request.text,
-            emit=self.emit,
-            options=self.request.options,
-            messages=self.request.messages,
-            images=images,
-            files=self.state.files,
-        )
-        execute_ms = (time.perf_counter() - start) * 1000
-        return answer, execute_ms, _tokens(self.state, self.request, answer.output)
+        request = self.request
+        listening(self.listener)
+        try:
+            extras = {
+                "emit": self.emit if self.events is not None else None,
+                "options": request.options,
+                "messages": request.messages,
+                "images": decode_images(request.images) if request.images else [],
+                "files": self.state.files,
+            }
+            if self.task is None:
+                result = engine.route(request.text, **extras)
+            else:
+                start = time.perf_counter()
+                answer = engine.execute(self.task, request.text, **extras)
+                ms = (time.perf_counter() - start) * 1000
+                result = forced_result(engine, self.listener, request.text, answer, ms)
+            return result, _tokens(self.state, request, result.output)
+        finally:
+            listening(None)
 
 
 def _tokens(state: ServerState, request: ChatRequest, output: str) -> dict[str, int]:
@@ -99,21 +108,27 @@ def _tokens(state: ServerState, request: ChatRequest, output: str) -> dict[str, 
     return fmt.usage(prompt, len(tokenizer.encode(output)) if output else 0)
 
 
-def _enigma(decision: Decision, answer: TaskResult | None, execute_ms: float, text: str) -> Any:
-    """The ``enigma`` object of a response: the decision, alternatives and timings."""
-    result = decision.result(text, answer, execute_ms).to_dict()
-    result.pop("text", None)
-    result.pop("output", None)
-    return result
+def _enigma(result: RouteResult) -> dict[str, Any]:
+    """The ``enigma`` object of a response: the decision, alternatives, timings, task data."""
+    out = result.to_dict()
+    out.pop("text", None)
+    out.pop("output", None)
+    return out
 
 
-def _observe(state: ServerState, decision: Decision, execute_ms: float) -> None:
+def _observe(state: ServerState, result: RouteResult, forced: bool) -> None:
     metrics = state.metrics
-    if decision.classification.via != "explicit" or decision.timings_ms.get("classify"):
-        metrics.classify_seconds.observe(decision.timings_ms.get("classify", 0.0) / 1000)
-    if decision.task is not None:
-        metrics.execute_seconds.labels(decision.task.name).observe(execute_ms / 1000)
+    if not forced:
+        metrics.classify_seconds.observe(result.timings_ms.get("classify", 0.0) / 1000)
+    if result.task is not None:
+        metrics.execute_seconds.labels(result.task).observe(
+            result.timings_ms.get("execute", 0.0) / 1000
+        )
     state.track_models()
+
+
+def _model_name(decision: Decision) -> str:
+    return f"{MODEL}/{decision.task}" if decision.task is not None else MODEL
 
 
 async def chat_completions(request: Request) -> Response:
@@ -127,21 +142,19 @@ async def chat_completions(request: Request) -> Response:
     job = ChatJob(state, chat, task)
     timeout = state.settings.timeout
     try:
-        answer, execute_ms, tokens = await state.execute_lane.run(job, timeout=timeout)
+        result, tokens = await state.execute_lane.run(job, timeout=timeout)
     except Exception as exc:
-        if job.decision is not None:
-            note_decision(request, job.decision)
-        raise to_api_error(exc, job.decision, state, timeout) from None
-    decision = job.decision
-    assert decision is not None
-    _observe(state, decision, execute_ms)
+        decision = job.listener.decision()
+        if decision is not None:
+            note_decision(request, decision)
+        raise to_api_error(exc, decision, state, timeout) from None
+    decision = decision_of(result)
+    _observe(state, result, task is not None)
     note_decision(request, decision)
-    output = answer.output if answer is not None else decision.message
-    model = f"{MODEL}/{decision.task.name}" if decision.task is not None else MODEL
-    body_out = fmt.completion(
-        fmt.completion_id(), model, output, tokens, _enigma(decision, answer, execute_ms, chat.text)
+    answer = fmt.completion(
+        fmt.completion_id(), _model_name(decision), result.output, tokens, _enigma(result)
     )
-    return json_response(body_out, headers=decision.headers())
+    return json_response(answer, headers=decision.headers())
 
 
 async def _stream(
@@ -149,97 +162,103 @@ async def _stream(
 ) -> Response:
     """Start the job; answer with its error, or with an SSE stream once the decision is known."""
     loop = asyncio.get_running_loop()
-    events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     timeout = state.settings.timeout
     deadline = loop.time() + timeout
-
-    def put(kind: str, value: Any) -> None:
-        loop.call_soon_threadsafe(events.put_nowait, (kind, value))
-
-    job = ChatJob(state, chat, task)
-
-    def emit(piece: str) -> None:
-        if job.aborted.is_set():
-            raise StreamAborted("the client stopped listening")
-        put("piece", piece)
-
-    job.emit = emit
-    job.on_decision = lambda d: put("decision", d)
+    job = ChatJob(state, chat, task, events=(loop, queue))
     call = state.execute_lane.submit(job)
-    call.result.add_done_callback(lambda _f: events.put_nowait(("end", None)))
-
-    first = await _next_event(events, deadline, loop)
-    if first is None or first[0] != "decision":
+    call.result.add_done_callback(lambda _f: queue.put_nowait(("end", None)))
+    first = await _next_event(queue, deadline, loop)
+    if first is None or first[0] == "end":
         job.aborted.set()
         try:
-            await state.execute_lane.wait(call, max(0.001, deadline - loop.time()))
+            result, tokens = await state.execute_lane.wait(call, max(0.001, deadline - loop.time()))
         except Exception as exc:
-            raise to_api_error(exc, job.decision, state, timeout) from None
-        raise to_api_error(TimeoutError(), job.decision, state, timeout)
-    decision: Decision = first[1]
+            decision = job.listener.decision()
+            if decision is not None:
+                note_decision(request, decision)
+            raise to_api_error(exc, decision, state, timeout) from None
+        decision = decision_of(result)
+        body = _whole(state, chat, task, result, tokens, decision)
+    else:
+        decision = first[1]
+        body = _chunks(state, chat, task, job, call, queue, decision, deadline, loop)
     note_decision(request, decision)
-    model = f"{MODEL}/{decision.task.name}" if decision.task is not None else MODEL
-    writer = fmt.ChunkWriter(fmt.completion_id(), model, chat.include_usage)
-    body = _chunks(state, chat, job, call, events, writer, deadline, loop)
     headers = {**decision.headers(), "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 
 
 async def _next_event(
-    events: asyncio.Queue[tuple[str, Any]], deadline: float, loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[tuple[str, Any]], deadline: float, loop: asyncio.AbstractEventLoop
 ) -> tuple[str, Any] | None:
     """The next event from the job thread, or None once the deadline has passed."""
     try:
-        return await asyncio.wait_for(events.get(), max(0.0, deadline - loop.time()))
+        return await asyncio.wait_for(queue.get(), max(0.0, deadline - loop.time()))
     except asyncio.TimeoutError:
         return None
+
+
+async def _whole(
+    state: ServerState,
+    chat: ChatRequest,
+    task: TaskSpec | None,
+    result: RouteResult,
+    tokens: dict[str, int],
+    decision: Decision,
+) -> AsyncIterator[bytes]:
+    """The SSE body of an answer that arrived in one piece."""
+    writer = fmt.ChunkWriter(fmt.completion_id(), _model_name(decision), chat.include_usage)
+    _observe(state, result, task is not None)
+    yield writer.role()
+    if result.output:
+        yield writer.content(result.output)
+    yield writer.finish(_enigma(result))
+    if chat.include_usage:
+        yield writer.usage(tokens)
+    yield fmt.DONE
 
 
 async def _chunks(
     state: ServerState,
     chat: ChatRequest,
+    task: TaskSpec | None,
     job: ChatJob,
     call: Call,
-    events: asyncio.Queue[tuple[str, Any]],
-    writer: fmt.ChunkWriter,
+    queue: asyncio.Queue[tuple[str, Any]],
+    decision: Decision,
     deadline: float,
     loop: asyncio.AbstractEventLoop,
 ) -> AsyncIterator[bytes]:
-    """The SSE body: role chunk, content chunks, final chunk, usage, ``[DONE]``."""
+    """The SSE body while the task streams: role, pieces, final chunk, usage, ``[DONE]``."""
     timeout = state.settings.timeout
-    streamed: list[str] = []
+    writer = fmt.ChunkWriter(fmt.completion_id(), _model_name(decision), chat.include_usage)
     try:
         yield writer.role()
         while True:
-            event = await _next_event(events, deadline, loop)
+            event = await _next_event(queue, deadline, loop)
             if event is None:
                 job.aborted.set()
-                error = to_api_error(LaneTimeout(), job.decision, state, timeout)
+                error = to_api_error(LaneTimeout(), job.listener.decision(), state, timeout)
                 yield fmt.error_event(error.message, error.code)
                 yield fmt.DONE
                 return
             kind, value = event
             if kind == "piece":
-                streamed.append(value)
                 yield writer.content(value)
             elif kind == "end":
                 break
         try:
-            answer, execute_ms, tokens = await state.execute_lane.wait(call, 1.0)
+            result, tokens = await state.execute_lane.wait(call, 1.0)
         except Exception as exc:
-            error = to_api_error(exc, job.decision, state, timeout)
+            error = to_api_error(exc, job.listener.decision(), state, timeout)
             yield fmt.error_event(error.message, error.code)
             yield fmt.DONE
             return
-        decision = job.decision
-        assert decision is not None
-        _observe(state, decision, execute_ms)
-        output = answer.output if answer is not None else decision.message
-        if not streamed and output:
-            yield writer.content(output)
-        elif streamed and answer is not None and answer.data.get("after_stream"):
-            yield writer.content("\n" + str(answer.data["after_stream"]).rstrip("\n"))
-        yield writer.finish(_enigma(decision, answer, execute_ms, chat.text))
+        _observe(state, result, task is not None)
+        extra = result.data.get("after_stream")
+        if extra:
+            yield writer.content("\n" + str(extra).rstrip("\n"))
+        yield writer.finish(_enigma(result))
         if chat.include_usage:
             yield writer.usage(tokens)
         yield fmt.DONE

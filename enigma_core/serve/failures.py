@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from enigma_core.serve.state import ServerState
 
 PLUGIN_FAILED = re.compile(r"^plugin '([^']+)' failed to run task '([^']+)'")
-NO_RUNNER = re.compile(r"^task '([^']+)' is registered but no plugin could run it")
+NO_RUNNER = re.compile(r"^plugin '([^']+)' registers task '([^']+)' but did not run it")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -43,7 +43,7 @@ def _classify_error(
 ) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
-    task = decision.task.name if decision is not None and decision.task is not None else None
+    task = decision.task if decision is not None else None
     plugin = (decision.plugin if decision is not None else None) or "none"
     errors = state.metrics.plugin_errors
     if isinstance(exc, LaneTimeout):
@@ -68,8 +68,9 @@ def _classify_error(
     if isinstance(exc, EnigmaError):
         message = _one_line(exc)
         failed = PLUGIN_FAILED.match(message)
-        if failed or NO_RUNNER.match(message):
-            errors.labels(failed.group(1) if failed else plugin, "failed").inc()
+        failed = failed or NO_RUNNER.match(message)
+        if failed:
+            errors.labels(failed.group(1), "failed").inc()
             return ApiError(502, message, "plugin_error")
         return ApiError(400, message, "request_refused")
     log(f"internal error: {type(exc).__name__}: {_one_line(exc)}")

@@ -1,8 +1,9 @@
 """Turn ``data:`` image URLs into decoded, size-checked images for :attr:`TaskContext.images`.
 
-The server fetches nothing: only ``data:`` URLs of PNG, JPEG, GIF or WebP are accepted. The
-vision plugin's ``decode_image_bytes`` is used when it exists (same limits as its files);
-otherwise a local decode with the same header-first bomb checks. Runs in a worker thread.
+The server fetches nothing: only ``data:`` URLs of PNG, JPEG, GIF or WebP are accepted. Limits
+are enigma-vision's for files (the core may not import a plugin, so they are restated here):
+the size is read from the header and refused past :data:`MAX_PIXELS` before any pixel is
+decoded. Runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import io
 import warnings
 from typing import Any
 
-from enigma_core.errors import EnigmaError
 from enigma_core.serve.errors import ApiError, invalid, quoted
 from enigma_core.serve.validate import ImageRef
 
@@ -24,8 +24,8 @@ MIME_FORMATS = {
     "image/gif": "GIF",
     "image/webp": "WEBP",
 }
-MAX_PIXELS = 4096 * 4096
-"""Largest width × height decoded by the local fallback (the vision plugin has its own)."""
+MAX_PIXELS = 1 << 24
+"""Largest width × height decoded (4096x4096, enigma-vision's ``MAX_PIXELS`` for files)."""
 MAX_BYTES_PER_IMAGE = 16 * 1024 * 1024
 KEEP_SIDE = 1024
 """Longest side kept after decoding (the vision task works on 160-320 pixel copies)."""
@@ -65,19 +65,10 @@ def data_url_bytes(ref: ImageRef) -> tuple[str, bytes]:
     return MIME_FORMATS[mime], data
 
 
-def _vision_decoder() -> Any | None:
-    """The vision plugin's ``decode_image_bytes`` when that plugin (and version) is installed."""
-    try:
-        from enigma_vision.loader import decode_image_bytes  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return decode_image_bytes
-
-
-def _local_decode(data: bytes, fmt: str, param: str) -> Any:
+def _decode(data: bytes, fmt: str, param: str) -> Any:
     """Decode with Pillow after checking the header: format, then width × height, then pixels."""
     try:
-        from PIL import Image, ImageFile, UnidentifiedImageError
+        from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
     except ImportError:
         raise invalid(
             f"{param}: this server cannot read images (install enigma-vision)",
@@ -101,6 +92,7 @@ def _local_decode(data: bytes, fmt: str, param: str) -> Any:
                 image.draft("RGB", (1024, 1024))
             image.seek(0)
             image.load()
+            image = ImageOps.exif_transpose(image)  # upright, as viewers show it
             if max(image.size) > KEEP_SIDE:
                 image.thumbnail((KEEP_SIDE, KEEP_SIDE))  # tasks analyse small copies
     except ApiError:
@@ -122,16 +114,9 @@ def _local_decode(data: bytes, fmt: str, param: str) -> Any:
 
 
 def decode_images(refs: list[ImageRef]) -> list[Any]:
-    """Every referenced image decoded, in order; the first bad one is a 400."""
-    decoder = _vision_decoder()
+    """Every referenced image decoded (RGB-ish, upright, at most 1024 px long), in order."""
     out = []
     for ref in refs:
         fmt, data = data_url_bytes(ref)
-        if decoder is None:
-            out.append(_local_decode(data, fmt, ref.param))
-            continue
-        try:
-            out.append(decoder(data))
-        except EnigmaError as exc:
-            raise invalid(f"{ref.param}: {exc}", ref.param, "invalid_image") from None
+        out.append(_decode(data, fmt, ref.param))
     return out

@@ -36,7 +36,7 @@ def note_decision(request: Request, decision: Decision) -> None:
         request,
         intent=c.intent,
         via=c.via,
-        task=decision.task.name if decision.task is not None else "none",
+        task=decision.task or "none",
     )
 
 

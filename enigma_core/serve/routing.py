@@ -1,30 +1,34 @@
-"""The routing decision made before any output is sent, so headers can carry it.
+"""The engine the server runs, and how a request learns its routing decision while it runs.
 
-:func:`decide` mirrors :meth:`EnigmaEngine.route` step for step (a test checks they agree) but
-stops before executing: a streamed answer needs the intent and task in its headers first.
+Requests go through :meth:`EnigmaEngine.route` itself (decision log, cascades and all). A
+stream must send its ``x-enigma-*`` headers before the task finishes, so :class:`ServingEngine`
+tells the calling thread's :class:`Listener` what was classified and which task runs, as it
+happens. The engine has no public hook for this yet: ``_classify`` is the one private method
+used (checked at import, so a rename fails loudly, not silently).
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass
 from typing import Any
 
-from enigma_core.catalog import KNOWN_INTENTS, missing_plugin_message
-from enigma_core.engine import OOS_INTENTS, EnigmaEngine, RouteResult
+from enigma_core.engine import EnigmaEngine, RouteResult
 from enigma_core.types import Classification, TaskResult, TaskSpec
+
+if not callable(getattr(EnigmaEngine, "_classify", None)):
+    raise ImportError("enigma serve needs EnigmaEngine._classify (see enigma_core.serve.routing)")
+
+_local = threading.local()
 
 
 @dataclass
 class Decision:
-    """Which task answers: its classification, the task (None: no plugin) and the timings."""
+    """Which task answers a request and why; what the ``x-enigma-*`` headers say."""
 
     classification: Classification
-    task: TaskSpec | None
+    task: str | None
     plugin: str | None
-    status: str = "ok"
-    message: str = ""
-    timings_ms: dict[str, float] = field(default_factory=dict)
 
     def headers(self) -> dict[str, str]:
         """The ``x-enigma-*`` response headers."""
@@ -33,59 +37,76 @@ class Decision:
             "x-enigma-intent": c.intent,
             "x-enigma-confidence": f"{float(c.confidence):.6f}",
             "x-enigma-via": c.via,
-            "x-enigma-task": self.task.name if self.task is not None else "none",
+            "x-enigma-task": self.task or "none",
         }
 
-    def result(self, text: str, answer: TaskResult | None, execute_ms: float) -> RouteResult:
-        """The :class:`RouteResult` the engine's ``route`` would have returned."""
-        return RouteResult(
-            text=text,
-            classification=self.classification,
-            task=self.task.name if self.task is not None else None,
-            plugin=self.plugin,
-            output=answer.output if answer is not None else self.message,
-            data=answer.data if answer is not None else {},
-            status=self.status,
-            timings_ms={**self.timings_ms, "execute": execute_ms},
-        )
+
+@dataclass
+class Listener:
+    """What one request's thread has seen the engine decide so far."""
+
+    classification: Classification | None = None
+    task: TaskSpec | None = None
+    plugin: str | None = None
+
+    def decision(self) -> Decision | None:
+        """The decision as it stands (None before classification or forcing)."""
+        if self.classification is None:
+            return None
+        name = self.task.name if self.task is not None else None
+        return Decision(self.classification, name, self.plugin)
 
 
-def decide(engine: EnigmaEngine, text: str, options: dict[str, Any] | None) -> Decision:
-    """Classify ``text`` and pick its task exactly as ``engine.route`` does."""
-    start = time.perf_counter()
-    classification = engine.classify(text, options)
-    timings = {"classify": (time.perf_counter() - start) * 1000}
-    intent = classification.intent
-    task = None if intent in OOS_INTENTS else engine.intent_owner(intent)
-    if intent in OOS_INTENTS:
-        classification.details.setdefault("reason", "router unsure (out of scope)")
-        classification.details["routed_from"] = intent
-        classification.via = "default"
-    if task is None and classification.via != "default" and intent in KNOWN_INTENTS:
-        return Decision(
-            classification,
-            None,
-            None,
-            status="missing_plugin",
-            message=missing_plugin_message(intent),
-            timings_ms=timings,
-        )
-    if task is None:
-        task = engine.default_task()
-        if classification.via != "default":
-            classification.details["routed_from"] = intent
-            classification.via = "default"
-    return Decision(
-        classification, task, engine.plugins.task_owner.get(task.name), timings_ms=timings
+def listening(listener: Listener | None) -> None:
+    """Make ``listener`` receive this thread's decisions (None: stop)."""
+    _local.listener = listener
+
+
+def _listener() -> Listener | None:
+    return getattr(_local, "listener", None)
+
+
+class ServingEngine(EnigmaEngine):
+    """An :class:`EnigmaEngine` that reports its decisions to the calling thread's listener."""
+
+    def _classify(self, text: str, options: dict[str, Any] | None) -> Classification:
+        result = super()._classify(text, options)
+        listener = _listener()
+        if listener is not None:
+            listener.classification = result  # route() may still adjust it (via, details)
+        return result
+
+    def execute(self, task: TaskSpec | str, text: str, **extras: Any) -> TaskResult:
+        """Run ``task`` as the engine does, after telling the listener which task it is."""
+        listener = _listener()
+        spec = self.tasks.get(task) if isinstance(task, str) else task
+        if listener is not None and spec is not None:
+            listener.task = spec
+            listener.plugin = self.plugins.task_owner.get(spec.name)
+            if listener.classification is None:  # forced: no classification happened
+                intent = spec.intents[0] if spec.intents else spec.name
+                listener.classification = Classification(intent, 1.0, "explicit")
+        return super().execute(task, text, **extras)
+
+
+def forced_result(
+    engine: EnigmaEngine, listener: Listener, text: str, answer: TaskResult, ms: float
+) -> RouteResult:
+    """The :class:`RouteResult` of a task run by name (``model: "enigma/<task>"``)."""
+    decision = listener.decision()
+    assert decision is not None
+    return RouteResult(
+        text=text,
+        classification=decision.classification,
+        task=decision.task,
+        plugin=decision.plugin,
+        output=answer.output,
+        data=answer.data,
+        status=answer.status,
+        timings_ms={"classify": 0.0, "execute": ms},
     )
 
 
-def forced(engine: EnigmaEngine, task: TaskSpec) -> Decision:
-    """The decision for ``model: "enigma/<task>"``: no classification, the task is named."""
-    intent = task.intents[0] if task.intents else task.name
-    return Decision(
-        Classification(intent=intent, confidence=1.0, via="explicit"),
-        task,
-        engine.plugins.task_owner.get(task.name),
-        timings_ms={"classify": 0.0},
-    )
+def decision_of(result: RouteResult) -> Decision:
+    """The decision a finished route result records."""
+    return Decision(result.classification, result.task, result.plugin)

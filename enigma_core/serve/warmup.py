@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from enigma_core.engine import EnigmaEngine
@@ -18,9 +17,6 @@ def warm_up(engine: EnigmaEngine, preload: bool) -> dict[str, Any]:
     router = "keywords"
     status = engine.router_status() if "router" in engine.tasks else {}
     if status.get("model"):
-        if engine.router_model is None and status.get("path"):
-            # Pin the model found now (as --model would): no per-request look-up on disk.
-            engine.router_model = Path(status["path"])
         engine.load("router")
         router = "model"
     engine.classify("hello")  # first call builds the keyword table and touches every cache
