@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -101,8 +102,14 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--decision-log", choices=["on", "off"], default="on")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    # A private ENIGMA_HOME: the shipped models, and no benchmark rows in the user's decision log.
+    home = Path(tempfile.mkdtemp(prefix="enigma-bench-serve-"))
+    os.environ["ENIGMA_HOME"] = str(home)
+    if args.decision_log == "off":
+        (home / "config.json").write_text(json.dumps({"log": {"enabled": False}}))
     use_wrk = args.client == "wrk" or (args.client == "auto" and have_wrk())
     client = run_wrk if use_wrk else run_python
     baseline = in_process()
@@ -124,6 +131,7 @@ def main() -> int:
         finally:
             proc.terminate()
             proc.wait(timeout=60)
+            shutil.rmtree(home, ignore_errors=True)
     results = {
         key: sorted(loads, key=lambda x: x.rps)[len(loads) // 2] for key, loads in runs.items()
     }
@@ -154,7 +162,8 @@ def report(
     """Print the table and the ratios the targets are stated in."""
     print(
         f"enigma serve benchmark: {os.cpu_count()} CPUs, {args.workers} worker(s), "
-        f"load generator: {client}, median of {args.rounds} interleaved rounds"
+        f"load generator: {client}, decision log {args.decision_log}, "
+        f"median of {args.rounds} interleaved rounds"
     )
     print(f"{'endpoint':30} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for (name, c), r in results.items():
