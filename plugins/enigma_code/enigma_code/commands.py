@@ -18,6 +18,14 @@ ModelOpt = Annotated[
     Path | None,
     typer.Option("--model", help="Code model directory (default: the shipped weights)."),
 ]
+UnsafeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--unsafe-no-isolation",
+        help="Where neither bubblewrap nor unshare can isolate model code, run it anyway "
+        "in a plain limited process (no security boundary).",
+    ),
+]
 
 
 def _print(obj: Any, json_out: bool, lines: list[str]) -> None:
@@ -90,6 +98,7 @@ def eval_code(
     guided: Annotated[
         bool, typer.Option(help="Apply the lexical decoding guards (off: raw sampling).")
     ] = True,
+    unsafe_no_isolation: UnsafeOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Held-out perplexity, parse rate, exact match, and pass@1 on the unit-tested suite."""
@@ -98,8 +107,10 @@ def eval_code(
     from enigma_code.mining import heldout_path, mine_to_files, stdlib_root
     from enigma_code.qa import read_pairs
     from enigma_code.recipe import DEFAULT_MINED
+    from enigma_code.sandbox import resolve_isolation
     from enigma_code.suite import load_suite
 
+    isolation = resolve_isolation(allow_unsafe=unsafe_no_isolation)  # refuse before any work
     if data is None:
         data = heldout_path(DEFAULT_MINED)
         if not data.exists():
@@ -113,7 +124,7 @@ def eval_code(
             print(f"  {stage}: {i}/{n}", file=sys.stderr)
 
     options = CodeOptions(max_attempts=max_attempts, guided=guided)
-    report = evaluate(code_model, pairs, tasks, options, limit, progress)
+    report = evaluate(code_model, pairs, tasks, options, limit, progress, isolation)
     report["data"] = str(data)
     h, s = report["heldout"], report["suite"]
     _print(
@@ -128,6 +139,7 @@ def eval_code(
             f"exact match {h['exact_match']:.1%}",
             f"suite       pass@1 {s['pass_at_1']:.1%} of {s['tasks']} tasks, parses "
             f"{s['parse_rate']:.1%}; outcomes {s['outcomes']}",
+            f"sandbox     {isolation.describe()}",
         ],
     )
 
@@ -137,12 +149,23 @@ def bench_code(
     tokens: Annotated[int, typer.Option(help="Tokens decoded per run.")] = 256,
     runs: Annotated[int, typer.Option(help="Timed runs (the median is reported).")] = 5,
     threads: Annotated[int, typer.Option(help="BLAS threads in the benchmark process.")] = 1,
+    unsafe_no_isolation: UnsafeOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Decoding speed at batch 1: first-token latency and tokens/s (numpy runtime)."""
-    from enigma_code.bench import run_bench
+    """Decoding speed at batch 1 (first-token latency, tokens/s) and the sandbox's cost."""
+    from enigma_code.bench import run_bench, sandbox_overhead
+    from enigma_code.sandbox import resolve_isolation
 
+    isolation = resolve_isolation(allow_unsafe=unsafe_no_isolation)
     r = run_bench(model, tokens, runs, threads)
+    r["sandbox"] = box = sandbox_overhead(isolation)
+    if "ratio" in box:
+        sandbox_line = (
+            f"{box['isolation']} {box['isolated_ms']} ms per candidate vs {box['baseline_ms']} "
+            f"ms unisolated (x{box['ratio']}, median of {box['runs']})"
+        )
+    else:
+        sandbox_line = f"none (unsafe) {box['baseline_ms']} ms per candidate"
     _print(
         r,
         json_out,
@@ -154,5 +177,6 @@ def bench_code(
             f"decode           {r['decode_tokens_per_s']} tokens/s (KV cache, greedy)",
             f"end to end       {r['end_to_end_tokens_per_s']} tokens/s over "
             f"{r['end_to_end_tokens']} tokens of real requests",
+            f"sandbox          {sandbox_line}",
         ],
     )
