@@ -55,8 +55,10 @@ def data_code(
             "to OUT's '.heldout.jsonl' sibling.",
         ),
     ] = Path("runs/code/stdlib.jsonl"),
-    max_lines: Annotated[int, typer.Option(help="Skip functions longer than this.")] = 40,
-    heldout: Annotated[float, typer.Option(help="Share of modules (files) held out.")] = 0.1,
+    max_lines: Annotated[int, typer.Option(min=1, help="Skip functions longer than this.")] = 40,
+    heldout: Annotated[
+        float, typer.Option(min=0.0, max=0.99, help="Share of modules (files) held out.")
+    ] = 0.1,
     json_out: JsonOpt = False,
 ) -> None:
     """Mine (request -> function) pairs from Python sources, split by module."""
@@ -92,9 +94,11 @@ def eval_code(
         Path | None, typer.Option("--suite", help="Task suite file (default: the shipped one).")
     ] = None,
     limit: Annotated[
-        int, typer.Option(help="Generate for at most N held-out prompts (0 = all).")
+        int, typer.Option(min=0, help="Generate for at most N held-out prompts (0 = all).")
     ] = 200,
-    max_attempts: Annotated[int, typer.Option(help="Samples per request until one parses.")] = 6,
+    max_attempts: Annotated[
+        int, typer.Option(min=1, help="Samples per request until one parses.")
+    ] = 6,
     guided: Annotated[
         bool, typer.Option(help="Apply the lexical decoding guards (off: raw sampling).")
     ] = True,
@@ -146,9 +150,11 @@ def eval_code(
 
 def bench_code(
     model: ModelOpt = None,
-    tokens: Annotated[int, typer.Option(help="Tokens decoded per run.")] = 256,
-    runs: Annotated[int, typer.Option(help="Timed runs (the median is reported).")] = 5,
-    threads: Annotated[int, typer.Option(help="BLAS threads in the benchmark process.")] = 1,
+    tokens: Annotated[int, typer.Option(min=1, help="Tokens decoded per run.")] = 256,
+    runs: Annotated[int, typer.Option(min=1, help="Timed runs (the median is reported).")] = 5,
+    threads: Annotated[
+        int, typer.Option(min=1, max=256, help="BLAS threads in the benchmark process.")
+    ] = 1,
     unsafe_no_isolation: UnsafeOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
