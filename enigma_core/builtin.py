@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from enigma_core.errors import EnigmaError
 from enigma_core.hookspecs import hookimpl
 from enigma_core.types import TaskResult, TaskSpec
 
@@ -56,10 +57,24 @@ def _capabilities(context: TaskContext) -> str:
 
 
 @hookimpl(trylast=True)
-def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult | None:
-    """Answer chat requests without a chat model: greet, thank, or say what enigma can do."""
-    if task.name != CHAT_TASK.name:
-        return None
+def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult:
+    """Forward to ``chat.backend`` when the config names one (a model server task, with the
+    whole conversation); else greet, thank, or say what enigma can do."""
+    backend = context.engine.config.chat_backend()
+    if backend is not None:
+        if backend not in context.tasks:
+            raise EnigmaError(
+                f"config chat.backend is {backend!r}, but no installed plugin registers that task"
+            )
+        return context.engine.execute(
+            backend,
+            request,
+            emit=context.emit_fn,
+            options=context.options,
+            messages=context.messages,
+            images=context.images,
+            files=context.files,
+        )
     if _GREETING.search(request):
         reply = "Hello! I'm enigma, a team of small local specialists."
     elif _THANKS.search(request):

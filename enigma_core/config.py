@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ from enigma_core.home import config_path
 
 MAX_CONFIG_BYTES = 1 << 20
 MAX_DEPTH = 16
-TOP_KEYS = ("enabled", "shared_tokenizer", "default_task", "models")
+TOP_KEYS = ("enabled", "shared_tokenizer", "default_task", "models", "log", "chat")
 MODEL_KEYS = ("path", "size", "description")
+LOG_KEYS = ("enabled", "text", "max_rows", "max_days")
 
 
 @dataclass
@@ -38,6 +40,24 @@ class ModelEntry:
 
 
 @dataclass
+class LogSettings:
+    """The decision log (``ENIGMA_HOME/logs.db``): on/off, whether request text is kept, retention.
+
+    ``text: false`` stores only the sha256 of each request. ``max_rows``/``max_days`` (null: no
+    limit) bound the log; the oldest decisions go first.
+    """
+
+    enabled: bool = True
+    text: bool = True
+    max_rows: int | None = 100_000
+    max_days: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return dict(self.__dict__)
+
+
+@dataclass
 class Config:
     """The config: ``enabled``, ``shared_tokenizer``, ``default_task``, ``models: {name: ...}``.
 
@@ -49,7 +69,20 @@ class Config:
     shared_tokenizer: str | None = None
     default_task: str = "chat"
     models: dict[str, ModelEntry] = field(default_factory=dict)
+    log: LogSettings = field(default_factory=LogSettings)
     source: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+    """The file's JSON as read: plugins validate the sections they own (see :meth:`section`)."""
+
+    def section(self, name: str) -> Any:
+        """A top-level section of the file that a plugin owns (``tasks``, ``backends``...)."""
+        return self.raw.get(name)
+
+    def chat_backend(self) -> str | None:
+        """``chat.backend``: the task the built-in chat forwards to (a model server)."""
+        chat = self.raw.get("chat")
+        backend = chat.get("backend") if isinstance(chat, dict) else None
+        return backend if isinstance(backend, str) and backend else None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form, as stored on disk."""
@@ -58,6 +91,7 @@ class Config:
             "shared_tokenizer": self.shared_tokenizer,
             "default_task": self.default_task,
             "models": {name: entry.to_dict() for name, entry in self.models.items()},
+            "log": self.log.to_dict(),
         }
 
     def model_path(self, name: str) -> Path | None:
@@ -75,11 +109,18 @@ def _fail(path: Path, message: str) -> EnigmaError:
     return EnigmaError(f"{path}: {message}")
 
 
-def _warn_unknown(path: Path, raw: dict[str, Any], known: tuple[str, ...], where: str) -> None:
-    """One stderr line per unknown key, naming the closest known key when there is one."""
+def _warn_unknown(
+    path: Path, raw: dict[str, Any], known: tuple[str, ...], where: str, open_set: bool = False
+) -> None:
+    """One stderr line per unknown key, naming the closest known key when there is one.
+
+    ``open_set``: other keys may be legitimate (top-level sections that plugins own), so only
+    a key close to a known one (a likely typo) is reported."""
     for key in raw:
         if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
+            if open_set and not close:
+                continue
             hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
             print(f"enigma: warning: {path}: unknown key '{where}{key}'{hint}", file=sys.stderr)
 
@@ -140,7 +181,7 @@ def load_config(path: Path | None = None) -> Config:
         raise _fail(path, f"JSON nested deeper than {MAX_DEPTH} levels")
     if not isinstance(raw, dict):
         raise _fail(path, "config must be a JSON object")
-    _warn_unknown(path, raw, TOP_KEYS, "")
+    _warn_unknown(path, raw, TOP_KEYS, "", open_set=True)
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise _fail(path, "field 'enabled' must be true or false")
@@ -155,5 +196,50 @@ def load_config(path: Path | None = None) -> Config:
         shared_tokenizer=tokenizer,
         default_task=default_task,
         models=_parse_models(path, raw.get("models", {})),
+        log=_parse_log(path, raw.get("log", {})),
         source=path,
+        raw=raw,
     )
+
+
+def _parse_log(path: Path, raw: Any) -> LogSettings:
+    if not isinstance(raw, dict):
+        raise _fail(path, "field 'log' must be an object of {enabled, text, max_rows, max_days}")
+    _warn_unknown(path, raw, LOG_KEYS, "log.")
+    settings = LogSettings()
+    for key in ("enabled", "text"):
+        if key in raw:
+            if not isinstance(raw[key], bool):
+                raise _fail(path, f"field 'log.{key}' must be true or false")
+            setattr(settings, key, raw[key])
+    for key, kind in (("max_rows", int), ("max_days", (int, float))):
+        if key in raw:
+            value = raw[key]
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, kind) or value <= 0
+            ):
+                raise _fail(path, f"field 'log.{key}' must be a positive number or null")
+            setattr(settings, key, value)
+    return settings
+
+
+def update_config(change: Callable[[dict[str, Any]], None], path: Path | None = None) -> Path:
+    """Apply ``change`` to the config file's JSON (keys it does not touch are kept), atomically.
+
+    The result is validated by :func:`load_config` before it replaces the file.
+    """
+    from enigma_core.atomic import atomic_path
+
+    path = path or config_path()
+    raw: dict[str, Any] = {}
+    if path.exists():
+        load_config(path)  # a broken file is reported, never overwritten
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    change(raw)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(raw, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        try:
+            load_config(tmp)  # the change must leave a valid config, else nothing is written
+        except EnigmaError as exc:
+            raise EnigmaError(str(exc).replace(str(tmp), str(path))) from None
+    return path

@@ -5,112 +5,57 @@ Models load lazily (first use), are cached, and load once even when threads race
 
 from __future__ import annotations
 
-import gc
 import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from enigma_core.catalog import KNOWN_INTENTS, missing_plugin_message
 from enigma_core.config import Config, load_config
 from enigma_core.context import FileAccess, TaskContext
+from enigma_core.decisions.logger import DecisionLogger
 from enigma_core.errors import EnigmaError
 from enigma_core.home import models_dir
 from enigma_core.keywords import KeywordClassifier
-from enigma_core.plugins import EnigmaPluginManager, PluginRecord, build_plugin_manager
+from enigma_core.plugins import (
+    EnigmaPluginManager,
+    PluginFailure,
+    PluginRecord,
+    build_plugin_manager,
+)
+from enigma_core.results import (  # re-exported: part of the engine's API
+    MAX_REQUEST_CHARS,
+    ModuleInfo,
+    RouteResult,
+    _stamp,
+    validate_request,
+)
 from enigma_core.types import Classification, TaskResult, TaskSpec
+
+__all__ = ["MAX_REQUEST_CHARS", "EnigmaEngine", "ModuleInfo", "RouteResult", "validate_request"]
 
 if TYPE_CHECKING:
     from enigma_core.tokenizer import SharedTokenizer
     from enigma_core.training.recipe import TrainingRecipe
 
-MAX_REQUEST_CHARS = 20_000
 EXPLICIT_MARKER = re.compile(r"^\s*\[E:(\w+)\]")
 """A request that starts with the seed's ``[E:intent]`` marker names its intent itself."""
 OOS_INTENTS = ("oos", "out_of_scope")
-
-
-@dataclass
-class RouteResult:
-    """Everything ``route`` decided and produced; ``to_dict`` is the ``route --json`` object."""
-
-    text: str
-    classification: Classification
-    task: str | None
-    plugin: str | None
-    output: str
-    data: dict[str, Any] = field(default_factory=dict)
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    status: str = "ok"  # ok | missing_plugin
-    router: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def intent(self) -> str:
-        """The intent the request was routed as."""
-        return self.classification.intent
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        c = self.classification.to_dict()
-        out: dict[str, Any] = {
-            "text": self.text,
-            "intent": c["intent"],
-            "confidence": c["confidence"],
-            "via": c["via"],
-            "alternatives": c["alternatives"],
-            "task": self.task,
-            "plugin": self.plugin,
-            "status": self.status,
-            "output": self.output,
-            "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
-        }
-        if self.classification.details:
-            out["classification"] = self.classification.details
-        if self.data:
-            out["data"] = self.data
-        if self.router:
-            out["router"] = self.router
-        return out
-
-
-@dataclass
-class ModuleInfo:
-    """The module-registry view of a task (the seed's ToolRouterModule shape)."""
-
-    id: str
-    task: str
-    plugin: str | None
-    provides: list[str]
-    requires: list[str]
-    optional: list[str]
-    loaded: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return dict(self.__dict__)
-
-
-def validate_request(text: Any) -> str:
-    """Refuse non-strings, empty and oversized requests with a one-line error."""
-    if not isinstance(text, str):
-        raise EnigmaError(f"request must be text, not {type(text).__name__}")
-    if not text.strip():
-        raise EnigmaError("empty request: give some text to route (or '-' to read stdin)")
-    if len(text) > MAX_REQUEST_CHARS:
-        raise EnigmaError(
-            f"request too long: {len(text):,} characters (the limit is {MAX_REQUEST_CHARS:,})"
-        )
-    return text
 
 
 class EnigmaEngine:
     """Classify, route and run requests across the installed specialist plugins.
 
     ``use_routing=False`` (the seed's default) makes :meth:`generate` run the default task;
-    ``True`` classifies first. ``router_model`` overrides the configured router directory.
+    ``True`` classifies first. ``model_dirs`` overrides task model directories for this engine
+    (``router_model`` is shorthand for every intent-classifier task's). Every decision goes to
+    the decision log (``source`` says who asked; ``log=False`` or ``log.enabled: false`` turns
+    it off); ``shadow_router`` classifies each request with a second router model off the
+    request path and logs its answer too. One engine is safe to share between threads: each
+    call carries its own context and its own plugin failures. A change to the config file
+    (``enigma router promote``) is picked up within a second, without a restart.
     """
 
     def __init__(
@@ -120,16 +65,33 @@ class EnigmaEngine:
         config: Config | None = None,
         plugin_manager: EnigmaPluginManager | None = None,
         router_model: str | Path | None = None,
+        model_dirs: dict[str, str | Path] | None = None,
+        source: str = "api",
+        log: bool = True,
+        shadow_router: str | Path | None = None,
     ) -> None:
         self.use_routing = use_routing
+        self._own_config = config is None
         self.config = config if config is not None else load_config()
+        self._config_stamp = _stamp(self.config.source)
+        self._config_checked = time.monotonic()
         self.plugins = plugin_manager if plugin_manager is not None else build_plugin_manager()
-        self.router_model = Path(router_model) if router_model is not None else None
+        self.model_dirs: dict[str, Path] = {k: Path(v) for k, v in (model_dirs or {}).items()}
+        if router_model is not None:
+            for task in self.classifier_tasks():
+                self.model_dirs.setdefault(task.name, Path(router_model))
         self._models: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._tokenizer: SharedTokenizer | None = None
         self._keywords: KeywordClassifier | None = None
+        self.decisions = DecisionLogger(self, source) if log else None
+        if shadow_router is not None:
+            if self.decisions is None:
+                raise EnigmaError("a shadow router needs the decision log (log=True)")
+            from enigma_core.decisions.shadow import ShadowRouter
+
+            self.decisions.shadow = ShadowRouter(self, Path(shadow_router))
 
     # -- registry views ----------------------------------------------------------------------
     @property
@@ -194,6 +156,10 @@ class EnigmaEngine:
                 return task
         return None
 
+    def classifier_tasks(self) -> list[TaskSpec]:
+        """Tasks that classify intents (their model's labels are the intents they know)."""
+        return [task for task in self.tasks.values() if task.classifies]
+
     def installed_intents(self) -> list[str]:
         """Every intent some installed task owns, in registration order."""
         return [i for task in self.tasks.values() for i in task.intents]
@@ -202,11 +168,12 @@ class EnigmaEngine:
     def model_dir(self, name: str) -> Path | None:
         """Where the model of task ``name`` lives; None means the plugin's shipped default.
 
-        Order: ``--model`` override (router), the config's ``models.<name>.path``, then a model
-        trained by ``enigma train`` into ``<ENIGMA_HOME>/models/<name>``.
+        Order: this engine's ``model_dirs`` override (``--model``), the config's
+        ``models.<name>.path``, then a model trained by ``enigma train`` into
+        ``<ENIGMA_HOME>/models/<name>``.
         """
-        if name == "router" and self.router_model is not None:
-            return self.router_model
+        if name in self.model_dirs:
+            return self.model_dirs[name]
         configured = self.config.model_path(name)
         if configured is not None:
             return configured
@@ -227,29 +194,58 @@ class EnigmaEngine:
         with self._lock_for(name):
             if name in self._models:
                 return self._models[name]
-            model = self.plugins.call_first(
+            outcome = self.plugins.call_task(
                 "enigma_load_model",
+                name,
                 task=task,
                 model_dir=self.model_dir(name),
                 context=self.context(),
             )
-            if model is None:
-                raise EnigmaError(f"no installed plugin can load a model for task {name!r}")
-            self._models[name] = model
-            return model
+            if outcome.value is None:
+                raise EnigmaError(self._no_answer(name, "load a model for", outcome.failures))
+            self._models[name] = outcome.value
+            return outcome.value
+
+    def _no_answer(self, task: str, what: str, failures: list[PluginFailure]) -> str:
+        """The one-line error when a task's owner gave no answer: its failure, or why not."""
+        owner = self.plugins.task_owner.get(task)
+        for failure in failures:
+            return f"plugin {failure.plugin!r} failed to {what} task {task!r}: {failure.message}"
+        return f"plugin {owner!r} registers task {task!r} but did not {what} it"
+
+    def model_info(self, name: str) -> dict[str, Any] | None:
+        """Metadata of task ``name``'s model from its owner (never loads weights); None: none."""
+        task = self.tasks.get(name)
+        if task is None:
+            return None
+        outcome = self.plugins.call_task(
+            "enigma_model_info",
+            name,
+            task=task,
+            model_dir=self.model_dir(name),
+            context=self.context(),
+        )
+        return outcome.value
 
     def unload(self, name: str) -> bool:
-        """Drop the cached model of ``name``; True if one was loaded."""
+        """Drop the cached model of ``name`` (closing it); True if one was loaded.
+
+        Closing happens under the task's lock, so a load racing this unload always starts
+        after the old model is closed: at most one live model per task.
+        """
         with self._lock_for(name):
             model = self._models.pop(name, None)
-        if model is None:
-            return False
-        close = getattr(model, "close", None)
-        if callable(close):
-            close()
-        del model
-        gc.collect()
+            if model is None:
+                return False
+            close = getattr(model, "close", None)
+            if callable(close):
+                close()
+            del model
         return True
+
+    def is_loaded(self, name: str) -> bool:
+        """True when task ``name``'s model is in memory (no file is touched)."""
+        return name in self._models
 
     def loaded(self) -> list[str]:
         """Names of the models currently in memory."""
@@ -258,24 +254,31 @@ class EnigmaEngine:
     def tokenizer(self) -> SharedTokenizer:
         """The shared tokenizer: the configured file, or the one shipped with enigma-core."""
         if self._tokenizer is None:
-            from enigma_core.tokenizer import SharedTokenizer, load_default
+            with self._lock_for("#tokenizer"):
+                if self._tokenizer is None:
+                    from enigma_core.tokenizer import SharedTokenizer, load_default
 
-            path = self.config.shared_tokenizer
-            self._tokenizer = (
-                SharedTokenizer.load(Path(path).expanduser()) if path else load_default()
-            )
+                    path = self.config.shared_tokenizer
+                    self._tokenizer = (
+                        SharedTokenizer.load(Path(path).expanduser()) if path else load_default()
+                    )
         return self._tokenizer
 
     def training_recipe(self, task: str) -> TrainingRecipe:
         """The recipe of the plugin that trains ``task``; a clear error when none does."""
-        recipe = self.plugins.call_first(
-            "enigma_training_recipe", task=task, context=self.context()
+        if task not in self.tasks:
+            if task in KNOWN_INTENTS:
+                raise EnigmaError(missing_plugin_message(task))
+            raise EnigmaError(f"no installed plugin trains task {task!r}; see `enigma plugins`")
+        outcome = self.plugins.call_task(
+            "enigma_training_recipe", task, task=task, context=self.context()
         )
-        if recipe is not None:
-            return recipe
-        if task not in self.tasks and task in KNOWN_INTENTS:
-            raise EnigmaError(missing_plugin_message(task))
-        raise EnigmaError(f"no installed plugin trains task {task!r}; see `enigma plugins`")
+        if outcome.value is not None:
+            return outcome.value
+        if outcome.failures:
+            raise EnigmaError(self._no_answer(task, "make a training recipe for", outcome.failures))
+        owner = self.plugins.task_owner.get(task)
+        raise EnigmaError(f"task {task!r} (plugin {owner!r}) has no training recipe")
 
     # -- classification and routing ----------------------------------------------------------
     def keyword_classifier(self) -> KeywordClassifier:
@@ -294,8 +297,17 @@ class EnigmaEngine:
         return self._keywords
 
     def classify(self, text: str, options: dict[str, Any] | None = None) -> Classification:
-        """Decide the intent of ``text``: router model if available, else keywords."""
+        """Decide the intent of ``text``: router model if available, else keywords (logged)."""
+        start = time.perf_counter()
+        result = self._classify(text, options)
+        if self.decisions is not None:
+            self.decisions.classified(text, result, (time.perf_counter() - start) * 1000)
+        return result
+
+    def _classify(self, text: str, options: dict[str, Any] | None) -> Classification:
+        """The decision itself: explicit marker, then the model, then keywords."""
         validate_request(text)
+        self._maybe_reload_config()
         default = self.default_task().intents[0] if self.default_task().intents else "chat"
         explicit = EXPLICIT_MARKER.match(text)
         if explicit and (
@@ -304,12 +316,22 @@ class EnigmaEngine:
             return Classification(intent=explicit.group(1), confidence=1.0, via="explicit")
         result: Classification | None = None
         if self.config.enabled:
-            result = self.plugins.call_first(
+            result = self.plugins.call(
                 "enigma_classify_intent", text=text, context=self.context(options)
-            )
+            ).value
         if result is None:
             return self.keyword_classifier().classify(text, default=default)
-        known = result.details.get("known_intents")
+        if result.intent in OOS_INTENTS:
+            by_keywords = self.keyword_classifier().classify(text, default=default)
+            if by_keywords.via == "keywords" and by_keywords.intent != default:
+                by_keywords.details = {
+                    "reason": "router unsure (out of scope); matched by keywords",
+                    "model_intent": result.intent,
+                    "model_confidence": round(float(result.confidence), 6),
+                }
+                return by_keywords
+            return result
+        known = result.known_intents
         if known is not None:
             unknown = [i for i in self.installed_intents() if i not in set(known)]
             if unknown:
@@ -344,7 +366,7 @@ class EnigmaEngine:
         (which paths in the text may be read) reach the task through its :class:`TaskContext`.
         """
         start = time.perf_counter()
-        classification = self.classify(text, options)
+        classification = self._classify(text, options)
         classified = time.perf_counter()
         intent = classification.intent
         task = None if intent in OOS_INTENTS else self.intent_owner(intent)
@@ -358,7 +380,7 @@ class EnigmaEngine:
             and classification.via != "default"
             and (intent in KNOWN_INTENTS)
         ):
-            return RouteResult(
+            missing = RouteResult(
                 text=text,
                 classification=classification,
                 task=None,
@@ -367,27 +389,108 @@ class EnigmaEngine:
                 status="missing_plugin",
                 timings_ms={"classify": (classified - start) * 1000, "execute": 0.0},
             )
+            if self.decisions is not None:
+                self.decisions.routed(missing)
+            return missing
         if task is None:
             task = self.default_task()
             if classification.via != "default":
                 classification.details["routed_from"] = intent
                 classification.via = "default"
-        result = self.execute(
-            task, text, emit=emit, options=options, messages=messages, images=images, files=files
-        )
+                if intent not in OOS_INTENTS:
+                    classification.details["reason"] = self._orphan_reason(intent)
+        extras: dict[str, Any] = {
+            "emit": emit,
+            "options": options,
+            "messages": messages,
+            "images": images,
+            "files": files,
+        }
+        try:
+            task, result = self._execute_with_cascade(task, text, classification, extras)
+        except EnigmaError:
+            if self.decisions is not None:
+                ms = (classified - start) * 1000
+                self.decisions.failed(text, classification, ms, task.name)
+            raise
         done = time.perf_counter()
-        return RouteResult(
+        routed = RouteResult(
             text=text,
             classification=classification,
             task=task.name,
             plugin=self.plugins.task_owner.get(task.name),
             output=result.output,
             data=result.data,
+            status=result.status,
             timings_ms={
                 "classify": (classified - start) * 1000,
                 "execute": (done - classified) * 1000,
             },
         )
+        if self.decisions is not None:
+            self.decisions.routed(routed)
+        return routed
+
+    def _execute_with_cascade(
+        self, task: TaskSpec, text: str, c: Classification, extras: dict[str, Any]
+    ) -> tuple[TaskSpec, TaskResult]:
+        """Run ``task``, or its ``fallback`` when the router was unsure or the task could not
+        answer; the classification's ``via``/``details.cascade`` say when that happened."""
+        reason = None
+        if task.fallback and c.details.get("routed_from") in OOS_INTENTS:
+            reason = "router unsure (out of scope)"
+        elif (
+            task.fallback
+            and task.escalate_below is not None
+            and c.via == "model"
+            and c.confidence < task.escalate_below
+        ):
+            reason = f"confidence {c.confidence:.2f} below {task.escalate_below:g}"
+        if reason is None:
+            result = self.execute(task, text, **extras)
+            if result.status != "no_answer" or not task.fallback:
+                return task, result
+            reason = f"{task.name} could not answer"
+        fallback = self.tasks.get(task.fallback or "")
+        if fallback is None:
+            raise EnigmaError(
+                f"task {task.name!r} names fallback {task.fallback!r}, which no installed "
+                "plugin registers"
+            )
+        c.details["cascade"] = {"from": task.name, "to": fallback.name, "reason": reason}
+        c.via = "cascade"
+        return fallback, self.execute(fallback, text, **extras)
+
+    def _orphan_reason(self, intent: str) -> str:
+        """Why a known-to-the-router intent went to the default task: nobody owns it now."""
+        origin = ""
+        for task in self.classifier_tasks():
+            sources = (self.model_info(task.name) or {}).get("intent_sources") or {}
+            if intent in sources:
+                origin = f" (it came from plugin {sources[intent]!r}; reinstall it or retrain)"
+        return f"the router knows intent {intent!r} but no installed plugin owns it{origin}"
+
+    # -- config changes while running ----------------------------------------------------------
+    def reload_config(self) -> None:
+        """Re-read the config file and forget loaded classifier models (they may have moved)."""
+        self.config = load_config(self.config.source)
+        self._config_stamp = _stamp(self.config.source)
+        for task in self.classifier_tasks():
+            self.unload(task.name)
+        if self.decisions is not None:
+            self.decisions.forget_models()
+
+    def _maybe_reload_config(self) -> None:
+        """At most once a second, notice that the config file changed (e.g. a promote)."""
+        if not self._own_config or time.monotonic() - self._config_checked < 1.0:
+            return
+        self._config_checked = time.monotonic()
+        if _stamp(self.config.source) != self._config_stamp:
+            try:
+                self.reload_config()
+            except EnigmaError as exc:  # a broken edit keeps the running config
+                self.plugins.warn_once(f"config:{exc}", f"config not reloaded: {exc}")
+                self._config_stamp = _stamp(self.config.source)
 
     def execute(
         self,
@@ -405,22 +508,16 @@ class EnigmaEngine:
         spec = self.tasks.get(task) if isinstance(task, str) else task
         if spec is None:
             raise EnigmaError(f"no installed plugin registers task {task!r}")
-        answer = self.plugins.call_first(
+        outcome = self.plugins.call_task(
             "enigma_execute_task",
+            spec.name,
             task=spec,
             request=text,
-            context=self.context(
-                options, emit, messages=messages, images=images, files=files
-            ),
+            context=self.context(options, emit, messages=messages, images=images, files=files),
         )
+        answer = outcome.value
         if answer is None:
-            owner = self.plugins.task_owner.get(spec.name)
-            for plugin, error in self.plugins.last_failures:
-                if plugin == owner:
-                    raise EnigmaError(
-                        f"plugin {plugin!r} failed to run task {spec.name!r}: {error}"
-                    )
-            raise EnigmaError(f"task {spec.name!r} is registered but no plugin could run it")
+            raise EnigmaError(self._no_answer(spec.name, "run", outcome.failures))
         return answer if isinstance(answer, TaskResult) else TaskResult(output=str(answer))
 
     def generate(self, prompt: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def enigma_home() -> Path:
-    """The per-user enigma directory (not created here).
+    """The per-user enigma directory (not created here); a file there is a one-line error.
 
     ``ENIGMA_HOME`` wins; otherwise ``$XDG_DATA_HOME/enigma`` (default ``~/.local/share/enigma``)
     on Linux, ``~/Library/Application Support/enigma`` on macOS, ``%LOCALAPPDATA%\\enigma`` on
@@ -16,7 +16,12 @@ def enigma_home() -> Path:
     """
     explicit = os.environ.get("ENIGMA_HOME")
     if explicit:
-        return Path(explicit).expanduser()
+        home = Path(explicit).expanduser()
+        if home.exists() and not home.is_dir():
+            from enigma_core.errors import EnigmaError
+
+            raise EnigmaError(f"ENIGMA_HOME={explicit}: not a directory (point it at a folder)")
+        return home
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
         return Path(base) / "enigma"

@@ -7,6 +7,30 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class TaskOption:
+    """A per-call option a task declares for ``enigma route``/``enigma classify``.
+
+    The CLI adds ``flag`` to both commands; a given value reaches hooks as
+    ``context.options[key]``. ``kind`` is ``float``, ``int``, ``str`` or ``path``; ``model_dir``
+    marks an option whose value is this task's model directory for the call (``--model``).
+    """
+
+    flag: str
+    key: str
+    help: str
+    kind: str = "str"
+    min: float | None = None
+    max: float | None = None
+    model_dir: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.flag.startswith("--") or not self.key.isidentifier():
+            raise ValueError(f"TaskOption {self.flag!r}: flag must start with '--', key be a name")
+        if self.kind not in ("float", "int", "str", "path"):
+            raise ValueError(f"TaskOption {self.flag!r}: kind must be float, int, str or path")
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """What a plugin registers: a task, the intents it owns and how the router learns it.
 
@@ -26,9 +50,28 @@ class TaskSpec:
     requires: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
     is_default: bool = False
+    classifies: bool = False
+    """True for an intent classifier (the router): its model's ``labels`` are the intents it
+    knows, compared with the installed ones to tell when it needs retraining."""
+    options: tuple[TaskOption, ...] = ()
+    """Per-call options of ``enigma route``/``classify`` this task reads (see TaskOption)."""
+    fallback: str | None = None
+    """A task (e.g. a model server declared in config) that answers instead when the router is
+    unsure (confidence below ``escalate_below``) or this task answers ``status="no_answer"``."""
+    escalate_below: float | None = None
+    origin: str = ""
+    """Where the task was declared when not in the plugin's code (e.g. ``config``)."""
 
     def __post_init__(self) -> None:
-        for name in ("intents", "keywords", "examples", "provides", "requires", "optional"):
+        for name in (
+            "intents",
+            "keywords",
+            "examples",
+            "provides",
+            "requires",
+            "optional",
+            "options",
+        ):
             value = getattr(self, name)
             if isinstance(value, str):
                 raise TypeError(f"TaskSpec.{name} must be a sequence of strings, not a string")
@@ -38,7 +81,12 @@ class TaskSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (lists instead of tuples)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        return {
+            k: [dict(o) if isinstance(o, dict) else o for o in v]
+            if isinstance(v, (tuple, list))
+            else v
+            for k, v in asdict(self).items()
+        }
 
 
 @dataclass
@@ -54,6 +102,9 @@ class Classification:
     via: str
     alternatives: list[tuple[str, float]] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    known_intents: tuple[str, ...] | None = None
+    """The intents the classifying model was trained on (None: not a trained model). The core
+    sends installed intents outside this set to keyword matching until the next retrain."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -70,7 +121,12 @@ class Classification:
 
 @dataclass
 class TaskResult:
-    """What executing a task produced: the text answer plus optional structured extras."""
+    """What executing a task produced: the text answer plus optional structured extras.
+
+    ``status`` is ``ok``, or ``no_answer`` when the task could not produce an answer it stands
+    behind (the engine then tries the task's ``fallback``, if any, and reports it otherwise).
+    """
 
     output: str
     data: dict[str, Any] = field(default_factory=dict)
+    status: str = "ok"

@@ -36,16 +36,12 @@ class SlowModelPlugin:
 
     @hookimpl
     def enigma_load_model(self, task, model_dir, context):
-        if task.name != "slow":
-            return None
         self.loads += 1
         time.sleep(0.2)
         return {"weights": [1, 2, 3]}
 
     @hookimpl
     def enigma_execute_task(self, task, request, context):
-        if task.name != "slow":
-            return None
         model = context.model("slow")
         context.emit("part1 ")
         context.emit("part2")
@@ -114,7 +110,7 @@ def test_model_classifier_wins_and_oos_goes_to_default() -> None:
 
 def test_model_unaware_of_new_intent_falls_back_to_keywords() -> None:
     def classify(text, context):
-        return Classification("chat", 0.9, "model", details={"known_intents": ["chat"]})
+        return Classification("chat", 0.9, "model", known_intents=("chat",))
 
     engine = _engine(
         ("slow", SlowModelPlugin()),
@@ -199,24 +195,29 @@ class RouterInfoPlugin:
 
     @hookimpl
     def enigma_register_tasks(self, register):
-        register(TaskSpec(name="router"))
-        register(TaskSpec(name="echo", intents=("echo",), keywords=("echo",)))
+        register(TaskSpec(name="router", classifies=True))
 
     @hookimpl
     def enigma_model_info(self, task, model_dir, context):
-        if task.name != "router":
-            return None
         return {"path": "/nowhere/router", "labels": ["chat", "image", "oos"]}
+
+
+class EchoRecipePlugin:
+    """A task with a training recipe (and no other hooks)."""
+
+    @hookimpl
+    def enigma_register_tasks(self, register):
+        register(TaskSpec(name="echo", intents=("echo",), keywords=("echo",)))
 
     @hookimpl
     def enigma_training_recipe(self, task, context):
-        if task != "echo":
-            return None
-        return TrainingRecipe(task="echo", load_examples=lambda paths, tok: [])
+        return TrainingRecipe(task=task, load_examples=lambda paths, tok: [])
 
 
 def test_model_info_drives_router_staleness_and_recipes_come_from_their_plugin() -> None:
-    manager = build_plugin_manager(entry_points=False, extra=[("info", RouterInfoPlugin())])
+    manager = build_plugin_manager(
+        entry_points=False, extra=[("info", RouterInfoPlugin()), ("echo", EchoRecipePlugin())]
+    )
     engine = EnigmaEngine(plugin_manager=manager)
     status = engine.router_status()
     assert status["model"] is True and status["stale"] is True

@@ -6,24 +6,15 @@ Requests are read with limits (:mod:`enigma_core.bounded`): one request from std
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
 
 from enigma_core.bounded import MAX_REQUEST_BYTES, iter_lines, read_stream
+from enigma_core.commands import JsonOpt, print_json
 from enigma_core.errors import EnigmaError
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-
-
-def print_json(obj: Any) -> None:
-    """One JSON document (or line) on stdout."""
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+__all__ = ["JsonOpt", "err", "print_json", "read_batch", "read_request"]
 
 
 def err(message: str) -> None:

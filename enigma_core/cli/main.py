@@ -13,8 +13,10 @@ import typer
 
 from enigma_core import __version__
 from enigma_core.cli import config_cmd, plugins_cmd, route_cmd, state
+from enigma_core.cli.task_options import declared_options, with_task_options
 from enigma_core.commands import CommandGroups
 from enigma_core.errors import EnigmaError
+from enigma_core.interrupts import install_sigint_handler
 
 
 def _version(value: bool) -> None:
@@ -25,6 +27,9 @@ def _version(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     """The full CLI: core commands plus whatever installed plugins register."""
+    # Plain help text (rich_markup_mode=None); typer would still escape "[required]" for rich
+    # and print a literal "\\[required]" unless told rich is not used.
+    typer.core.HAS_RICH = False
     app = typer.Typer(
         name="enigma",
         help="Run a team of small specialist models locally; a tiny router picks one per request.",
@@ -42,8 +47,15 @@ def build_app() -> typer.Typer:
     ) -> None:
         """enigma: route each request to the small specialist model that owns it."""
 
-    app.command("route")(route_cmd.route)
-    app.command("classify")(route_cmd.classify)
+    declared = declared_options(state.plugin_manager())
+    # Requests may start with '-' ("-40 C to F"): unknown options are kept as the request text.
+    request_settings = {"ignore_unknown_options": True}
+    app.command("route", context_settings=request_settings)(
+        with_task_options(route_cmd.route, declared)
+    )
+    app.command("classify", context_settings=request_settings)(
+        with_task_options(route_cmd.classify, declared)
+    )
     app.add_typer(plugins_cmd.app, name="plugins")
     app.add_typer(config_cmd.app, name="config")
     _add_core_commands(app)
@@ -58,8 +70,9 @@ def build_app() -> typer.Typer:
         bench=typer.Typer(
             help="Benchmark speed and accuracy (commands added by plugins).", no_args_is_help=True
         ),
+        config=config_cmd.app,
     )
-    state.plugin_manager().call_each("enigma_register_commands", groups=groups)
+    state.plugin_manager().call("enigma_register_commands", groups=groups)
     app.add_typer(groups.data, name="data")
     app.add_typer(groups.eval, name="eval")
     app.add_typer(groups.bench, name="bench")
@@ -84,6 +97,9 @@ CORE_COMMANDS: list[tuple[str, str, str, str]] = [
     ("sizes_cmd", "sizes", "sizes", "command"),
     ("tokenizer_cmd", "app", "tokenizer", "group"),
     ("new_plugin_cmd", "new_plugin", "new-plugin", "command"),
+    ("logs_cmd", "app", "logs", "group"),
+    ("review_cmd", "app", "review", "group"),
+    ("promote_cmd", "promote", "promote", "command"),
 ]
 
 
@@ -93,6 +109,7 @@ def _debug() -> bool:
 
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI and turn known errors into one line + exit 1."""
+    install_sigint_handler()
     try:
         app = build_app()
         app(args=argv, prog_name="enigma")

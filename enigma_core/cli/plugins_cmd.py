@@ -27,7 +27,7 @@ def plugins(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         return
     manager = state.plugin_manager()
     records = [r.to_dict() for r in manager.records.values()]
-    router = _router_note() if "router" in manager.tasks else None
+    router = _router_note() if any(t.classifies for t in manager.tasks.values()) else None
     if json_out:
         print_json({"plugins": records, "router": router})
         return
@@ -39,7 +39,7 @@ def plugins(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         tasks = ",".join(r["tasks"]) or "-"
         sys.stdout.write(f"{r['name']:<12} {dist:<24} tasks={tasks:<16} {status}\n")
     if router and router.get("stale"):
-        sys.stdout.write(f"router: {router['hint']}\n")
+        sys.stdout.write(f"{router['task']}: {router['hint']}\n")
 
 
 @app.command("info")

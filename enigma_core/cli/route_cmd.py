@@ -11,6 +11,7 @@ import typer
 
 from enigma_core.cli import state
 from enigma_core.cli.common import JsonOpt, err, print_json, read_batch, read_request
+from enigma_core.cli.task_options import CallOptions
 from enigma_core.errors import EnigmaError
 
 TextArg = Annotated[
@@ -20,37 +21,6 @@ BatchOpt = Annotated[
     Path | None,
     typer.Option("--batch", help="Route every line of FILE; prints one JSON line per input line."),
 ]
-ModelOpt = Annotated[
-    Path | None, typer.Option("--model", help="Router model directory (overrides the config).")
-]
-ThresholdOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--oos-threshold",
-        min=0.0,
-        max=1.0,
-        help="For this call: a model answer less confident than this becomes 'oos'.",
-    ),
-]
-MarginOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--oos-margin",
-        min=0.0,
-        max=1.0,
-        help="For this call: a model answer leading the runner-up by less becomes 'oos'.",
-    ),
-]
-
-
-def _oos_options(threshold: float | None, margin: float | None) -> dict[str, Any]:
-    """Per-call overrides of the router's calibrated out-of-scope knobs (only those given)."""
-    out: dict[str, Any] = {}
-    if threshold is not None:
-        out["oos_threshold"] = threshold
-    if margin is not None:
-        out["oos_margin"] = margin
-    return out
 
 
 def _run_batch(path: Path, handle: Callable[[str], dict[str, Any]]) -> None:
@@ -68,17 +38,19 @@ def _run_batch(path: Path, handle: Callable[[str], dict[str, Any]]) -> None:
 def route(
     text: TextArg = None,
     batch: BatchOpt = None,
-    model: ModelOpt = None,
     show_sources: Annotated[
         bool, typer.Option("--show-sources", help="Ask the task to cite its sources.")
     ] = False,
-    oos_threshold: ThresholdOpt = None,
-    oos_margin: MarginOpt = None,
     json_out: JsonOpt = False,
+    *,
+    call: CallOptions,
 ) -> None:
-    """Classify a request, hand it to the specialist that owns it, and print the answer."""
-    engine = state.engine(router_model=model)
-    options = {"show_sources": show_sources, **_oos_options(oos_threshold, oos_margin)}
+    """Classify a request, hand it to the specialist that owns it, and print the answer.
+
+    A request that starts with '-' works as it is ("-40 C to F") or after '--'.
+    """
+    engine = state.engine(model_dirs=call.model_dirs)
+    options = {"show_sources": show_sources, **call.options}
     if batch is not None:
         _run_batch(batch, lambda t: _route_dict(engine, t, options))
         return
@@ -119,14 +91,13 @@ def _route_dict(engine: Any, text: str, options: dict[str, Any]) -> dict[str, An
 def classify(
     text: TextArg = None,
     batch: BatchOpt = None,
-    model: ModelOpt = None,
-    oos_threshold: ThresholdOpt = None,
-    oos_margin: MarginOpt = None,
     json_out: JsonOpt = False,
+    *,
+    call: CallOptions,
 ) -> None:
     """Say which intent a request has (and how sure), without running any task."""
-    engine = state.engine(router_model=model)
-    options = _oos_options(oos_threshold, oos_margin)
+    engine = state.engine(model_dirs=call.model_dirs)
+    options = dict(call.options)
     if batch is not None:
         _run_batch(batch, lambda t: {"text": t, **engine.classify(t, options).to_dict()})
         return

@@ -22,10 +22,16 @@ def plugin_manager() -> EnigmaPluginManager:
     return _manager
 
 
-def engine(router_model: Path | None = None, use_routing: bool = True) -> EnigmaEngine:
-    """A fresh engine over the shared plugin manager (config read now)."""
+def engine(model_dirs: dict[str, Path] | None = None, use_routing: bool = True) -> EnigmaEngine:
+    """A fresh engine over the shared plugin manager (config read now).
+
+    ``model_dirs`` overrides task model directories for this invocation (``--model``).
+    """
     from enigma_core.engine import EnigmaEngine
 
     return EnigmaEngine(
-        use_routing=use_routing, plugin_manager=plugin_manager(), router_model=router_model
+        use_routing=use_routing,
+        plugin_manager=plugin_manager(),
+        model_dirs=model_dirs,
+        source="cli",
     )

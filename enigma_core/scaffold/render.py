@@ -97,7 +97,7 @@ def _values(name: str) -> dict[str, str]:
         "package": f"enigma_{name}",
         "distribution": f"enigma-{name.replace('_', '-')}",
         "core_range": _version_range(__version__),
-        "api_range": f">={PLUGIN_API_VERSION},<{PLUGIN_API_VERSION + 1}",
+        "api_range": f">={PLUGIN_API_VERSION},<{int(PLUGIN_API_VERSION.split('.')[0]) + 1}",
         "keywords": "".join(f'\n        "{k}",' for k in keywords),
     }
 

@@ -7,14 +7,15 @@ completion positions through the tied head (no (B, T, vocab) tensor for the prom
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from enigma_core.training.recipe import Example, RecipeContext
+if TYPE_CHECKING:  # the recipe module imports this one lazily for its defaults
+    from enigma_core.training.recipe import Example, RecipeContext
 
 
 def make_batch(examples: Sequence[Example], ctx: RecipeContext) -> dict[str, Any]:

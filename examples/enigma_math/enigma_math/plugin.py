@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from enigma_core.commands import CommandGroups
     from enigma_core.context import TaskContext
 
-ENIGMA_PLUGIN_API = ">=1,<2"
+ENIGMA_PLUGIN_API = ">=1.1,<2"
 """The enigma plugin API versions this plugin works with (checked when it is discovered)."""
 
 MATH_TASK = TaskSpec(
@@ -89,10 +89,8 @@ def enigma_register_commands(groups: CommandGroups) -> None:
 
 
 @hookimpl
-def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult | None:
-    """Answer a math request exactly; None for tasks that are not ours."""
-    if task.name != MATH_TASK.name:
-        return None
+def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult:
+    """Answer a math request exactly (enigma calls this only for the math task)."""
     from enigma_math.solver import solve
 
     return solve(request)

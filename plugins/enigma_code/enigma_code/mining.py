@@ -242,15 +242,9 @@ def heldout_path(out: Path) -> Path:
 
 def write_jsonl(pairs: Iterable[Pair], path: Path) -> int:
     """Write pairs as JSON lines atomically; returns how many were written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
-        for pair in pairs:
-            handle.write(pair.to_json() + "\n")
-            count += 1
-    os.replace(tmp, path)
-    return count
+    from enigma_core.atomic import atomic_write_lines
+
+    return atomic_write_lines(path, (pair.to_json() for pair in pairs))
 
 
 def read_jsonl(path: Path) -> list[Pair]:

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from enigma_core.context import TaskContext
     from enigma_core.training.recipe import TrainingRecipe
 
+ENIGMA_PLUGIN_API = ">=1.1,<2"
+"""Task hooks are task-scoped since API 1.1: they only hear about this plugin's tasks."""
+
 CODE_TASK = TaskSpec(
     name="code",
     intents=("code",),
@@ -55,16 +58,14 @@ def enigma_register_commands(groups: CommandGroups) -> None:
     """``enigma data code``, ``enigma eval code`` and ``enigma bench code``."""
     from enigma_code import commands
 
-    groups.data.command("code")(commands.data_code)
-    groups.eval.command("code")(commands.eval_code)
-    groups.bench.command("code")(commands.bench_code)
+    groups.add_task_commands(
+        "code", data=commands.data_code, eval=commands.eval_code, bench=commands.bench_code
+    )
 
 
 @hookimpl
-def enigma_load_model(task: TaskSpec, model_dir: Path | None, context: TaskContext) -> Any | None:
+def enigma_load_model(task: TaskSpec, model_dir: Path | None, context: TaskContext) -> Any:
     """Load the code model (numpy runtime); ``model_dir`` None means the shipped weights."""
-    if task.name != CODE_TASK.name:
-        return None
     from enigma_code.generate import CodeModel
 
     return CodeModel.load(model_dir, context.tokenizer())
@@ -75,8 +76,6 @@ def enigma_model_info(
     task: TaskSpec, model_dir: Path | None, context: TaskContext
 ) -> dict[str, Any] | None:
     """Path, size and metrics of the code model from its config.json (weights not read)."""
-    if task.name != CODE_TASK.name:
-        return None
     from enigma_code.generate import WEIGHTS_DIR
     from enigma_core.training.meta import model_summary
 
@@ -84,14 +83,12 @@ def enigma_model_info(
 
 
 @hookimpl
-def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult | None:
+def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult:
     """Write code for ``request``: streamed through ``context.emit``, checked with ``ast``.
 
     Options: ``show_sources`` (also list the most similar training functions with file and
     line), ``sources`` (how many, default 3) and the decoding keys of ``CodeOptions``.
     """
-    if task.name != CODE_TASK.name:
-        return None
     from enigma_code.generate import CodeOptions, write_code
 
     model = context.model(CODE_TASK.name)
@@ -108,10 +105,8 @@ def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> T
 
 
 @hookimpl
-def enigma_training_recipe(task: str, context: TaskContext) -> TrainingRecipe | None:
+def enigma_training_recipe(task: str, context: TaskContext) -> TrainingRecipe:
     """The code task's Q/A language-model recipe (tiny by default)."""
-    if task != CODE_TASK.name:
-        return None
     from enigma_code.recipe import code_recipe
 
     return code_recipe()

@@ -10,7 +10,6 @@ scatter-add per query term. ~3.5k stdlib functions take well under 1 MB.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -151,20 +150,17 @@ class SourceIndex:
 
     def save(self, directory: Path) -> None:
         """Write ``index.safetensors`` and ``index.json`` into ``directory`` atomically."""
-        from safetensors.numpy import save_file
+        from safetensors.numpy import save
 
-        directory.mkdir(parents=True, exist_ok=True)
+        from enigma_core.atomic import atomic_write_bytes, atomic_write_text
+
         tensors = {"term_ptr": self.term_ptr, "doc_ids": self.doc_ids, "weights": self.weights}
-        tmp = directory / (INDEX_WEIGHTS + ".tmp")
-        save_file(tensors, str(tmp))
-        os.replace(tmp, directory / INDEX_WEIGHTS)
+        atomic_write_bytes(directory / INDEX_WEIGHTS, save(tensors))
         vocab = sorted(self.vocab, key=self.vocab.__getitem__)
-        tmp = directory / (INDEX_JSON + ".tmp")
-        tmp.write_text(
+        atomic_write_text(
+            directory / INDEX_JSON,
             json.dumps({"format": 1, "vocab": vocab, "docs": self.docs}, separators=(",", ":")),
-            encoding="utf-8",
         )
-        os.replace(tmp, directory / INDEX_JSON)
 
     @classmethod
     def load(cls, directory: Path) -> SourceIndex:

@@ -9,8 +9,6 @@ example ``{"text", "gold", "predicted", "confidence"}``. numpy only (matplotlib 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from enigma_core.atomic import atomic_path, atomic_write_text
 from enigma_core.errors import EnigmaError
 from enigma_router.calibrate import expected_calibration_error
 from enigma_router.inference import OOS, RouterModel
@@ -130,18 +129,10 @@ def evaluate_file(model: RouterModel, path: str | Path) -> tuple[dict[str, Any],
     return report, preds
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def write_predictions(path: str | Path, predictions: Sequence[Prediction]) -> None:
     """One JSON line per example: ``{"text", "gold", "predicted", "confidence"}``."""
     lines = "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in predictions)
-    _atomic_text(Path(path), lines)
+    atomic_write_text(Path(path), lines)
 
 
 def write_report(
@@ -150,7 +141,7 @@ def write_report(
     """Write ``report.json``, ``errors.jsonl``, ``confusion.png``, ``confidence_hist.png``."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_text(out / "report.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_text(out / "report.json", json.dumps(report, indent=2) + "\n")
     errors = [p for p in predictions if p.gold != p.predicted]
     errors.sort(key=lambda p: -p.confidence)
     write_predictions(out / "errors.jsonl", errors)
@@ -162,9 +153,8 @@ def write_report(
 
 
 def _save_figure(fig: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
 
 
 def _plot_confusion(path: Path, predictions: Sequence[Prediction]) -> None:

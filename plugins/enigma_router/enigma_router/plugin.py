@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from enigma_core.hookspecs import hookimpl
-from enigma_core.types import TaskSpec
+from enigma_core.types import TaskOption, TaskSpec
 
 if TYPE_CHECKING:
     from enigma_core.commands import CommandGroups
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from enigma_core.training.recipe import TrainingRecipe
     from enigma_core.types import Classification
 
-ENIGMA_PLUGIN_API = ">=1,<2"
+ENIGMA_PLUGIN_API = ">=1.1,<2"
 
 ROUTER_TASK = TaskSpec(
     name="router",
@@ -25,6 +25,32 @@ ROUTER_TASK = TaskSpec(
     provides=("intent_classification", "specialized_routing", "model_routing"),
     requires=("tokenizer",),
     optional=("model",),
+    classifies=True,
+    options=(
+        TaskOption(
+            "--model",
+            "model",
+            "Router model directory (overrides the config).",
+            kind="path",
+            model_dir=True,
+        ),
+        TaskOption(
+            "--oos-threshold",
+            "oos_threshold",
+            "For this call: a model answer less confident than this becomes 'oos'.",
+            kind="float",
+            min=0.0,
+            max=1.0,
+        ),
+        TaskOption(
+            "--oos-margin",
+            "oos_margin",
+            "For this call: a model answer leading the runner-up by less becomes 'oos'.",
+            kind="float",
+            min=0.0,
+            max=1.0,
+        ),
+    ),
 )
 
 
@@ -39,15 +65,12 @@ def enigma_register_commands(groups: CommandGroups) -> None:
     """``enigma eval router`` and ``enigma bench router`` (typer only at import)."""
     from enigma_router.commands import bench_router, eval_router
 
-    groups.eval.command("router")(eval_router)
-    groups.bench.command("router")(bench_router)
+    groups.add_task_commands("router", eval=eval_router, bench=bench_router)
 
 
 @hookimpl
 def enigma_load_model(task: TaskSpec, model_dir: Path | None, context: TaskContext) -> Any | None:
-    """The numpy RouterModel (no torch); None for other tasks."""
-    if task.name != ROUTER_TASK.name:
-        return None
+    """The numpy RouterModel (no torch)."""
     from enigma_router.routing import load_router
 
     return load_router(model_dir, context)
@@ -58,8 +81,6 @@ def enigma_model_info(
     task: TaskSpec, model_dir: Path | None, context: TaskContext
 ) -> dict[str, Any] | None:
     """Labels, plugin versions and calibration from config.json (weights are not read)."""
-    if task.name != ROUTER_TASK.name:
-        return None
     from enigma_router.routing import model_info
 
     return model_info(model_dir)
@@ -73,7 +94,11 @@ def enigma_classify_intent(text: str, context: TaskContext) -> Classification | 
     """
     from enigma_router.routing import classify, resolve_model_dir
 
-    if resolve_model_dir(context.engine.model_dir(ROUTER_TASK.name)) is None:
+    engine = context.engine
+    # Resolving the directory stats files: only needed until the model is loaded.
+    if not engine.is_loaded(ROUTER_TASK.name) and (
+        resolve_model_dir(engine.model_dir(ROUTER_TASK.name)) is None
+    ):
         return None
     opts = context.options
     return classify(
@@ -85,10 +110,8 @@ def enigma_classify_intent(text: str, context: TaskContext) -> Classification | 
 
 
 @hookimpl
-def enigma_training_recipe(task: str, context: TaskContext) -> TrainingRecipe | None:
+def enigma_training_recipe(task: str, context: TaskContext) -> TrainingRecipe:
     """``enigma train router``: seed data + every installed plugin's example requests."""
-    if task != ROUTER_TASK.name:
-        return None
     from enigma_router.recipe import make_router_recipe
 
     return make_router_recipe(context)

@@ -28,13 +28,14 @@ def resolve_model_dir(model_dir: str | Path | None) -> Path | None:
 
 
 def load_router(model_dir: str | Path | None, context: TaskContext | None = None) -> RouterModel:
-    """Load the router (numpy) with the engine's shared tokenizer; EnigmaError if none exists."""
+    """Load the router (numpy, mapped); the engine's shared tokenizer is loaded only for a model
+    that uses tokenizer pieces (the default features do not). EnigmaError if none exists."""
     from enigma_router.inference import RouterModel
 
     directory = resolve_model_dir(model_dir)
     if directory is None:
         raise EnigmaError("no router model: train one with 'enigma train router'")
-    return RouterModel.load(directory, context.tokenizer() if context is not None else None)
+    return RouterModel.load(directory, context.tokenizer if context is not None else None)
 
 
 def classify(
@@ -46,16 +47,14 @@ def classify(
 ) -> Classification:
     """One forward pass -> :class:`Classification` (``via="model"``; unsure -> ``oos``).
 
-    ``details.known_intents`` lets the core send intents the model does not know to keywords;
+    ``known_intents`` lets the core send intents the model does not know to keywords;
     ``threshold``/``margin`` override the calibrated out-of-scope knobs for this call.
     """
     probs = model.probabilities(model.logits_one(text))
     intent, confidence, alternatives = model.decide(
         probs, top_k=top_k, threshold=threshold, margin=margin
     )
-    details: dict[str, Any] = {
-        "known_intents": [label for label in model.labels if label != "oos"],
-    }
+    details: dict[str, Any] = {}
     if intent == "oos":
         learned = int(probs.argmax()) == model.oos_index
         details["reason"] = "out of scope" if learned else "unsure (below threshold or margin)"
@@ -70,6 +69,7 @@ def classify(
         via="model",
         alternatives=alternatives,
         details=details,
+        known_intents=tuple(label for label in model.labels if label != "oos"),
     )
 
 
@@ -95,4 +95,7 @@ def model_info(model_dir: str | Path | None) -> dict[str, Any] | None:
         "calibration": router.get("calibration", {}),
         "created": meta.get("created"),
         "tokenizer_sha256": (meta.get("tokenizer") or {}).get("sha256"),
+        "weights_sha256": meta.get("weights_sha256"),
+        "intent_sources": dict(router.get("intent_sources", {})),
+        "example_hashes": dict(router.get("example_hashes", {})),
     }

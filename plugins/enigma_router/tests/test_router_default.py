@@ -22,7 +22,7 @@ def default_router(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from enigma_router.recipe import make_router_recipe
 
     from enigma_core.engine import EnigmaEngine
-    from enigma_core.training.loop import TrainArgs, run_training
+    from enigma_core.training.run import TrainArgs, run_training
 
     context = EnigmaEngine().context()
     out = tmp_path_factory.mktemp("default-router") / "router"
@@ -65,7 +65,7 @@ def test_routing_functions_give_classifications_without_torch(default_router: di
         f"m = load_router({str(default_router['out'])!r})\n"
         "c = classify(m, 'draw a red fox in the snow')\n"
         f"info = model_info({str(default_router['out'])!r})\n"
-        "print(json.dumps({'intent': c.intent, 'via': c.via, 'known': c.details['known_intents'],"
+        "print(json.dumps({'intent': c.intent, 'via': c.via, 'known': list(c.known_intents),"
         " 'labels': info['labels'], 'torch': 'torch' in sys.modules}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from enigma_core.context import TaskContext
     from enigma_core.training.recipe import TrainingRecipe
 
+ENIGMA_PLUGIN_API = ">=1.1,<2"
+"""Task hooks are task-scoped since API 1.1: they only hear about this plugin's tasks."""
+
 VISION_TASK = TaskSpec(
     name="vision",
     intents=("vision",),
@@ -57,16 +60,14 @@ def enigma_register_commands(groups: CommandGroups) -> None:
     """``enigma data vision``, ``enigma eval vision`` and ``enigma bench vision``."""
     from enigma_vision import commands
 
-    groups.data.command("vision")(commands.data_vision)
-    groups.eval.command("vision")(commands.eval_vision)
-    groups.bench.command("vision")(commands.bench_vision)
+    groups.add_task_commands(
+        "vision", data=commands.data_vision, eval=commands.eval_vision, bench=commands.bench_vision
+    )
 
 
 @hookimpl
-def enigma_load_model(task: TaskSpec, model_dir: Path | None, context: TaskContext) -> Any | None:
+def enigma_load_model(task: TaskSpec, model_dir: Path | None, context: TaskContext) -> Any:
     """The caption model (numpy); with no shipped weights, a template-only captioner."""
-    if task.name != VISION_TASK.name:
-        return None
     from enigma_vision.model import load_captioner
 
     return load_captioner(model_dir, context.tokenizer)
@@ -77,8 +78,6 @@ def enigma_model_info(
     task: TaskSpec, model_dir: Path | None, context: TaskContext
 ) -> dict[str, Any] | None:
     """Path, size and metrics of the caption model from its config.json (weights not read)."""
-    if task.name != VISION_TASK.name:
-        return None
     from enigma_core.training.meta import model_summary
     from enigma_vision.model import WEIGHTS_DIR
 
@@ -86,27 +85,24 @@ def enigma_model_info(
 
 
 @hookimpl
-def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult | None:
-    """Find the image path (or features) in ``request``, extract, caption, guard.
+def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult:
+    """Describe the images attached to the request, else the file (or features) it names.
 
-    ``data`` carries the extracted features, so ``enigma route --json`` shows what was seen.
-    Option ``faces`` (default True) turns the optional OpenCV face detector off when False.
+    Files are opened only as ``context.files`` allows (a server opens none). ``data`` carries
+    the extracted features, so ``enigma route --json`` shows what was seen. Option ``faces``
+    (default True) turns the optional OpenCV face detector off when False.
     """
-    if task.name != VISION_TASK.name:
-        return None
-    from enigma_vision.api import describe_request
+    from enigma_vision.api import answer_request
 
     captioner = context.model(VISION_TASK.name)
     faces = bool(context.options.get("faces", True))
-    result = describe_request(request, captioner, faces=faces)
-    return TaskResult(output=result.caption, data=result.to_dict())
+    output, data = answer_request(request, captioner, faces, context.files, context.images)
+    return TaskResult(output=output, data=data)
 
 
 @hookimpl
-def enigma_training_recipe(task: str, context: TaskContext) -> TrainingRecipe | None:
+def enigma_training_recipe(task: str, context: TaskContext) -> TrainingRecipe:
     """The vision caption recipe: the core's Q/A LM recipe plus procedural examples."""
-    if task != VISION_TASK.name:
-        return None
     from enigma_vision.recipe import vision_recipe
 
     return vision_recipe()

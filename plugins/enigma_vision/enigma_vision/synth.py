@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,16 +134,10 @@ def generate(index: int, seed: int = 0) -> SynthImage:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write bytes to ``path`` through a temp file and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write bytes to ``path`` atomically (enigma_core.atomic: temp file, fsync, replace)."""
+    from enigma_core.atomic import atomic_write_bytes
+
+    atomic_write_bytes(path, data)
 
 
 def encode(synth: SynthImage) -> bytes:

@@ -1,0 +1,119 @@
+"""Per-call options that tasks declare (``TaskSpec.options``), added to route and classify.
+
+The core knows no classifier by name: the router plugin declares ``--model``,
+``--oos-threshold`` and ``--oos-margin`` and this module turns them into typer options.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
+
+import typer
+
+if TYPE_CHECKING:
+    from enigma_core.plugins import EnigmaPluginManager
+    from enigma_core.types import TaskOption
+
+_TYPES: dict[str, type] = {"float": float, "int": int, "str": str, "path": Path}
+
+
+@dataclass(frozen=True)
+class DeclaredOption:
+    """One task option with the task that declared it and its Python parameter name."""
+
+    task: str
+    option: TaskOption
+
+    @property
+    def param(self) -> str:
+        """The keyword the typer callback receives this option's value under."""
+        return f"task_opt_{self.option.key}"
+
+
+@dataclass
+class CallOptions:
+    """What the declared options resolved to for one call."""
+
+    options: dict[str, Any]
+    model_dirs: dict[str, Path]
+
+
+def declared_options(manager: EnigmaPluginManager) -> list[DeclaredOption]:
+    """Every task's options, first declaration of a flag or key wins (later ones are warned)."""
+    out: list[DeclaredOption] = []
+    flags: dict[str, str] = {}
+    for name, task in manager.tasks.items():
+        for option in task.options:
+            taken = flags.get(option.flag) or flags.get("key:" + option.key)
+            if taken is not None:
+                manager.warn_once(
+                    f"option:{option.flag}:{name}",
+                    f"task {name!r} declares {option.flag}, already declared by task {taken!r}"
+                    " (ignored)",
+                )
+                continue
+            flags[option.flag] = flags["key:" + option.key] = name
+            out.append(DeclaredOption(task=name, option=option))
+    return out
+
+
+def resolve(declared: list[DeclaredOption], values: dict[str, Any]) -> CallOptions:
+    """Split the given values into ``context.options`` entries and model-directory overrides."""
+    result = CallOptions(options={}, model_dirs={})
+    for item in declared:
+        value = values.get(item.param)
+        if value is None:
+            continue
+        if item.option.model_dir:
+            result.model_dirs[item.task] = Path(value)
+        else:
+            result.options[item.option.key] = value
+    return result
+
+
+def with_task_options(
+    command: Callable[..., None], declared: list[DeclaredOption]
+) -> Callable[..., None]:
+    """``command`` with one typer option per declared task option.
+
+    ``command`` takes a keyword ``call: CallOptions`` that the wrapper fills in; typer sees the
+    command's own parameters plus the declared options (through ``__signature__``).
+    """
+    hints = get_type_hints(command, include_extras=True)
+    own = [
+        p.replace(annotation=hints[p.name])
+        for p in inspect.signature(command).parameters.values()
+        if p.name != "call"
+    ]
+    extra = [
+        inspect.Parameter(
+            item.param,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                _TYPES[item.option.kind] | None,
+                typer.Option(
+                    item.option.flag,
+                    help=f"{item.option.help} [{item.task}]",
+                    min=item.option.min,
+                    max=item.option.max,
+                    show_default=False,
+                ),
+            ],
+        )
+        for item in declared
+    ]
+    names = {item.param for item in declared}
+
+    def wrapper(**kwargs: Any) -> None:
+        values = {name: kwargs.pop(name) for name in list(kwargs) if name in names}
+        command(**kwargs, call=resolve(declared, values))
+
+    wrapper.__name__ = command.__name__
+    wrapper.__doc__ = command.__doc__
+    wrapper.__signature__ = inspect.Signature(own + extra)  # type: ignore[attr-defined]
+    return wrapper
