@@ -48,7 +48,9 @@ def show(json_out: JsonOpt = False) -> None:
     sys.stdout.write(json.dumps(effective, indent=2) + "\n")
 
 
-SECRET_KEY = re.compile(r"(api_?key|token|secret|passw|authorization)", re.I)
+SECRET_KEY = re.compile(
+    r"(^|[_-])(api_?key|apikey|key|token|secret|password|passwd|authorization|bearer)$", re.I
+)
 
 
 def _redacted(value: Any) -> Any:

@@ -3,9 +3,10 @@
 The request's ``model`` picks the behaviour: ``echo`` answers ``echo: <last user message>``
 (streamed word by word when asked); ``fail500``, ``auth`` (401 unless the key is right),
 ``ratelimit`` (429), ``flaky`` (503 twice, then an answer), ``hang``, ``hang_mid`` (one piece,
-then silence), ``cut`` (the connection drops mid-stream), ``cut_clean`` (the stream just ends),
-``badjson`` and ``empty``. Every request is recorded. Standard library only; one thread per
-connection; stops (and wakes every hanging handler) on :meth:`FakeServer.stop`.
+then silence), ``cut`` (the connection drops mid-answer), ``cut_clean`` (the answer just ends),
+``badjson``, ``empty`` and ``nostream`` (JSON even when a stream is asked for). Every request is
+recorded. Standard library only; one thread per connection; stops (and wakes every hanging
+handler) on :meth:`FakeServer.stop`.
 """
 
 from __future__ import annotations
@@ -123,7 +124,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._raw(200, b'{"choices": [oops', "application/json")
         if model == "empty":
             text = ""
-        if not stream:
+        if not stream and model in ("cut", "cut_clean", "hang_mid"):
+            return self._half_body(model)
+        if not stream or model == "nostream":
             return self._json(200, _completion(text, str(body.get("model"))))
         words = [w + " " for w in text.split(" ")] if text else []
         if words:
@@ -175,6 +178,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         if close or truncate:
             self._close()
+
+    def _half_body(self, model: str) -> None:
+        """Half of a JSON answer: the connection drops (``cut``), the body is just short
+        (``cut_clean``), or the server goes silent (``hang_mid``)."""
+        payload = json.dumps(_completion("a complete answer", model)).encode()
+        half = payload[: len(payload) // 2]
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(half if model == "cut_clean" else payload)))
+        self.end_headers()
+        self.wfile.write(half)
+        self.wfile.flush()
+        if model == "hang_mid":
+            self.fake.stopping.wait(HANG_LIMIT_S)
+        self._close()
 
     def _close(self) -> None:
         self.close_connection = True

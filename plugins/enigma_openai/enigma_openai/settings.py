@@ -21,7 +21,11 @@ RESERVED_NAMES = frozenset({"chat", "router", "code", "vision", "core", "builtin
 OOS_LABELS = frozenset({"oos", "out_of_scope"})
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-SECRET_FIELD = re.compile(r"(api_?key|token|secret|passw|authorization|^key$|^headers$)", re.I)
+SECRET_FIELD = re.compile(
+    r"(^|[_-])(api_?key|apikey|key|token|secret|password|passwd|authorization|bearer|headers)$",
+    re.I,
+)
+"""Field names that would hold a secret (``max_tokens`` is not one, ``access_token`` is)."""
 BACKEND_FIELDS = (
     "base_url",
     "model",
@@ -259,8 +263,8 @@ def parse_sections(raw: dict[str, Any], source: str = "config.json") -> Sections
     Errors are one line naming ``source`` and the field; a secret's value is never echoed.
     """
     check = _Checker(source)
-    raw_backends = raw.get("backends") or {}
-    raw_tasks = raw.get("tasks") or {}
+    raw_backends = raw.get("backends", {}) if raw.get("backends") is not None else {}
+    raw_tasks = raw.get("tasks", {}) if raw.get("tasks") is not None else {}
     if not isinstance(raw_backends, dict):
         raise EnigmaError(f"{source}: field 'backends' must be an object of {{name: backend}}")
     if not isinstance(raw_tasks, dict):
