@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test lint bench models clean
 
 $(STAMP): pyproject.toml plugins/enigma_router/pyproject.toml plugins/enigma_vision/pyproject.toml plugins/enigma_code/pyproject.toml \
 		plugins/enigma_openai/pyproject.toml
@@ -30,8 +30,15 @@ bench: $(STAMP)  ## Full-size benchmarks (router vs fastText/TF-IDF on ../shared
 	$(BIN)/pip install -q --disable-pip-version-check "plugins/enigma_router[bench]"
 	bash bench/router/setup_baselines.sh
 	$(BIN)/python bench/router/run.py
+	$(BIN)/python bench/router/process.py
 	$(BIN)/enigma bench vision
 	$(BIN)/enigma bench code
+
+models: $(STAMP)  ## Rebuild every shipped default model (each one's card in models/ says what it is)
+	ENIGMA_HOME="$$(mktemp -d)" $(BIN)/enigma train router --seed 0 \
+		--out plugins/enigma_router/enigma_router/default_model
+	$(BIN)/enigma eval router --model plugins/enigma_router/enigma_router/default_model \
+		--data data/specialized/router_heldout.txt
 
 lint: $(STAMP)
 	$(BIN)/ruff check enigma_core plugins tests examples

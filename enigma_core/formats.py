@@ -8,7 +8,6 @@ column 0); JSON lines ``{"text", "intent"}`` or ``{"prompt", "completion"}``. Ev
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -328,39 +327,7 @@ def load_examples(path: str | os.PathLike[str]) -> list[IntentExample] | list[Pa
     return parser(text, str(path)) if parser else parse_jsonl(text, str(path))
 
 
-# -- validation split and warnings ----------------------------------------------------------------
-def _key(example: IntentExample | PairExample) -> str:
-    """What identifies an example for splitting: its input, case- and space-folded."""
-    raw = example.text if isinstance(example, IntentExample) else example.prompt
-    return " ".join(raw.casefold().split())
-
-
-def split_validation(
-    examples: Sequence[Example], fraction: float = 0.1, seed: int = 0, *, stratify: bool = True
-) -> tuple[list[Example], list[Example]]:
-    """Deterministically carve ``(train, valid)`` from ``examples`` when no valid file is given.
-
-    Each distinct input (case/space-folded) is ranked by a seeded hash, so duplicates never
-    straddle the split and the split does not depend on file order. Intent data is stratified:
-    each intent with at least 3 distinct inputs gives ``max(1, round(fraction * n))`` of them.
-    """
-    if not 0.0 < fraction < 1.0:
-        raise EnigmaError(f"validation fraction must be between 0 and 1 (got {fraction})")
-    groups: dict[str, set[str]] = {}
-    for ex in examples:
-        label = ex.intent if stratify and isinstance(ex, IntentExample) else ""
-        groups.setdefault(label, set()).add(_key(ex))
-    valid_keys: set[str] = set()
-    for keys in groups.values():
-        if len(keys) < 3:
-            continue
-        ranked = sorted(keys, key=lambda k: hashlib.blake2b(f"{seed}\0{k}".encode()).digest())
-        valid_keys.update(ranked[: min(len(keys) - 1, max(1, round(fraction * len(keys))))])
-    train = [ex for ex in examples if _key(ex) not in valid_keys]
-    valid = [ex for ex in examples if _key(ex) in valid_keys]
-    return train, valid
-
-
+# -- warnings ------------------------------------------------------------------------------------
 def small_dataset_warning(
     count: int, source: str = "training data", minimum: int = MIN_EXAMPLES
 ) -> str | None:

@@ -99,7 +99,7 @@ def training_workflow(engine: EnigmaEngine, train: bool) -> None:
         print("  (run with --train to train a tiny router model now)")
         return
     try:
-        from enigma_core.training.loop import TrainArgs, run_training
+        from enigma_core.training.run import TrainArgs, run_training
 
         recipe = engine.training_recipe("router")
         with tempfile.TemporaryDirectory() as tmp:

@@ -46,6 +46,12 @@ def router_venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> I
 
 
 @pytest.fixture(scope="session")
+def code_venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Iterator[Venv]:
+    """enigma-core plus enigma-code, no torch: its LM recipe needs torch to train."""
+    yield _venv(tmp_path_factory, wheelhouse, "code", "enigma-core", "enigma-code")
+
+
+@pytest.fixture(scope="session")
 def broken_venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Iterator[Venv]:
     """Core plus the deliberately broken fixture plugins and a well-behaved one."""
     yield _venv(

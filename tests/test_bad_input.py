@@ -59,6 +59,6 @@ def test_unknown_plugin_info(core_venv: Venv) -> None:
     assert "no plugin named" in _one_line_error(core_venv.run("plugins", "info", "nosuch"))
 
 
-def test_training_without_torch_says_how_to_get_it(core_venv: Venv) -> None:
-    err = _one_line_error(core_venv.run("train", "router"))
+def test_training_without_torch_says_how_to_get_it(code_venv: Venv) -> None:
+    err = _one_line_error(code_venv.run("train", "code"))
     assert "training needs torch" in err and "enigma-core[torch]" in err

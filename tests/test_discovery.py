@@ -56,9 +56,9 @@ def test_core_alone_never_imports_torch(core_venv: Venv) -> None:
         assert done.stdout.rstrip().endswith("HEAVY="), done.stdout + done.stderr
 
 
-def test_the_no_torch_check_sees_an_attempted_import(core_venv: Venv) -> None:
-    """The check above can fail: training tries to import torch even where it is absent."""
-    done = core_venv.run_python(NO_TORCH_CHECK.format(args=["train", "router"]))
+def test_the_no_torch_check_sees_an_attempted_import(code_venv: Venv) -> None:
+    """The check above can fail: training the code model tries to import torch (absent here)."""
+    done = code_venv.run_python(NO_TORCH_CHECK.format(args=["train", "code"]))
     assert "HEAVY=torch" in done.stdout, done.stdout + done.stderr
 
 

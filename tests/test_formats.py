@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import json
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from enigma_core.formats import (
     parse_router,
     parse_vision,
     small_dataset_warning,
-    split_validation,
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "specialized"
@@ -200,32 +198,6 @@ def _intents(n_per: dict[str, int]) -> list[IntentExample]:
         for label, n in n_per.items()
         for i in range(n)
     ]
-
-
-def test_split_is_deterministic_stratified_and_order_free() -> None:
-    data = _intents({"chat": 100, "code": 40, "image": 20, "vision": 5, "rare": 2})
-    train, valid = split_validation(data, fraction=0.1, seed=0)
-    assert split_validation(data, fraction=0.1, seed=0) == (train, valid)
-    assert split_validation(list(reversed(data)), 0.1, 0)[1] == list(reversed(valid))
-    counts = collections.Counter(e.intent for e in valid)
-    assert counts == {"chat": 10, "code": 4, "image": 2, "vision": 1}
-    assert len(train) + len(valid) == len(data) and not set(train) & set(valid)
-    assert split_validation(data, fraction=0.1, seed=1)[1] != valid
-
-
-def test_split_keeps_duplicates_on_one_side() -> None:
-    data = [*_intents({"chat": 30}), IntentExample("Chat  request number 3", "chat")]
-    train, _ = split_validation(data, fraction=0.3, seed=0)
-    dup_sides = {"train" if e in train else "valid" for e in data if "number 3" in e.text}
-    assert len(dup_sides) == 1
-
-
-def test_split_of_pairs_and_bad_fraction() -> None:
-    pairs = [PairExample(f"task {i}", f"code {i}") for i in range(50)]
-    train, valid = split_validation(pairs, fraction=0.2)
-    assert len(valid) == 10 and len(train) == 40
-    with pytest.raises(EnigmaError, match="between 0 and 1"):
-        split_validation(pairs, fraction=1.5)
 
 
 def test_small_dataset_warnings() -> None:

@@ -10,6 +10,7 @@ import torch
 
 from enigma_core.errors import EnigmaError, TokenizerMismatchError
 from enigma_core.inference import (
+    AllowedTokens,
     NumpyTransformer,
     SamplingParams,
     TextStream,
@@ -141,6 +142,67 @@ def test_streaming_equals_generate(
     if stop.strip():
         cut = generate(npm, tok, prompt, SamplingParams(25, 0.8, stop=(stop,), seed=3))
         assert cut.finish_reason == "stop" and cut.text == result.text[: result.text.find(stop)]
+
+
+class Recorder:
+    """A logits processor that records what it saw and bans one token."""
+
+    def __init__(self, banned: int) -> None:
+        self.banned = banned
+        self.seen: list[list[int]] = []
+
+    def __call__(self, generated: list[int], logits: np.ndarray) -> np.ndarray:
+        """Remember ``generated``; forbid ``banned``."""
+        self.seen.append(list(generated))
+        logits[self.banned] = -np.inf
+        return logits
+
+
+def test_logits_processors_shape_every_step(
+    tok: SharedTokenizer, pair: tuple[torch.nn.Module, NumpyTransformer]
+) -> None:
+    """Processors run in order before every sample, see the ids generated so far, and what
+    they forbid never comes out; the same processors work through stream_text and generate."""
+    _, npm = pair
+    prompt = tok.encode("Q: add 1 and 2\nA: ", add_bos=True)
+    params = SamplingParams(max_new_tokens=30, temperature=0.9, seed=4)
+    free = list(generate_ids(npm, prompt, params))
+    assert free
+    recorder = Recorder(banned=free[0])
+    shaped = list(generate_ids(npm, prompt, params, processors=[recorder]))
+    assert free[0] not in shaped and shaped != free
+    assert recorder.seen == [shaped[:k] for k in range(len(recorder.seen))]
+    assert len(recorder.seen) in (len(shaped), len(shaped) + 1)  # +1: the step that chose eos
+    assert list(generate_ids(npm, prompt, params, processors=[lambda g, z: z])) == free
+    allowed = sorted(set(free[1:]) | {tok.eos_id, 7, 8, 9})
+    only = AllowedTokens(allowed, npm.config.vocab_size)
+    kept = list(generate_ids(npm, prompt, params, processors=[only]))
+    assert set(kept) <= set(allowed) and free[0] not in kept
+    both = list(generate_ids(npm, prompt, params, processors=[only, Recorder(banned=kept[0])]))
+    assert set(both) <= set(allowed) and kept[0] not in both
+    text = "".join(stream_text(npm, tok, prompt, params, processors=[only]))
+    result = generate(npm, tok, prompt, params, processors=[only])
+    assert text == result.text == tok.decode(kept)
+
+
+def test_threads_share_one_model_and_get_the_serial_answers(
+    pair: tuple[torch.nn.Module, NumpyTransformer],
+) -> None:
+    """Each call decodes into its own KV cache: 8 threads on one model match a serial run."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, npm = pair
+    jobs = [([2, 10 + i % 7, 20 + i % 5], SamplingParams(24, 0.8, seed=i % 6)) for i in range(48)]
+    serial = [list(generate_ids(npm, prompt, params)) for prompt, params in jobs]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            threaded = list(pool.map(lambda job: list(generate_ids(npm, *job)), jobs))
+    finally:
+        sys.setswitchinterval(interval)
+    assert threaded == serial
 
 
 def test_safetensors_round_trip(

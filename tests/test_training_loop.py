@@ -27,8 +27,8 @@ from enigma_core.inference import SamplingParams, generate, load_model
 from enigma_core.tokenizer import SharedTokenizer, train_tokenizer
 from enigma_core.training.checkpoint import load_checkpoint
 from enigma_core.training.data import resolve_labels
-from enigma_core.training.loop import TrainArgs, run_training
 from enigma_core.training.recipe import RecipeContext, carve_validation, encode_lm_prompt
+from enigma_core.training.run import TrainArgs, run_training
 from tests.helpers import tiny_data
 
 REPO = Path(__file__).resolve().parents[1]

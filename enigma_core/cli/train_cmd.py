@@ -45,7 +45,9 @@ def train(
     device: Annotated[
         str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")
     ] = "auto",
-    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")] = None,
+    lr: Annotated[
+        float | None, typer.Option("--lr", help="Peak learning rate (above 0, at most 10).")
+    ] = None,
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", min=1, help="Examples per step.")
     ] = None,
@@ -64,12 +66,12 @@ def train(
 ) -> None:
     """Train TASK's model on plain-text data and write model.safetensors + config.json."""
     from enigma_core.cli import state
-
-    require_torch()
-    from enigma_core.training.loop import TrainArgs, run_training
+    from enigma_core.training.run import TrainArgs, run_training
 
     engine = state.engine(use_routing=False)
     recipe = engine.training_recipe(task)
+    if recipe.fit is None:  # the torch loop; recipes that train themselves (router) need no torch
+        require_torch()
     args = TrainArgs(
         out=out,
         data=tuple(data or ()),

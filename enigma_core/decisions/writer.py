@@ -66,7 +66,8 @@ class DecisionWriter:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._written = threading.Condition()
-        self._cycles = 0
+        self._appended = 0  # decisions handed to append() so far
+        self._done = 0  # of those, how many a finished cycle took care of
         self._reported: set[str] = set()
         self._last_prune = 0.0
         self.dropped = 0
@@ -77,6 +78,7 @@ class DecisionWriter:
         """Buffer ``decision`` (or a builder of it, run on the writer thread) for writing;
         never blocks on the database and never raises."""
         with self._lock:
+            self._appended += 1
             if len(self._buffer) < QUEUE_LIMIT:
                 self._buffer.append(decision)
                 return
@@ -87,10 +89,11 @@ class DecisionWriter:
         """Wait until everything appended before this call is written (or given up on)."""
         if not self._thread.is_alive():
             return False
+        with self._lock:
+            target = self._appended
         with self._written:
-            target = self._cycles + 2  # a cycle in progress may have missed the newest rows
             self._wake.set()
-            return self._written.wait_for(lambda: self._cycles >= target, timeout_s)
+            return self._written.wait_for(lambda: self._done >= target, timeout_s)
 
     def _report(self, key: str, message: str) -> None:
         if key not in self._reported:
@@ -111,6 +114,7 @@ class DecisionWriter:
             self._wake.clear()
             with self._lock:
                 pending, self._buffer = self._buffer, []
+                taken = self._appended
             batch = [item() if callable(item) else item for item in pending]
             if batch:
                 conn = conn or self._connect()
@@ -120,7 +124,7 @@ class DecisionWriter:
                     conn.close()
                     conn = None
             with self._written:
-                self._cycles += 1
+                self._done = taken
                 self._written.notify_all()
 
     def _write(self, conn: sqlite3.Connection, batch: list[Decision]) -> bool:

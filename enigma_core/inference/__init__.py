@@ -6,6 +6,10 @@ Never imports torch. Typical use in a plugin::
     ids = tokenizer.encode(prompt, add_bos=True)
     for piece in stream_text(model, tokenizer, ids, SamplingParams(max_new_tokens=64)):
         context.emit(piece)
+
+Constrain decoding with logits processors (``processors=[AllowedTokens(ids, vocab)]``, or
+any callable ``(generated_ids, logits) -> logits``) rather than a decoding loop of your own.
+Every call decodes into its own KV cache: one loaded model may serve many threads.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from enigma_core.inference.generate import (
     stream_text,
 )
 from enigma_core.inference.numpy_model import KVCache, NumpyTransformer
+from enigma_core.inference.processors import AllowedTokens, LogitsProcessor, apply_processors
 from enigma_core.inference.sampling import SamplingParams, sample_next
 from enigma_core.inference.threads import limit_blas_threads
 from enigma_core.training.meta import (
@@ -35,11 +40,14 @@ if TYPE_CHECKING:
     from enigma_core.tokenizer import SharedTokenizer
 
 __all__ = [
+    "AllowedTokens",
     "GenerationResult",
     "KVCache",
+    "LogitsProcessor",
     "NumpyTransformer",
     "SamplingParams",
     "TextStream",
+    "apply_processors",
     "generate",
     "generate_ids",
     "limit_blas_threads",
@@ -68,7 +76,9 @@ def load_model(
         from enigma_core.tokenizer import load_default
 
         tokenizer = load_default()
-    directory = Path(model_dir)
+    from enigma_core.training.modeldir import committed_dir
+
+    directory = committed_dir(model_dir)  # the previous model when an update was cut short
     meta = read_meta(directory)
     check_tokenizer(meta, tokenizer, where=str(directory))
     if verify_weights:

@@ -1,8 +1,11 @@
-"""Incremental decoding with the KV cache, and text streaming with stop strings.
+"""The decoding loop (KV cache, logits processors, sampling) and text streaming with stop strings.
 
-``generate_ids`` yields token ids; :class:`TextStream` turns them into text pieces that are
-safe to show (no half UTF-8 characters, nothing that may still become a stop string);
-``stream_text`` and ``generate`` combine both.
+``generate_ids`` is enigma's one decoding loop: it yields token ids, and plugins shape it with
+logits processors (:mod:`enigma_core.inference.processors`) instead of writing their own.
+:class:`TextStream` turns ids into text pieces that are safe to show (no half UTF-8
+characters, nothing that may still become a stop string); ``stream_text`` and ``generate``
+combine both. Every call decodes into its own KV cache, so one loaded model serves many
+threads at once.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 
 from enigma_core.errors import EnigmaError
 from enigma_core.inference.numpy_model import KVCache, NumpyTransformer
+from enigma_core.inference.processors import LogitsProcessor, apply_processors
 from enigma_core.inference.sampling import SamplingParams, sample_next
 
 
@@ -47,30 +51,36 @@ def generate_ids(
     eos_id: int | None = None,
     cache: KVCache | None = None,
     status: dict[str, str] | None = None,
+    processors: Sequence[LogitsProcessor] = (),
 ) -> Iterator[int]:
     """Yield new token ids one by one until eos/stop id, ``max_new_tokens`` or a full context.
 
-    The prompt is run once through the cache (prefill), then one token per step. Stop/eos ids
-    are not yielded. Reusing ``cache`` avoids allocating the KV buffers per request. When
-    given, ``status["reason"]`` is set to ``"eos"`` or ``"length"`` as the loop ends.
+    The prompt is run once through the cache (prefill), then one token per step; before each
+    sample the ``processors`` edit the logits in order. Stop/eos ids are not yielded. Each call
+    gets a fresh KV cache unless ``cache`` is given (the caller then owns it: never share one
+    between threads). When given, ``status["reason"]`` is set to ``"eos"`` or ``"length"``.
     """
     status = status if status is not None else {}
     status["reason"] = "length"
     if params.max_new_tokens == 0:
         return
-    cache = cache or model.new_cache()
+    cache = cache if cache is not None else model.new_cache()
     cache.reset()
     ids = fit_prompt(prompt_ids, cache.max_len, params.max_new_tokens)
     stops = set(params.stop_ids)
     if eos_id is not None:
         stops.add(int(eos_id))
     rng = np.random.default_rng(params.seed)
+    generated: list[int] = []
     logits = model.step(ids, cache)
     for produced in range(params.max_new_tokens):
+        if processors:
+            logits = apply_processors(processors, generated, logits)
         token = sample_next(logits, params, rng)
         if token in stops:
             status["reason"] = "eos"
             return
+        generated.append(token)
         yield token
         if produced + 1 == params.max_new_tokens or cache.length >= cache.max_len:
             return
@@ -136,10 +146,12 @@ def stream_text(
     prompt_ids: Sequence[int],
     params: SamplingParams,
     cache: KVCache | None = None,
+    processors: Sequence[LogitsProcessor] = (),
 ) -> Iterator[str]:
     """Yield text pieces as they are produced (stop strings honoured, never split a character)."""
     stream = TextStream(codec, params.stop)
-    for token in generate_ids(model, prompt_ids, params, codec.eos_id, cache):
+    tokens = generate_ids(model, prompt_ids, params, codec.eos_id, cache, None, processors)
+    for token in tokens:
         piece = stream.push(token)
         if piece:
             yield piece
@@ -176,6 +188,7 @@ def generate(
     params: SamplingParams,
     on_text: Callable[[str], None] | None = None,
     cache: KVCache | None = None,
+    processors: Sequence[LogitsProcessor] = (),
 ) -> GenerationResult:
     """Generate a completion, calling ``on_text(piece)`` as text settles; return the result."""
     stream = TextStream(codec, params.stop)
@@ -183,7 +196,7 @@ def generate(
     first = 0.0
     status: dict[str, str] = {}
     n_prompt = len(fit_prompt(prompt_ids, model.config.block_size, max(params.max_new_tokens, 1)))
-    tokens = generate_ids(model, prompt_ids, params, codec.eos_id, cache, status)
+    tokens = generate_ids(model, prompt_ids, params, codec.eos_id, cache, status, processors)
     for n, token in enumerate(tokens, 1):
         if n == 1:
             first = time.perf_counter() - start

@@ -66,13 +66,17 @@ class _Layer:
 
 
 class KVCache:
-    """Preallocated keys/values for every layer: arrays of shape (n_layer, n_head, T, head_dim)."""
+    """Preallocated keys/values for every layer: arrays of shape (n_layer, n_head, T, head_dim).
+
+    One cache belongs to one generation at a time. The buffers are left uninitialised (cheap to
+    make one per call): a position is only ever read after it was written.
+    """
 
     def __init__(self, config: ModelConfig, max_len: int | None = None) -> None:
         self.max_len = min(max_len or config.block_size, config.block_size)
         shape = (config.n_layer, config.n_head, self.max_len, config.head_dim)
-        self.k = np.zeros(shape, dtype=np.float32)
-        self.v = np.zeros(shape, dtype=np.float32)
+        self.k = np.empty(shape, dtype=np.float32)
+        self.v = np.empty(shape, dtype=np.float32)
         self.length = 0
 
     def reset(self) -> None:

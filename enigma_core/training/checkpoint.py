@@ -17,10 +17,9 @@ from torch import nn
 
 from enigma_core.atomic import atomic_write_bytes, atomic_write_json
 from enigma_core.errors import EnigmaError
-from enigma_core.model import build_model, load_weights, save_weights
+from enigma_core.model import build_model, load_weights
 from enigma_core.training.meta import (
     CHECKPOINT_DIR,
-    CONFIG_FILE,
     STATE_FILE,
     WEIGHTS_FILE,
     check_tokenizer,
@@ -28,6 +27,7 @@ from enigma_core.training.meta import (
     model_config_of,
     read_json,
     read_meta,
+    sha256_bytes,
     sha256_file,
 )
 
@@ -98,7 +98,9 @@ def read_checkpoint(out_dir: Path) -> tuple[dict[str, Any], dict[str, torch.Tens
         raise EnigmaError(f"{path}: checkpoint file named by state.json is missing")
     if sha256_file(path) != state.get("sha256"):
         raise EnigmaError(f"{path}: checkpoint is corrupt (sha256 differs from state.json)")
-    return state, load_file(str(path))
+    from enigma_core.training.weights import guarded
+
+    return state, guarded(lambda: load_file(str(path)), path, "checkpoint")
 
 
 def clear_checkpoints(out_dir: Path) -> None:
@@ -115,16 +117,36 @@ def export_model(
     meta: dict[str, Any],
     half: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
+    protected_keys: tuple[str, ...] = (),
 ) -> None:
     """Write ``model.safetensors`` then ``config.json`` (which records the weights' sha256).
 
-    Tensors named in ``half`` are stored in float16; those in ``exclude`` are left out.
+    Tensors named in ``half`` are stored in float16; those in ``exclude`` are left out. The
+    protected config entries (labels, ...) are stored inside the weights file too, and the old
+    model stays in ``.previous/`` until both files are written (``modeldir.commit``).
     """
-    out = Path(out_dir)
-    save_weights(model, out / WEIGHTS_FILE, metadata={"format": "pt"}, half=half, exclude=exclude)
-    atomic_write_json(
-        out / CONFIG_FILE, {**meta, "weights_sha256": sha256_file(out / WEIGHTS_FILE)}
-    )
+    import json
+
+    from enigma_core.model import model_tensors
+    from enigma_core.training import modeldir
+
+    tensors = model_tensors(model)
+    for name in exclude:
+        tensors.pop(name, None)
+    for name in half:
+        if name in tensors:
+            if not tensors[name].is_floating_point():
+                raise EnigmaError(f"export: {name!r} is not a floating-point tensor")
+            tensors[name] = tensors[name].half()
+    for name, t in tensors.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise EnigmaError(f"training produced non-finite weights in {name!r}; lower --lr")
+    cpu = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    meta = {**meta, "model_id": modeldir.model_id(cpu, meta, protected_keys)}
+    stored = modeldir.protected(meta, protected_keys)
+    blob = save(tensors, metadata={"format": "pt", modeldir.META_KEY: json.dumps(stored)})
+    config = {**meta, "weights_sha256": sha256_bytes(blob)}
+    modeldir.commit(Path(out_dir), lambda p: atomic_write_bytes(p, blob), config)
 
 
 def load_checkpoint(
@@ -144,10 +166,13 @@ def load_checkpoint(
         from enigma_core.tokenizer import load_default
 
         tokenizer = load_default()
-    directory = Path(model_dir)
+    from enigma_core.training.modeldir import committed_dir
+    from enigma_core.training.weights import guarded
+
+    directory = committed_dir(model_dir)
     meta = read_meta(directory)
     check_tokenizer(meta, tokenizer, where=str(directory))
     check_weights_hash(directory, meta)
     model = (build or build_model)(model_config_of(meta))
-    load_weights(model, directory / WEIGHTS_FILE)
+    guarded(lambda: load_weights(model, directory / WEIGHTS_FILE), directory / WEIGHTS_FILE)
     return model.to(device).eval(), meta

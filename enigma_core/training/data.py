@@ -94,3 +94,39 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int) -
 def steps_per_epoch(n: int, batch_size: int) -> int:
     """Number of batches :func:`epoch_batches` makes for ``n`` examples."""
     return -(-n // batch_size)
+
+
+def label_warnings(examples: Sequence[Example]) -> list[str]:
+    """Warnings about labels that are likely mistakes (training still runs).
+
+    The same input with two labels; labels that differ only in case; labels holding path
+    separators or control characters (they become file names and log lines elsewhere).
+    """
+    out: list[str] = []
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = 0
+    first = ""
+    for ex in examples:
+        if ex.label is None:
+            continue
+        key = " ".join(ex.text.casefold().split()) if ex.text else ",".join(map(str, ex.ids))
+        label = str(ex.label)
+        prior = seen.setdefault(key, (label, ex.source))
+        if prior[0] != label:
+            clashes += 1
+            if not first:
+                where = ex.source or "data"
+                first = f"{where}: same input as {prior[1]} but labelled '{label}'"
+                first += f", not '{prior[0]}'"
+    if clashes:
+        out.append(f"{first} ({clashes} input(s) with two labels)")
+    labels = sorted({str(ex.label) for ex in examples if ex.label is not None})
+    folded: dict[str, str] = {}
+    for label in labels:
+        other = folded.setdefault(label.casefold(), label)
+        if other != label:
+            out.append(f"labels '{other}' and '{label}' differ only in case")
+    for label in labels:
+        if any(c in label for c in "/\\") or any(ord(c) < 32 or ord(c) == 127 for c in label):
+            out.append(f"label {label!r} holds a path separator or a control character")
+    return out

@@ -7,14 +7,12 @@ Ctrl-C or kill -9) ends with the same weights as an uninterrupted run with the s
 
 from __future__ import annotations
 
-import math
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,14 @@ from enigma_core.errors import EnigmaError, TokenizerMismatchError
 from enigma_core.presets import config_for, get_preset
 from enigma_core.tokenizer import SharedTokenizer
 from enigma_core.training import checkpoint as ck
+from enigma_core.training.args import (
+    TrainArgs,
+    TrainOutcome,
+    finite,
+    load_dataset,
+    remove_stale_temps,
+    warn,
+)
 from enigma_core.training.data import (
     check_files,
     epoch_batches,
@@ -42,77 +48,22 @@ from enigma_core.training.meta import (
     PLOT_FILE,
     STATE_FILE,
 )
+from enigma_core.training.modeldir import check_writable
 from enigma_core.training.optim import AdamW
 from enigma_core.training.progress import TrainProgress
 from enigma_core.training.recipe import (
     HyperParams,
+    Optimizer,
     RecipeContext,
     TrainingRecipe,
-    carve_validation,
 )
+from enigma_core.training.schedule import lr_at
+
+__all__ = ["TrainArgs", "TrainOutcome", "TrainingInterrupted", "lr_at", "run_torch_training"]
 
 
 class TrainingInterrupted(EnigmaError):
     """Ctrl-C stopped training after a checkpoint was written; ``--resume`` continues it."""
-
-
-@dataclass
-class TrainArgs:
-    """Options of one training run (``enigma train``); None means the recipe's default."""
-
-    out: Path | None = None  # output directory; None: <enigma home>/models/<task>
-    data: tuple[Path, ...] = ()  # training files; empty: the recipe's default_data
-    valid: Path | None = None  # validation file; None: recipe default or a carved split
-    size: str | None = None
-    epochs: int | None = None
-    lr: float | None = None
-    batch_size: int | None = None
-    patience: int | None = None
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
-    resume: bool = False
-    progress: bool = True  # rich bar on stderr (off for --json)
-    checkpoint_every: int = 500  # optimizer steps between checkpoints; 0: never by steps
-    checkpoint_seconds: float = 120.0  # also checkpoint when this long since the last; 0: off
-    threads: int | None = None  # torch CPU threads; None: auto_threads(size)
-    tokenizer: Path | None = None  # tokenizer file; None: the shipped shared tokenizer
-
-    def __post_init__(self) -> None:
-        self.data = tuple(Path(p) for p in self.data)
-        self.out = Path(self.out) if self.out is not None else None
-        self.valid = Path(self.valid) if self.valid is not None else None
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise EnigmaError(f"--device must be auto, cpu or cuda, not {self.device!r}")
-
-
-@dataclass
-class TrainOutcome:
-    """What a finished run produced (also the ``--json`` summary of ``enigma train``)."""
-
-    task: str
-    out_dir: Path
-    size: str
-    parameters: int
-    metric: str
-    higher_is_better: bool
-    best_value: float | None
-    best_epoch: int
-    epochs_run: int
-    steps: int
-    stopped_early: bool
-    resumed: bool
-    train_seconds: float
-    tokens_per_s: float
-    n_train: int
-    n_valid: int
-    device: str
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
-        data = asdict(self)
-        data["out_dir"] = str(self.out_dir)
-        return data
 
 
 def resolve_device(name: str) -> str:
@@ -122,17 +73,6 @@ def resolve_device(name: str) -> str:
     if name == "cuda" and not torch.cuda.is_available():
         raise EnigmaError("--device cuda: no CUDA GPU is available (use --device cpu or auto)")
     return name
-
-
-def lr_at(step: int, total: int, hp: HyperParams) -> float:
-    """Learning rate at optimizer step ``step``: linear warmup, then cosine to ``min_lr_ratio``."""
-    warm = max(1, round(hp.warmup * total)) if hp.warmup > 0 else 0
-    if step < warm:
-        return hp.lr * (step + 1) / warm
-    progress = min(1.0, (step - warm) / max(1, total - warm))
-    return hp.lr * (
-        hp.min_lr_ratio + (1 - hp.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-    )
 
 
 def make_optimizer(model: torch.nn.Module, hp: HyperParams) -> AdamW:
@@ -170,31 +110,6 @@ class _StopFlag:
             signal.signal(signal.SIGINT, previous)
 
 
-def _load_tokenizer(args: TrainArgs, tokenizer: SharedTokenizer | None) -> SharedTokenizer:
-    """The tokenizer given, else ``args.tokenizer``, else the shipped shared one."""
-    if tokenizer is not None:
-        return tokenizer
-    if args.tokenizer is not None:
-        return SharedTokenizer.load(args.tokenizer)
-    from enigma_core.tokenizer import load_default
-
-    return load_default()
-
-
-def _remove_stale_temps(out: Path) -> None:
-    """Delete temp files a killed run left behind (atomic writes use ``.<name>.*.tmp``)."""
-    for directory in (out, out / CHECKPOINT_DIR):
-        if directory.is_dir():
-            for tmp in directory.glob(".*.tmp"):
-                tmp.unlink(missing_ok=True)
-
-
-def _warn(warnings: list[str], message: str) -> None:
-    """Record a warning for the outcome and print it on stderr."""
-    warnings.append(message)
-    print(f"warning: {message}", file=sys.stderr)
-
-
 class _Run:
     """One training run's state; split from :func:`run_training` to keep each step small."""
 
@@ -205,10 +120,11 @@ class _Run:
         self.out = args.out or models_dir() / recipe.task
         self.warnings: list[str] = []
         self.device = resolve_device(args.device)
-        _remove_stale_temps(self.out)
+        check_writable(self.out)
+        remove_stale_temps(self.out)
         self.saved = ck.read_checkpoint(self.out) if args.resume else None
         if args.resume and self.saved is None:
-            _warn(self.warnings, f"{self.out}: no checkpoint to resume from; starting fresh")
+            warn(self.warnings, f"{self.out}: no checkpoint to resume from; starting fresh")
         self.run = self._run_settings()
         self.hp = HyperParams(**self.run["hyper"])
 
@@ -234,7 +150,7 @@ class _Run:
             changed = [k for k, v in given.items() if v is not None and v != saved[k]]
             other_data = bool(a.data) and [str(p) for p in a.data] != run["data"]
             if changed or a.seed != run["seed"] or other_data:
-                _warn(
+                warn(
                     self.warnings,
                     "resuming with the checkpoint's data, seed and hyper-parameters; "
                     "the ones given now are ignored",
@@ -245,7 +161,7 @@ class _Run:
         )
         get_preset(hp.size)  # fail fast on an unknown size, before reading any data
         if (self.out / CHECKPOINT_DIR / STATE_FILE).exists():
-            _warn(self.warnings, f"{self.out}: starting over; the old checkpoint is replaced")
+            warn(self.warnings, f"{self.out}: starting over; the old checkpoint is replaced")
         data = a.data or r.default_data
         if not data:
             raise EnigmaError(f"no training data for {r.task!r}: give --data FILE")
@@ -272,15 +188,10 @@ class _Run:
                 f"{paths[0]}: training data changed since the checkpoint in {self.out}; "
                 "train without --resume to start over"
             )
-        train = self.recipe.load_examples(paths, self.tok)
-        if not train:
-            raise EnigmaError(f"{paths[0]}: no training examples found")
-        if valid_path:
-            valid = self.recipe.load_examples([valid_path], self.tok)
-            self.valid_split = str(valid_path)
-        else:
-            train, valid = carve_validation(train, self.hp.valid_fraction, self.run["seed"])
-            self.valid_split = f"carved {self.hp.valid_fraction:g} of training data"
+        ds = load_dataset(self.recipe, paths, valid_path, self.tok, self.hp, self.run["seed"])
+        train, valid, self.valid_split = ds.train, ds.valid, ds.valid_split
+        self.valid_carved, self.train_paths = ds.valid_carved, ds.paths
+        self.warnings.extend(ds.warnings)
         lm = self.recipe.head == "lm"
         self.labels = () if lm else resolve_labels(train, valid, self.recipe.labels)
         self.config = config_for(
@@ -292,7 +203,7 @@ class _Run:
         train, cut_t = fit_examples(train, self.config.block_size, lm)
         valid, cut_v = fit_examples(valid, self.config.block_size, lm)
         if cut_t + cut_v:
-            _warn(
+            warn(
                 self.warnings,
                 f"{cut_t + cut_v} example(s) longer than the {self.config.block_size}-token "
                 "context were truncated or dropped",
@@ -300,13 +211,13 @@ class _Run:
         if not train:
             raise EnigmaError(f"{paths[0]}: no usable training examples")
         if len(train) < self.hp.min_examples:
-            _warn(
+            warn(
                 self.warnings,
                 f"only {len(train)} training examples (fewer than {self.hp.min_examples}); "
                 "the model may not learn much",
             )
         if not valid:
-            _warn(self.warnings, "no validation examples: no early stopping, last epoch is kept")
+            warn(self.warnings, "no validation examples: no early stopping, last epoch is kept")
         self.train, self.valid = train, valid
         self.lengths = np.array([len(ex.ids) for ex in train], dtype=np.int64)
 
@@ -323,7 +234,8 @@ class _Run:
         torch.manual_seed(self.run["seed"])
         self.model = self.recipe.model_fn()(self.config).to(self.device)
         self.model.train()
-        self.opt = make_optimizer(self.model, self.hp)
+        make = self.recipe.make_optimizer or make_optimizer
+        self.opt: Optimizer = make(self.model, self.hp)
         self.ctx = RecipeContext(
             tokenizer=self.tok,
             config=self.config,
@@ -333,6 +245,8 @@ class _Run:
             recipe=self.recipe,
             out_dir=self.out,
             seed=int(self.run["seed"]),
+            train_paths=self.train_paths,
+            valid_carved=self.valid_carved,
         )
         self.loop: dict[str, Any] = {
             "epoch": 0,
@@ -398,6 +312,12 @@ class _Run:
                     self.opt.lr = lr_at(lp["global_step"], total, hp)
                     batch = self.ctx.batch([self.train[i] for i in batches[bi]])
                     loss = loss_fn(self.model, batch)
+                    if not torch.isfinite(loss.detach()).all():
+                        raise EnigmaError(
+                            f"training diverged: loss is {loss.item()} at epoch {epoch + 1} "
+                            f"step {lp['global_step'] + 1} (learning rate {self.opt.lr:.3g}); "
+                            "lower --lr"
+                        )
                     self.opt.zero_grad()
                     loss.backward()
                     if hp.grad_clip > 0:
@@ -456,7 +376,7 @@ class _Run:
             lp["bad_epochs"] += 1
             if self.hp.patience and lp["bad_epochs"] >= self.hp.patience:
                 lp["stopped_early"] = True
-        bar.show(loss=train_loss, metric=value)
+        bar.show(loss=train_loss, metric=value, epoch_end=True)
         lp["epoch"] += 1
         lp["step_in_epoch"] = 0
         lp["epoch_loss_sum"] = 0.0
@@ -504,7 +424,9 @@ class _Run:
             raise EnigmaError(f"recipe {self.recipe.task!r}: finalize() may not set {clash}")
         meta.update(extras)
         r = self.recipe
-        ck.export_model(self.out, self.model, meta, r.half_tensors, r.export_exclude)
+        ck.export_model(
+            self.out, self.model, finite(meta), r.half_tensors, r.export_exclude, r.protected_meta
+        )
         self.model.train()
         self.save()
         from enigma_core.training.plots import plot_history
@@ -585,15 +507,15 @@ class _Run:
         )
 
 
-def run_training(
-    recipe: TrainingRecipe, args: TrainArgs, tokenizer: SharedTokenizer | None = None
+def run_torch_training(
+    recipe: TrainingRecipe, args: TrainArgs, tokenizer: SharedTokenizer
 ) -> TrainOutcome:
-    """Train ``recipe``'s model per ``args`` and write it to ``args.out``; see module doc.
+    """Train ``recipe``'s model with the torch loop (called by ``run.run_training``).
 
     Raises :class:`TrainingInterrupted` (an EnigmaError) after Ctrl-C, once the checkpoint is
     written. ``--resume`` reuses the checkpoint's seed, size, hyper-parameters and data paths.
     """
-    run = _Run(recipe, args, _load_tokenizer(args, tokenizer))
+    run = _Run(recipe, args, tokenizer)
     before = torch.get_num_threads()
     torch.set_num_threads(args.threads or auto_threads(run.hp.size, before))
     try:

@@ -6,8 +6,6 @@ config, preset, task, labels, tokenizer sha256, training args, data hashes, metr
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,37 +15,38 @@ from enigma_core.presets import ModelConfig
 if TYPE_CHECKING:
     from enigma_core.tokenizer import SharedTokenizer
 
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
-PLOT_FILE = "loss.png"
-CHECKPOINT_DIR = "checkpoint"
-STATE_FILE = "state.json"
-FORMAT_NAME = "enigma-model"
-FORMAT_VERSION = 1
+from enigma_core.training.files import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MAX_JSON,
+    PLOT_FILE,
+    STATE_FILE,
+    WEIGHTS_FILE,
+    read_json,
+    sha256_bytes,
+    sha256_file,
+)
 
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_json(path: Path, what: str) -> dict[str, Any]:
-    """A JSON object from ``path``; missing or malformed files are one-line EnigmaErrors."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EnigmaError(f"{path}: {what} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EnigmaError(f"{path}: cannot read {what} ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise EnigmaError(f"{path}:{exc.lineno}: {what} is not valid JSON ({exc.msg})") from None
-    if not isinstance(data, dict):
-        raise EnigmaError(f"{path}: {what} must be a JSON object")
-    return data
+__all__ = [  # the file names and readers are re-exported from training.files
+    "CHECKPOINT_DIR",
+    "CONFIG_FILE",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "MAX_JSON",
+    "PLOT_FILE",
+    "STATE_FILE",
+    "WEIGHTS_FILE",
+    "check_tokenizer",
+    "check_weights_hash",
+    "model_config_of",
+    "model_summary",
+    "read_json",
+    "read_meta",
+    "sha256_bytes",
+    "sha256_file",
+]
 
 
 def read_meta(model_dir: str | Path) -> dict[str, Any]:
@@ -106,13 +105,18 @@ def check_tokenizer(meta: dict[str, Any], tokenizer: SharedTokenizer, where: str
 
 
 def check_weights_hash(model_dir: str | Path, meta: dict[str, Any]) -> None:
-    """Refuse weights that are not the ones ``config.json`` describes (e.g. a torn update)."""
-    expected = meta.get("weights_sha256")
-    if not expected:
-        return
+    """Refuse weights that are not the ones ``config.json`` describes (e.g. a torn update),
+    and a ``config.json`` whose protected entries (labels, ...) differ from the weights' copy."""
+    from enigma_core.training.modeldir import check_protected, embedded
+    from enigma_core.training.weights import metadata_of
+
     path = Path(model_dir) / WEIGHTS_FILE
-    if sha256_file(path) != expected:
+    expected = meta.get("weights_sha256")
+    if expected and sha256_file(path) != expected:
         raise EnigmaError(
             f"{path}: weights do not match config.json (sha256 differs); the directory was "
             "changed or a training run was interrupted; rerun 'enigma train ... --resume'"
         )
+    stored = embedded(metadata_of(path), path)
+    if stored is not None:
+        check_protected(meta, stored, Path(model_dir))

@@ -3,6 +3,15 @@
 A plugin returns a recipe from the ``enigma_training_recipe`` hook; it supplies the task's parts
 (reading data into :class:`Example` s, labels, head, batches, loss, metric, ``finalize``) and the
 core runs the one loop. Torch is never imported here: default heads live in ``training.heads``.
+
+The contract, in the order the core calls it: ``load_examples(paths, tokenizer)`` parses files
+(training files, then the ``--valid`` file, each call only parses); ``add_examples(paths,
+tokenizer)`` returns examples the recipe adds to the training set (generated data, plugin
+examples), called once with the training files; the core splits validation off
+(:func:`carve_validation`, the one splitter) unless a validation file is given, resolves labels,
+then either runs its torch loop (``build_model``, ``make_batch``, ``loss``, ``evaluate``,
+``make_optimizer``, ``finalize``) or, for a recipe with ``fit``, hands it a :class:`FitJob`
+(train and validation examples, labels, hyper-parameters) and exports the :class:`FitResult`.
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from enigma_core.errors import EnigmaError
 
@@ -40,6 +49,7 @@ class Example:
     target: int = -1
     prompt_len: int = 0
     source: str = ""
+    text: str = ""  # the raw input, when the recipe keeps it (the split groups duplicates by it)
 
 
 @dataclass
@@ -78,6 +88,8 @@ class RecipeContext:
     recipe: TrainingRecipe
     out_dir: Path | None = None
     seed: int = 0
+    train_paths: tuple[Path, ...] = ()  # the training files (``--data`` or the default)
+    valid_carved: bool = False  # the validation set was split off the training data
 
     def batch(self, examples: Sequence[Example]) -> dict[str, Any]:
         """A device batch of ``examples`` made by the recipe's (or the default) ``make_batch``."""
@@ -98,6 +110,67 @@ EvalFn = Callable[["nn.Module", Sequence[Example], RecipeContext], dict[str, flo
 FinalizeFn = Callable[
     ["nn.Module", Sequence[Example], Sequence[Example], RecipeContext], dict[str, Any]
 ]
+AddFn = Callable[[Sequence[Path], "SharedTokenizer"], list[Example]]
+OptimizerFn = Callable[["nn.Module", "HyperParams"], "Optimizer"]
+FitFn = Callable[["FitJob"], "FitResult"]
+
+
+class Optimizer(Protocol):
+    """What the torch loop needs from an optimizer (``make_optimizer``; default: core AdamW).
+
+    The loop sets ``lr`` before every step (its warmup + cosine schedule), then calls
+    ``zero_grad()``, backward, ``step()``; checkpoints carry ``state_tensors()``.
+    """
+
+    lr: float
+
+    def zero_grad(self) -> None: ...
+
+    def step(self) -> None: ...
+
+    def state_tensors(self) -> dict[str, Tensor]: ...
+
+    def load_state_tensors(self, tensors: dict[str, Tensor]) -> None: ...
+
+
+@dataclass
+class FitJob:
+    """What the core hands a recipe that trains itself (``TrainingRecipe.fit``).
+
+    ``log(row)`` reports progress: ``{"phase", "epoch", "epochs", "step", "steps", "train_loss",
+    <metric>, ...}``; the core prints it (plain lines when stderr is not a terminal) and stops
+    with a one-line error when a loss in it is not finite.
+    """
+
+    train: list[Example]
+    valid: list[Example]
+    labels: tuple[str, ...]
+    hyper: HyperParams
+    seed: int
+    tokenizer: SharedTokenizer
+    train_paths: tuple[Path, ...]
+    valid_carved: bool
+    out_dir: Path
+    log: Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class FitResult:
+    """What ``fit`` returns: arrays to export and what ``config.json`` records.
+
+    ``tensors`` (numpy arrays) go to ``model.safetensors`` (``half`` ones as float16); ``meta``
+    is merged into ``config.json``; its keys named in ``TrainingRecipe.protected_meta`` are
+    also stored inside the weights file, and loading refuses a ``config.json`` that differs.
+    """
+
+    tensors: dict[str, Any]
+    meta: dict[str, Any]
+    history: list[dict[str, Any]]
+    parameters: int
+    steps: int
+    epochs_run: int
+    best_value: float | None = None
+    best_epoch: int = 0
 
 
 @dataclass
@@ -116,7 +189,12 @@ class TrainingRecipe:
     - ``half_tensors``: names of floating tensors the exported ``model.safetensors`` stores in
       float16 (halves big tables on disk; checkpoints stay float32 so resume is exact).
     - ``export_exclude``: state-dict entries kept in checkpoints (so ``--resume`` is exact) but
-      not exported (e.g. the router's row-sparse Adam moments).
+      not exported.
+    - ``add_examples(paths, tokenizer)``: extra training examples (see the module doc).
+    - ``make_optimizer(model, hyper)``: the recipe's own :class:`Optimizer` for the torch loop.
+    - ``fit(job)``: the recipe trains itself (no torch loop, no checkpoints); see :class:`FitJob`.
+    - ``protected_meta``: ``config.json`` keys inference depends on; they are stored in the
+      weights file too (``labels``, ``tokenizer``, ``task``, ``head`` and ``model`` always are).
     """
 
     task: str
@@ -137,6 +215,10 @@ class TrainingRecipe:
     description: str = ""
     half_tensors: tuple[str, ...] = ()
     export_exclude: tuple[str, ...] = ()
+    add_examples: AddFn | None = None
+    make_optimizer: OptimizerFn | None = None
+    fit: FitFn | None = None
+    protected_meta: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -185,32 +267,44 @@ class TrainingRecipe:
 
 # -- generic helpers plugins reuse --------------------------------------------------------------
 def split_key(example: Example, seed: int) -> str:
-    """A stable hash of an example's content, used to carve validation sets deterministically."""
-    data = f"{seed}|{example.label}|{example.prompt_len}|" + ",".join(map(str, example.ids))
+    """A stable hash of an example's input, used to carve validation sets deterministically.
+
+    The input is the example's ``text`` (case- and space-folded) when it has one, else its ids;
+    the label is left out, so identical inputs always land on the same side.
+    """
+    if example.text:
+        data = f"{seed}|t|" + " ".join(example.text.casefold().split())
+    else:
+        data = f"{seed}|{example.prompt_len}|" + ",".join(map(str, example.ids))
     return hashlib.sha256(data.encode()).hexdigest()
 
 
 def carve_validation(
     examples: Sequence[Example], fraction: float, seed: int = 0
 ) -> tuple[list[Example], list[Example]]:
-    """Split ``(train, valid)`` deterministically: per label, the ``fraction`` with lowest hash.
+    """Split ``(train, valid)`` deterministically; the one validation splitter of every trainer.
 
-    Depends only on the examples' contents and ``seed`` (not on file order). A label with fewer
-    than 3 examples stays entirely in training. Returns the examples in their original order.
+    Per label, the distinct inputs (:func:`split_key`) are ranked by hash and the lowest
+    ``max(1, round(fraction * n))`` go to validation, so duplicates never straddle the split and
+    the split does not depend on file order. A label with fewer than 3 distinct inputs stays in
+    training. Returns the examples in their original order.
     """
-    if fraction <= 0 or len(examples) < 5:
+    if not 0.0 <= fraction < 1.0:
+        raise EnigmaError(f"validation fraction must be in [0, 1), not {fraction}")
+    if fraction == 0 or len(examples) < 5:
         return list(examples), []
-    groups: dict[str | None, list[int]] = {}
-    for i, ex in enumerate(examples):
-        groups.setdefault(ex.label, []).append(i)
-    chosen: set[int] = set()
-    for idx in groups.values():
-        if len(idx) < 3:
+    keys = [split_key(ex, seed) for ex in examples]
+    groups: dict[str | None, set[str]] = {}
+    for ex, key in zip(examples, keys, strict=True):
+        groups.setdefault(ex.label, set()).add(key)
+    chosen: set[str] = set()
+    for distinct in groups.values():
+        if len(distinct) < 3:
             continue
-        n_valid = max(1, round(len(idx) * fraction))
-        chosen.update(sorted(idx, key=lambda i: split_key(examples[i], seed))[:n_valid])
-    train = [ex for i, ex in enumerate(examples) if i not in chosen]
-    valid = [ex for i, ex in enumerate(examples) if i in chosen]
+        n_valid = min(len(distinct) - 1, max(1, round(len(distinct) * fraction)))
+        chosen.update(sorted(distinct)[:n_valid])
+    train = [ex for ex, k in zip(examples, keys, strict=True) if k not in chosen]
+    valid = [ex for ex, k in zip(examples, keys, strict=True) if k in chosen]
     return train, valid
 
 

@@ -32,7 +32,7 @@ def main() -> int:
     a = p.parse_args()
 
     from enigma_core.training import heads
-    from enigma_core.training.loop import TrainArgs, run_training
+    from enigma_core.training.run import TrainArgs, run_training
 
     recipe = tiny_data.lm_recipe(**tiny_data.KILL_TEST_HYPER)
     if a.slow:

@@ -11,12 +11,17 @@ whether a body has started). From it, :func:`banned_tokens` forbids at each step
   4 times (``x, x, x, x, ...``, ``_to_to_to_to``) — the degenerate loops of greedy decoding.
 
 These never change a well-formed answer; they only remove continuations that cannot parse.
+:class:`SyntaxGuard` applies them as a logits processor of the core's decoding loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_UNIT = 4
 MAX_SINGLE = 8  # digits are single tokens: 10000000 is legitimate
@@ -166,3 +171,50 @@ def banned_tokens(
     if repeat is not None:
         banned.append(repeat)
     return banned
+
+
+class Decoder(Protocol):
+    """What :class:`SyntaxGuard` needs from the tokenizer (``SharedTokenizer`` satisfies it)."""
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text of ``ids``."""
+        ...
+
+
+@dataclass
+class SyntaxGuard:
+    """Logits processor that forbids the :func:`banned_tokens` of the text generated so far.
+
+    Build one per generation (it lexes the answer incrementally as it grows); the core's loop
+    calls it before every sample: ``generate_ids(..., processors=[SyntaxGuard(...)])``.
+    """
+
+    codec: Decoder
+    newline_ids: Sequence[int]
+    eos_id: int
+    closers: ClosingTable = ()
+    lexer: PyLexer = field(default_factory=PyLexer)
+    text: str = ""  # the decoded text the lexer has seen
+    seen: int = 0  # how many generated ids that text covers
+
+    def __call__(self, generated: Sequence[int], logits: np.ndarray) -> np.ndarray:
+        """``logits`` with every banned next token at ``-inf``."""
+        import numpy as np
+
+        if len(generated) != self.seen:
+            self._advance(generated)
+        banned = banned_tokens(self.lexer, generated, self.newline_ids, self.eos_id, self.closers)
+        if banned:
+            logits[banned] = -np.inf
+        return logits
+
+    def _advance(self, generated: Sequence[int]) -> None:
+        """Feed the lexer the new text; re-lex from the start when a character completed
+        differently (multi-byte UTF-8 decodes as U+FFFD until its last byte arrives)."""
+        text = self.codec.decode(generated)
+        if text.startswith(self.text):
+            self.lexer.feed(text[len(self.text) :])
+        else:
+            self.lexer = PyLexer()
+            self.lexer.feed(text)
+        self.text, self.seen = text, len(generated)

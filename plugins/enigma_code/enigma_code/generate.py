@@ -1,9 +1,10 @@
 """Write code for a request with the numpy runtime: stream, stop at the function's end, check.
 
-Decoding uses the core's KV-cache loop (:mod:`enigma_core.inference`); every settled piece
-of text goes through :class:`~enigma_code.stopping.FunctionStop` and is emitted at once. The
-answer is checked with ``ast.parse``; when it does not parse the request is sampled again (up
-to ``max_attempts`` times) and the result says whether the final answer parses.
+Decoding is the core's loop (:mod:`enigma_core.inference`) with the syntax guards of
+:mod:`enigma_code.constraints` as a logits processor; every settled piece of text goes through
+:class:`~enigma_code.stopping.FunctionStop` and is emitted at once. The answer is checked with
+``ast.parse``; when it does not parse the request is sampled again (up to ``max_attempts``
+times) and the result says whether the final answer parses.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 import ast
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from enigma_code.constraints import PyLexer, banned_tokens, closing_table
+from enigma_code.constraints import SyntaxGuard, closing_table
 from enigma_code.stopping import FunctionStop
 from enigma_core.errors import EnigmaError
 from enigma_core.training.recipe import LM_PROMPT_TEMPLATE, encode_lm_prompt
@@ -121,6 +122,23 @@ def trim_to_parse(code: str, max_drop: int = 6) -> str | None:
     return None
 
 
+class _LastDecode:
+    """The tokenizer's ``decode`` remembering its last answer: at each step the text stream and
+    the syntax guard decode the same ids, so the second one is free. One per generation."""
+
+    def __init__(self, tokenizer: SharedTokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.eos_id = tokenizer.eos_id
+        self.ids: list[int] = []
+        self.text = ""
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text of ``ids``."""
+        if len(ids) != len(self.ids) or list(ids) != self.ids:
+            self.ids, self.text = list(ids), self.tokenizer.decode(ids)
+        return self.text
+
+
 class CodeModel:
     """A loaded code model: numpy transformer, tokenizer, metadata and (lazily) source index."""
 
@@ -133,11 +151,10 @@ class CodeModel:
     ) -> None:
         self.model, self.meta, self.tokenizer, self.directory = model, meta, tokenizer, directory
         self.template = str(meta.get("prompt_template", LM_PROMPT_TEMPLATE))
-        self._cache = model.new_cache()
         self._newline_ids = [tokenizer.newline_id]
         pieces = [tokenizer.decode([i]) for i in range(tokenizer.vocab_size)]
-        self._closers = closing_table(pieces)
-        self._lock = threading.Lock()
+        self._closers = closing_table(pieces)  # read only from here on: shared by all threads
+        self._index_lock = threading.Lock()
         self._index: SourceIndex | None = None
 
     @classmethod
@@ -160,12 +177,13 @@ class CodeModel:
         return cls(model, meta, tokenizer, directory)
 
     def index(self) -> SourceIndex:
-        """The source index stored beside the weights (loaded on first use)."""
-        if self._index is None:
-            from enigma_code.retrieval import SourceIndex
+        """The source index stored beside the weights (loaded once, on first use)."""
+        with self._index_lock:
+            if self._index is None:
+                from enigma_code.retrieval import SourceIndex
 
-            self._index = SourceIndex.load(self.directory)
-        return self._index
+                self._index = SourceIndex.load(self.directory)
+            return self._index
 
     def prompt_ids(self, request: str) -> list[int]:
         """Token ids the model is prompted with (bos + the training template)."""
@@ -181,61 +199,42 @@ class CodeModel:
     ) -> tuple[str, int, float, str]:
         """One decoding run: (code, tokens, first-token seconds, finish reason).
 
-        The loop is the core's (KV-cache ``step`` + ``sample_next``) plus, when ``guided``,
-        the lexical bans of :mod:`enigma_code.constraints` applied to the logits.
+        The loop is the core's (:func:`~enigma_core.inference.generate_ids`, its own KV cache per
+        call, so threads may share this model); when ``guided``, :class:`SyntaxGuard` applies
+        the lexical bans of :mod:`enigma_code.constraints` to its logits.
         """
-        import numpy as np
-
-        from enigma_core.inference import TextStream, sample_next
-        from enigma_core.inference.generate import fit_prompt
+        from enigma_core.inference import TextStream, generate_ids
 
         eos = self.tokenizer.eos_id
-        stream = TextStream(self.tokenizer, (QA_STOP,))
-        stop, lexer = FunctionStop(max_lines=max_lines), PyLexer()
-        rng = np.random.default_rng(params.seed)
-        generated: list[int] = []
-        lexed = ""
+        codec = _LastDecode(self.tokenizer)
+        guard = SyntaxGuard(codec, self._newline_ids, eos, self._closers)
+        stream = TextStream(codec, (QA_STOP,))
+        stop = FunctionStop(max_lines=max_lines)
+        status: dict[str, str] = {}
         start = time.perf_counter()
-        first, reason = 0.0, "length"
-        with self._lock:  # one KV cache per model: decode one request at a time
-            cache = self._cache
-            cache.reset()
-            prompt = fit_prompt(self.prompt_ids(request), cache.max_len, params.max_new_tokens)
-            logits = self.model.step(prompt, cache)
-            for _ in range(params.max_new_tokens):
-                if guided:
-                    banned = banned_tokens(lexer, generated, self._newline_ids, eos, self._closers)
-                    if banned:
-                        logits = logits.copy()
-                        logits[banned] = -np.inf
-                token = sample_next(logits, params, rng)
-                if not generated:
-                    first = time.perf_counter() - start
-                if token == eos or token in params.stop_ids:
-                    reason = "eos"
-                    break
-                generated.append(token)
-                shown = stop.feed(stream.push(token))
-                if stream.text.startswith(lexed):
-                    lexer.feed(stream.text[len(lexed) :])
-                else:  # a multi-byte character completed: re-lex from the start
-                    lexer = PyLexer()
-                    lexer.feed(stream.text)
-                lexed = stream.text
-                if shown and emit is not None:
-                    emit(shown)
-                if stop.done or stream.stopped:
-                    reason = "length" if stop.reason == "max_lines" else "stop"
-                    break
-                if cache.length >= cache.max_len:
-                    break
-                logits = self.model.step([token], cache)
-            if reason != "stop":
-                shown = stop.feed(stream.flush())
-                if shown and emit is not None:
-                    emit(shown)
-        tokens = len(generated) + (reason == "eos")
-        return stop.finish(), tokens, first, reason
+        first, produced, reason = 0.0, 0, ""
+        prompt = self.prompt_ids(request)
+        tokens = generate_ids(
+            self.model, prompt, params, eos, status=status, processors=[guard] if guided else []
+        )
+        for token in tokens:
+            if not produced:
+                first = time.perf_counter() - start
+            produced += 1
+            shown = stop.feed(stream.push(token))
+            if shown and emit is not None:
+                emit(shown)
+            if stop.done or stream.stopped:
+                reason = "length" if stop.reason == "max_lines" else "stop"
+                break
+        reason = reason or status["reason"]
+        if reason != "stop":
+            shown = stop.feed(stream.flush())
+            if shown and emit is not None:
+                emit(shown)
+        if not produced:
+            first = time.perf_counter() - start
+        return stop.finish(), produced + (reason == "eos"), first, reason
 
 
 def write_code(

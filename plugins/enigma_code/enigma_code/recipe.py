@@ -85,14 +85,12 @@ def _index_pairs(paths: Sequence[Path]) -> list[Pair]:
 
 def code_recipe() -> TrainingRecipe:
     """The recipe ``enigma train code`` runs (tiny by default; see the plugin README)."""
-    seen_paths: list[Path] = []
-
     def finalize(
         model: nn.Module, train: Sequence[Example], valid: Sequence[Example], ctx: RecipeContext
     ) -> dict[str, Any]:
         from enigma_code.retrieval import SourceIndex
 
-        docs = _index_pairs(seen_paths)
+        docs = _index_pairs([Path(p) for p in ctx.train_paths])
         if ctx.out_dir is not None and docs:
             SourceIndex.build(docs).save(Path(ctx.out_dir))
         return {"source_index": {"functions": len(docs)}, "max_tokens": MAX_TOKENS}
@@ -111,8 +109,6 @@ def code_recipe() -> TrainingRecipe:
     base_load = recipe.load_examples
 
     def load_examples(paths: Sequence[Path], tokenizer: SharedTokenizer) -> list[Example]:
-        if not seen_paths:  # the first call loads the training data
-            seen_paths.extend(Path(p) for p in paths)
         return [ex for ex in base_load(paths, tokenizer) if len(ex.ids) <= MAX_TOKENS]
 
     recipe.load_examples = load_examples

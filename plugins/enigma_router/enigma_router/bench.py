@@ -128,7 +128,7 @@ def _row(
 
 def bench_ours(train: Path, test: Path, work: Path, seed: int = 0) -> dict[str, Any]:
     """Train our router with the core loop on ``train`` (1 thread) and measure it on ``test``."""
-    from enigma_core.training.loop import TrainArgs, run_training
+    from enigma_core.training.run import TrainArgs, run_training
     from enigma_router.inference import RouterModel
     from enigma_router.recipe import make_router_recipe
 

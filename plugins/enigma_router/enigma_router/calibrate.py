@@ -105,5 +105,7 @@ def calibrate(
         "valid_accuracy": float(correct.mean()) if len(targets) else 0.0,
         "ece_before": expected_calibration_error(raw, correct),
         "ece_after": expected_calibration_error(conf, correct),
+        "nll_before": nll(logits, targets, 1.0) if len(targets) else 0.0,
+        "nll_after": nll(logits, targets, temperature) if len(targets) else 0.0,
     }
     return Calibration(temperature=temperature, threshold=threshold, margin=margin), report

@@ -75,8 +75,21 @@ def bench_router(
         Optional[Path],  # noqa: UP045
         typer.Option("--fasttext-python", help="Python of the fastText venv."),
     ] = None,
+    process: Annotated[
+        bool,
+        typer.Option(
+            "--process",
+            help="Only whole-process timings: classify vs import numpy, load, train (1 thread).",
+        ),
+    ] = False,
 ) -> None:
     """Benchmark the router against TF-IDF+SVM/LogReg and tuned fastText (same data, same run)."""
+    if process:
+        from enigma_router.bench_process import format_process, whole_process
+
+        figures = whole_process()
+        typer.echo(json.dumps(figures, indent=2) if as_json else format_process(figures))
+        return
     from enigma_router.bench import DATASETS, format_table, run_bench
 
     try:

@@ -47,6 +47,7 @@ class FeatureSpec:
     piece_n: int = 0
     lowercase: bool = True
     min_df: int = 1
+    max_features: int = 1 << 18  # keep the most frequent n-grams: bounds memory on big files
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``config.json``."""
@@ -192,14 +193,20 @@ class FeatureVocab:
         return int(self.keys.shape[0])
 
     @classmethod
-    def build(cls, key_sets: Iterable[set[int]], min_df: int = 1) -> FeatureVocab:
-        """Vocabulary and smoothed idf ``ln((1+n)/(1+df)) + 1`` from per-document key sets."""
+    def build(
+        cls, key_sets: Iterable[set[int]], min_df: int = 1, max_features: int = 0
+    ) -> FeatureVocab:
+        """Vocabulary and smoothed idf ``ln((1+n)/(1+df)) + 1`` from per-document key sets;
+        with ``max_features`` only that many n-grams, the most frequent (ties: lower key)."""
         df: Counter[int] = Counter()
         n = 0
         for keys in key_sets:
             n += 1
             df.update(keys)
-        items = sorted((k, d) for k, d in df.items() if d >= min_df)
+        kept = [(k, d) for k, d in df.items() if d >= min_df]
+        if max_features and len(kept) > max_features:
+            kept = sorted(kept, key=lambda kd: (-kd[1], kd[0]))[:max_features]
+        items = sorted(kept)
         if not items:
             raise EnigmaError("router features: the training data yields no n-grams")
         keys = np.array([k for k, _ in items], dtype=np.int64)
@@ -273,7 +280,10 @@ class Featurizer:
 
     def one(self, text: str, pieces: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray]:
         """Rows (int64) and weights (float32) of one request, each group L2-normalised."""
-        doc = self.hasher.raw(text, pieces)
+        return self.doc(self.hasher.raw(text, pieces))
+
+    def doc(self, doc: RawDoc) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and weights of an already hashed request (see :meth:`one`)."""
         rows, weights = self.word_part(doc)
         r = np.asarray(rows, dtype=np.int64)
         w = np.asarray(weights, dtype=np.float32)

@@ -11,12 +11,15 @@ training-only dependency (``enigma-router[train]``); inference reads the weights
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 LINEAR_C = 1.0
 """liblinear's C (squared hinge, L2): scikit-learn's default, also the bench baseline's."""
+LINEAR_TOL = 1e-3
+"""liblinear's stopping tolerance: 1e-3 gave the same test accuracy as sklearn's 1e-4 on
+banking77 (91.56 linear alone) in 30 % less time."""
 
 
 def available() -> bool:
@@ -29,36 +32,29 @@ def available() -> bool:
 
 
 def fit(
-    bags: Sequence[tuple[np.ndarray, np.ndarray]],
+    x: Any,
     targets: np.ndarray,
-    n_features: int,
     n_labels: int,
     seed: int = 0,
     c: float = LINEAR_C,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One-vs-rest squared-hinge linear SVM on sparse ``(rows, weights)`` bags.
+    """One-vs-rest squared-hinge linear SVM on the sparse feature matrix ``x`` (CSR).
 
     Returns ``weight (n_features, n_labels)`` and ``bias (n_labels,)`` float32; a label with no
     example scores -1 everywhere (the SVM's "not this class").
     """
-    from scipy.sparse import csr_matrix
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
 
-    lengths = np.array([len(r) for r, _ in bags], dtype=np.int64)
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    rows = np.concatenate([r for r, _ in bags]) if len(bags) else np.zeros(0, np.int64)
-    vals = np.concatenate([w for _, w in bags]) if len(bags) else np.zeros(0, np.float32)
-    x = csr_matrix((vals.astype(np.float64), rows, indptr), shape=(len(bags), n_features))
-    weight = np.zeros((n_features, n_labels), dtype=np.float32)
+    weight = np.zeros((x.shape[1], n_labels), dtype=np.float32)
     bias = np.full(n_labels, -1.0, dtype=np.float32)
     classes = np.unique(targets)
     if len(classes) < 2:
         return weight, bias
-    svm = LinearSVC(C=c, dual=True, random_state=seed, max_iter=2000)
+    svm = LinearSVC(C=c, dual=True, random_state=seed, max_iter=2000, tol=LINEAR_TOL)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        svm.fit(x, targets)
+        svm.fit(x.astype(np.float64), targets)
     coef, intercept = svm.coef_, svm.intercept_
     if len(classes) == 2:  # liblinear returns one decision function for two classes
         coef = np.vstack([-coef[0], coef[0]])
@@ -69,14 +65,9 @@ def fit(
     return weight, bias
 
 
-def scores(
-    bags: Sequence[tuple[np.ndarray, np.ndarray]], weight: np.ndarray, bias: np.ndarray
-) -> np.ndarray:
-    """Decision values ``(len(bags), n_labels)`` of a fitted member."""
-    out = np.empty((len(bags), weight.shape[1]), dtype=np.float32)
-    for i, (r, w) in enumerate(bags):
-        out[i] = w @ weight[r] + bias
-    return out
+def scores(x: Any, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Decision values ``(n, n_labels)`` of a fitted member on the sparse matrix ``x``."""
+    return np.asarray(x @ weight, dtype=np.float32) + bias
 
 
 def spread_ratio(mlp_logits: np.ndarray, linear_scores: np.ndarray) -> float:

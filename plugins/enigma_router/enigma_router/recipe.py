@@ -1,46 +1,41 @@
-"""The router's training recipe for the core loop: data, n-gram features, network, calibration.
+"""The router's training recipe: data in, a :class:`FitJob` trained by ``trainer.py`` (numpy).
 
-``make_router_recipe(context)`` returns a :class:`TrainingRecipe` whose examples carry hashed
-n-gram features next to their shared-tokenizer ids. The feature vocabulary (and idf) is built
-from the loaded data when the model is built. ``finalize`` fits the linear member and weighs
-it on the validation split, calibrates temperature and the oos knobs there, refits network and
-linear member on train + valid, and records labels, features, calibration and plugin versions.
+``make_router_recipe(context)`` returns a :class:`TrainingRecipe` with ``fit``: the core loads
+and splits the data (the one contract every trainer follows) and hands the router its train and
+validation examples; the router trains itself in numpy (no torch, seconds on one thread) and
+returns the arrays to export. The example requests of every installed plugin are added to the
+training set whenever the training files include the seed file (``router_training.txt``),
+however its path is spelled.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from enigma_core.datafiles import find_data_file
 from enigma_core.errors import EnigmaError
-from enigma_core.training.recipe import Example, HyperParams, RecipeContext, TrainingRecipe
-from enigma_router.features import FeatureSpec, FeatureVocab, Featurizer, Hasher
-from enigma_router.linear import LINEAR_C
-
-TRAINING_STATE = ("bag.exp_avg", "bag.exp_avg_sq", "bag.steps", "probe_state")
-"""Router state-dict entries that only training needs: checkpointed, never exported."""
+from enigma_core.training.recipe import Example, FitJob, FitResult, HyperParams, TrainingRecipe
+from enigma_router.trainer import ROUTER_FORMAT, Hyper, RouterSettings
 
 if TYPE_CHECKING:
-    import torch
-    from torch import nn
-
     from enigma_core.context import TaskContext
-    from enigma_core.presets import ModelConfig
     from enigma_core.tokenizer import SharedTokenizer
 
+__all__ = ["DEFAULT_HYPER", "ROUTER_FORMAT", "RouterSettings", "make_router_recipe"]
+
 SEED_DATA = find_data_file("data/specialized/router_training.txt", __file__)
-ROUTER_FORMAT = 1
 DEFAULT_HYPER = HyperParams(
     size="nano",
     epochs=10,
-    lr=4e-3,
-    batch_size=128,
+    lr=6e-3,
+    batch_size=256,
     warmup=0.1,
     min_lr_ratio=0.01,
     weight_decay=0.0,
@@ -50,78 +45,12 @@ DEFAULT_HYPER = HyperParams(
     valid_fraction=0.1,
     min_examples=20,
 )
-"""Measured on banking77/hwu64/snips (docs/ROUTER_BENCHMARKS.md): ~10 epochs suffice."""
+"""Measured on banking77/hwu64/snips (docs/ROUTER_BENCHMARKS.md)."""
 
 
 @dataclass
 class RouterExample(Example):
-    """An :class:`Example` that also keeps its text and hashed n-gram counts."""
-
-    text: str = ""
-    from_train: bool = True
-    rows: np.ndarray | None = None
-    weights: np.ndarray | None = None
-
-
-@dataclass
-class RouterSettings:
-    """Network and feature settings of a router training run (besides the loop's hyper).
-
-    Defaults measured in docs/ROUTER_BENCHMARKS.md: two 128-wide MLP members, labels grouped by
-    name prefix, the exact linear member with half of the fused spread, refit on all data.
-    """
-
-    features: FeatureSpec = field(default_factory=FeatureSpec)
-    hidden: int = 128  # per member
-    members: int = 2  # MLP members, each with its own loss; logits averaged
-    linear: bool = True  # fit the linear SVM member (needs scikit-learn at training time)
-    linear_share: float = 0.5  # its share of the fused logits' spread on validation
-    label_smoothing: float = 0.1
-    refit: bool = True  # retrain on train + carved validation after calibrating
-    label_groups: bool = True  # labels sharing a prefix before "_" share an output vector
-
-
-class _State:
-    """What the recipe's closures share: settings, hasher, every loaded example, the vocab."""
-
-    def __init__(self, settings: RouterSettings) -> None:
-        self.settings = settings
-        self.hasher = Hasher(settings.features)
-        self.loaded: list[RouterExample] = []
-        self.featurizer: Featurizer | None = None
-        self.plugins: dict[str, str] = {}
-        self.plugin_examples = 0
-        self.loads = 0
-
-    def example(
-        self, text: str, label: str, tokenizer: SharedTokenizer, source: str
-    ) -> RouterExample:
-        """Tokenize + hash one labelled request and remember it for the vocabulary."""
-        ids = tokenizer.encode(text, prefix_space=True) or [tokenizer.unk_id]
-        ex = RouterExample(ids=ids, label=label, source=source, text=text)
-        self.loaded.append(ex)
-        return ex
-
-    def build_vocab(self) -> FeatureVocab:
-        """Vocabulary + idf over every example loaded so far (idf is label-free)."""
-        h = self.hasher
-        vocab = FeatureVocab.build(
-            (h.all_keys(h.raw(ex.text, ex.ids)) for ex in self.loaded),
-            self.settings.features.min_df,
-        )
-        self.featurizer = Featurizer(self.settings.features, vocab, h)
-        for ex in self.loaded:
-            ex.rows = None
-        return vocab
-
-    def bag(self, ex: RouterExample) -> tuple[np.ndarray, np.ndarray]:
-        """Cached ``(rows, weights)`` of one example under the current vocabulary."""
-        if ex.rows is None or ex.weights is None:
-            if self.featurizer is None:
-                raise EnigmaError("router recipe: batches requested before the model was built")
-            pieces = ex.ids if self.settings.features.piece_n > 0 else ()
-            ex.rows, ex.weights = self.featurizer.one(ex.text, pieces)
-        return ex.rows, ex.weights
+    """An :class:`Example` of the router: its text is what is trained on (ids stay empty)."""
 
 
 def plugin_examples(context: TaskContext | None) -> list[tuple[str, str, str]]:
@@ -148,276 +77,130 @@ def plugin_versions(context: TaskContext | None) -> dict[str, str]:
     return {r.name: str(r.version or "") for r in records if getattr(r, "status", "ok") == "ok"}
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same file (relative, absolute, via links: all alike)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
 def make_router_recipe(
     context: TaskContext | None = None,
     settings: RouterSettings | None = None,
     hyper: HyperParams | None = None,
     seed_data: Path = SEED_DATA,
 ) -> TrainingRecipe:
-    """The router recipe: plugs the n-gram network into the core loop (see module doc)."""
+    """The router recipe (see module doc)."""
     from enigma_core.formats import load_intent_examples, normalize_intent
 
-    state = _State(settings or RouterSettings())
+    cfg = settings or RouterSettings()
     extra = plugin_examples(context)
-    state.plugins = plugin_versions(context)
-    default_data = (seed_data,)
+    plugins = plugin_versions(context)
+    added: list[int] = [0]
 
     def load_examples(paths: Sequence[Path], tokenizer: SharedTokenizer) -> list[Example]:
-        out: list[RouterExample] = []
-        first = state.loads == 0  # the loop loads the training files first, then --valid
-        state.loads += 1
+        out: list[Example] = []
         for path in paths:
             for rec in load_intent_examples(path):
                 src = f"{rec.source or path}:{rec.line}"
-                out.append(state.example(rec.text, normalize_intent(rec.intent), tokenizer, src))
-                out[-1].from_train = first
-        if tuple(Path(p) for p in paths) == default_data and extra:
-            state.plugin_examples = len(extra)
-            for text, intent, src in extra:
-                out.append(state.example(text, normalize_intent(intent), tokenizer, src))
-        return list(out)
+                label = normalize_intent(rec.intent)
+                out.append(RouterExample(ids=[], label=label, source=src, text=rec.text))
+        return out
 
-    def build_model(config: ModelConfig) -> nn.Module:
-        return _build(state, config)
+    def add_examples(paths: Sequence[Path], tokenizer: SharedTokenizer) -> list[Example]:
+        if not any(same_file(Path(p), seed_data) for p in paths):
+            return []
+        added[0] = len(extra)
+        return [
+            RouterExample(ids=[], label=normalize_intent(intent), source=src, text=text)
+            for text, intent, src in extra
+        ]
+
+    def fit(job: FitJob) -> FitResult:
+        return _fit(job, cfg, plugins, added[0])
 
     return TrainingRecipe(
         task="router",
         load_examples=load_examples,
+        add_examples=add_examples,
+        fit=fit,
         head="classify",
-        default_data=default_data,
+        default_data=(seed_data,),
         metric="accuracy",
         higher_is_better=True,
         hyper=hyper or DEFAULT_HYPER,
-        build_model=build_model,
-        make_batch=lambda examples, ctx: _make_batch(state, examples, ctx),
-        loss=lambda model, batch: _loss(state, model, batch),
-        evaluate=lambda model, examples, ctx: _evaluate(state, model, examples, ctx),
-        finalize=lambda model, train, valid, ctx: _finalize(state, model, train, valid, ctx),
-        description="intent router: hashed word/char/piece n-grams -> MLP, calibrated oos",
-        half_tensors=("bag.weight", "linear.weight"),
-        export_exclude=TRAINING_STATE,
+        description="intent router: hashed word/char n-grams -> MLP + linear SVM, calibrated oos",
+        half_tensors=("table",),
+        protected_meta=("router",),
     )
 
 
-# -- torch parts (imported lazily: this module stays importable without torch) ---------------
-def _build(state: _State, config: ModelConfig) -> nn.Module:
-    import torch
+def _fit(
+    job: FitJob, settings: RouterSettings, plugins: dict[str, str], n_plugin: int
+) -> FitResult:
+    """Train the router on the job's examples (numpy, one BLAS thread)."""
+    from enigma_router import linear
+    from enigma_router.trainer import train_router
 
-    from enigma_router.model import RouterNet, RouterNetConfig
-
-    vocab = state.build_vocab()
-    s = state.settings
-    net = RouterNet(
-        RouterNetConfig(
-            n_features=len(vocab),
-            n_labels=max(config.n_labels, 2),
-            hidden=s.hidden,
-            members=s.members,
-            dropout=config.dropout,
-            linear=_use_linear(s),
-            label_groups=_label_groups(state, config.n_labels) if s.label_groups else (),
+    _require_scipy()
+    if settings.linear and not linear.available():
+        print(
+            "note: scikit-learn is not installed, so the router trains without its linear "
+            "member (about 0.3 points less accuracy); pip install 'enigma-router[train]'",
+            file=sys.stderr,
         )
+    hp = job.hyper
+    hyper = Hyper(
+        epochs=hp.epochs,
+        lr=hp.lr,
+        batch_size=hp.batch_size,
+        warmup=hp.warmup,
+        min_lr_ratio=hp.min_lr_ratio,
+        weight_decay=hp.weight_decay,
+        dropout=hp.dropout,
     )
-    with torch.no_grad():
-        net.feat_keys.copy_(torch.from_numpy(vocab.keys))
-        net.feat_idf.copy_(torch.from_numpy(vocab.idf))
-    return net
+    index = {label: i for i, label in enumerate(job.labels)}
 
+    def split(examples: Sequence[Example]) -> tuple[list[str], np.ndarray]:
+        texts = [ex.text for ex in examples]
+        y = np.fromiter((index[str(ex.label)] for ex in examples), np.int64, len(examples))
+        return texts, y
 
-def _use_linear(settings: RouterSettings) -> bool:
-    """Whether to fit the linear member (needs scikit-learn; one stderr line when missing)."""
-    from enigma_router import linear
+    from threadpoolctl import threadpool_limits
 
-    if not settings.linear:
-        return False
-    if linear.available():
-        return True
-    print(
-        "note: scikit-learn is not installed, so the router trains without its linear member "
-        "(about 0.3 points less accuracy); pip install 'enigma-router[train]'",
-        file=sys.stderr,
+    with threadpool_limits(1):
+        result = train_router(
+            split(job.train),
+            split(job.valid),
+            job.labels,
+            hyper,
+            settings,
+            job.seed,
+            valid_carved=job.valid_carved,
+            log=job.log,
+        )
+    router = {**result.router, "plugins": plugins, "plugin_examples": n_plugin}
+    router["settings"] = settings.to_dict()
+    best = max(result.history, key=lambda r: r.get("accuracy", -1.0), default={})
+    return FitResult(
+        tensors=result.tensors,
+        meta={"router": router, "phase_seconds": result.seconds},  # timings: not protected
+        history=result.history,
+        parameters=result.parameters,
+        steps=result.steps,
+        epochs_run=len(result.history),
+        best_value=best.get("accuracy"),
+        best_epoch=int(best.get("epoch", 0)),
     )
-    return False
 
 
-def _label_groups(state: _State, n_labels: int) -> tuple[int, ...]:
-    """Group id per label (sorted label order) by the name's prefix before ``_``."""
-    labels = sorted({str(ex.label) for ex in state.loaded})
-    if len(labels) != n_labels:
-        return ()
-    prefixes = [lab.split("_", 1)[0] if "_" in lab else lab for lab in labels]
-    names = sorted(set(prefixes))
-    if len(names) in (1, len(labels)):
-        return ()
-    return tuple(names.index(p) for p in prefixes)
+def _require_scipy() -> None:
+    """Training needs scipy's sparse matrices (inference does not): one line when missing."""
+    import importlib.util
 
-
-def _make_batch(state: _State, examples: Sequence[Example], ctx: RecipeContext) -> dict[str, Any]:
-    import torch
-
-    rows, weights, offsets = [], [], np.empty(len(examples), dtype=np.int64)
-    n = 0
-    for i, ex in enumerate(examples):
-        if not isinstance(ex, RouterExample):
-            raise EnigmaError(f"{ex.source or 'router data'}: not loaded by the router recipe")
-        r, w = state.bag(ex)
-        offsets[i] = n
-        n += len(r)
-        rows.append(r)
-        weights.append(w)
-    targets = np.fromiter((ex.target for ex in examples), dtype=np.int64, count=len(examples))
-    dev = ctx.device
-    return {
-        "rows": torch.from_numpy(np.concatenate(rows) if rows else np.zeros(0, np.int64)).to(dev),
-        "offsets": torch.from_numpy(offsets).to(dev),
-        "weights": torch.from_numpy(
-            np.concatenate(weights) if weights else np.zeros(0, np.float32)
-        ).to(dev),
-        "targets": torch.from_numpy(targets).to(dev),
-        "n_tokens": int(sum(len(ex.ids) for ex in examples)),
-    }
-
-
-def _loss(state: _State, model: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
-    import torch.nn.functional as F
-
-    logits, _ = model.parts(batch["rows"], batch["offsets"], batch["weights"])
-    k = logits.shape[1]
-    loss = F.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]),
-        batch["targets"].repeat_interleave(k),
-        label_smoothing=state.settings.label_smoothing,
-    )
-    return loss + model.probe_term()
-
-
-def _logits(
-    state: _State, model: nn.Module, examples: Sequence[Example], ctx: RecipeContext
-) -> np.ndarray:
-    """Validation logits in example order (eval mode, no grad)."""
-    import torch
-
-    was = model.training
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for s in range(0, len(examples), 1024):
-            b = _make_batch(state, examples[s : s + 1024], ctx)
-            out.append(model(b["rows"], b["offsets"], b["weights"]).float().cpu().numpy())
-    model.train(was)
-    return np.concatenate(out) if out else np.zeros((0, len(ctx.labels)), np.float32)
-
-
-def _evaluate(
-    state: _State, model: nn.Module, examples: Sequence[Example], ctx: RecipeContext
-) -> dict[str, float]:
-    from enigma_router.calibrate import nll
-
-    logits = _logits(state, model, examples, ctx)
-    targets = np.array([ex.target for ex in examples], dtype=np.int64)
-    if not len(targets):
-        return {"accuracy": 0.0, "val_loss": 0.0}
-    return {
-        "accuracy": float((logits.argmax(axis=1) == targets).mean()),
-        "val_loss": nll(logits, targets, 1.0),
-    }
-
-
-def _finalize(
-    state: _State,
-    model: nn.Module,
-    train: Sequence[Example],
-    valid: Sequence[Example],
-    ctx: RecipeContext,
-) -> dict[str, Any]:
-    """Calibrate on ``valid`` and return the ``router`` block of ``config.json``."""
-    from enigma_router.calibrate import calibrate
-
-    targets = np.array([ex.target for ex in valid], dtype=np.int64)
-    beta = _fit_linear(state, model, train, valid, ctx, beta=None)
-    logits = _logits(state, model, valid, ctx)
-    oos_index = ctx.labels.index("oos") if "oos" in ctx.labels else -1
-    calibration, report = calibrate(logits, targets, oos_index)
-    refit_info = _maybe_refit(state, model, train, valid, ctx)
-    if refit_info is not None and beta is not None:  # the refit network has no linear member yet
-        _fit_linear(state, model, [*train, *valid], (), ctx, beta=beta)
-    model.fold_groups()
-    net_cfg = model.cfg.to_dict()
-    n_params = sum(int(p.numel()) for p in model.parameters())
-    return {
-        "router": {
-            "format": ROUTER_FORMAT,
-            "architecture": "ngram-bag-mlp",
-            "features": state.settings.features.to_dict(),
-            "net": net_cfg,
-            "parameters": n_params,
-            "label_smoothing": state.settings.label_smoothing,
-            "calibration": calibration.to_dict(),
-            "calibration_report": report,
-            "refit": refit_info,
-            "linear": None if beta is None else {"c": LINEAR_C, "weight": round(beta, 6)},
-            "plugins": state.plugins,
-            "plugin_examples": state.plugin_examples,
-            "oos_label": "oos" if oos_index >= 0 else None,
-        }
-    }
-
-
-def _maybe_refit(
-    state: _State,
-    model: nn.Module,
-    train: Sequence[Example],
-    valid: Sequence[Example],
-    ctx: RecipeContext,
-) -> dict[str, Any] | None:
-    """Retrain on train + carved valid (see ``refit.py``); None when not applicable."""
-    import torch
-
-    from enigma_router.refit import refit
-
-    carved = bool(valid) and all(getattr(ex, "from_train", False) for ex in valid)
-    if not (state.settings.refit and carved and model.steps_seen > 0):
-        return None
-    per_epoch = -(-len(train) // ctx.batch_size)
-    epochs = max(1, round(model.steps_seen / per_epoch))
-    lr = model.peak_lr or ctx.recipe.hyper.lr
-    hyper = ctx.recipe.hyper.replace(epochs=epochs, lr=lr, batch_size=ctx.batch_size)
-    examples = [*train, *valid]
-    net = refit(model, examples, ctx, hyper, lambda m, b: _loss(state, m, b), seed=ctx.seed)
-    weights = {k: v for k, v in net.state_dict().items() if k not in TRAINING_STATE}
-    with torch.no_grad():  # the loop's own counters stay (a resumed finished run refits alike)
-        model.load_state_dict(weights, strict=False)
-    return {"examples": len(examples), "epochs": epochs, "lr": round(lr, 8)}
-
-
-def _fit_linear(
-    state: _State,
-    model: nn.Module,
-    train: Sequence[Example],
-    valid: Sequence[Example],
-    ctx: RecipeContext,
-    beta: float | None,
-) -> float | None:
-    """Solve the linear member on ``train`` and install it; returns its weight ``beta``.
-
-    With ``beta`` None it is measured: the linear scores get ``linear_share`` of the spread on
-    ``valid`` (0.5: the same spread as the MLP's logits, an equal say in the sum). None when
-    the network has no linear member.
-    """
-    import torch
-
-    from enigma_router import linear
-
-    if model.linear is None:
-        return None
-    bags = [state.bag(ex) for ex in train]
-    targets = np.array([ex.target for ex in train], dtype=np.int64)
-    weight, bias = linear.fit(bags, targets, model.cfg.n_features, model.cfg.n_labels, ctx.seed)
-    if beta is None:
-        probe = valid or train  # no validation split: the spread on the training data
-        mlp = _logits(state, model, probe, ctx)
-        lin = linear.scores([state.bag(ex) for ex in probe], weight, bias)
-        share = min(max(state.settings.linear_share, 0.0), 0.99)
-        beta = linear.spread_ratio(mlp, lin) * share / (1.0 - share)
-    model.set_linear(torch.from_numpy(weight), torch.from_numpy(bias), beta)
-    return beta
+    if importlib.util.find_spec("scipy") is None:
+        raise EnigmaError(
+            "router training needs scipy (and scikit-learn for the linear member): "
+            "pip install 'enigma-router[train]' (routing works without them)"
+        )

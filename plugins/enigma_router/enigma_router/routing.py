@@ -28,13 +28,14 @@ def resolve_model_dir(model_dir: str | Path | None) -> Path | None:
 
 
 def load_router(model_dir: str | Path | None, context: TaskContext | None = None) -> RouterModel:
-    """Load the router (numpy) with the engine's shared tokenizer; EnigmaError if none exists."""
+    """Load the router (numpy, mapped); the engine's shared tokenizer is loaded only for a model
+    that uses tokenizer pieces (the default features do not). EnigmaError if none exists."""
     from enigma_router.inference import RouterModel
 
     directory = resolve_model_dir(model_dir)
     if directory is None:
         raise EnigmaError("no router model: train one with 'enigma train router'")
-    return RouterModel.load(directory, context.tokenizer() if context is not None else None)
+    return RouterModel.load(directory, context.tokenizer if context is not None else None)
 
 
 def classify(

@@ -22,7 +22,7 @@ def default_router(tmp_path_factory: pytest.TempPathFactory) -> dict:
     from enigma_router.recipe import make_router_recipe
 
     from enigma_core.engine import EnigmaEngine
-    from enigma_core.training.loop import TrainArgs, run_training
+    from enigma_core.training.run import TrainArgs, run_training
 
     context = EnigmaEngine().context()
     out = tmp_path_factory.mktemp("default-router") / "router"

@@ -22,7 +22,7 @@ TRAIN = """
 import sys
 from pathlib import Path
 from enigma_router.recipe import DEFAULT_HYPER, make_router_recipe
-from enigma_core.training.loop import TrainArgs, run_training
+from enigma_core.training.run import TrainArgs, run_training
 run_training(make_router_recipe(None, hyper=DEFAULT_HYPER.replace(epochs=3)),
              TrainArgs(out=Path(sys.argv[1]), data=(Path(sys.argv[2]),), progress=False,
                        threads=1, checkpoint_every=0, checkpoint_seconds=0))
@@ -40,13 +40,15 @@ def _train(out: Path, extra_path: Path | None = None) -> subprocess.CompletedPro
 def test_fit_is_exact_liblinear_and_handles_two_labels_and_missing_ones() -> None:
     pytest.importorskip("sklearn")
     from enigma_router import linear
+    from scipy.sparse import csr_matrix
 
     rng = np.random.default_rng(0)
-    bags = [(np.array([i % 5, 5 + (i % 3)]), rng.random(2).astype(np.float32)) for i in range(60)]
+    rows = np.array([[i % 5, 5 + (i % 3)] for i in range(60)]).ravel()
+    x = csr_matrix((rng.random(120).astype(np.float32), rows, np.arange(0, 121, 2)), shape=(60, 8))
     targets = np.array([i % 5 % 2 for i in range(60)])  # two classes out of three labels
-    weight, bias = linear.fit(bags, targets, n_features=8, n_labels=3)
+    weight, bias = linear.fit(x, targets, n_labels=3)
     assert weight.shape == (8, 3) and bias.shape == (3,)
-    scores = linear.scores(bags, weight, bias)
+    scores = linear.scores(x, weight, bias)
     assert np.allclose(scores[:, 0], -scores[:, 1]) and np.all(scores[:, 2] == -1.0)
     assert (scores[:, :2].argmax(1) == targets).mean() > 0.9  # rows 0-4 separate the classes
     assert linear.spread_ratio(np.ones((3, 2)) * [[1, -1]], np.ones((3, 2)) * [[2, -2]]) == 0.5
@@ -55,16 +57,18 @@ def test_fit_is_exact_liblinear_and_handles_two_labels_and_missing_ones() -> Non
 def test_trained_router_carries_a_fitted_linear_member(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
     from enigma_router.inference import RouterModel
-    from safetensors.numpy import load_file
+
+    from enigma_core.training.weights import open_weights
 
     done = _train(tmp_path / "m")
     assert done.returncode == 0, done.stderr
     assert "scikit-learn is not installed" not in done.stderr
     router = json.loads((tmp_path / "m" / "config.json").read_text())["router"]
     assert router["linear"]["c"] == 1.0 and router["linear"]["weight"] > 0
-    tensors = load_file(str(tmp_path / "m" / "model.safetensors"))
-    lin = tensors["linear.weight"]
-    assert lin.dtype == np.float16 and np.abs(lin).max() > 0
+    table = open_weights(tmp_path / "m" / "model.safetensors").arrays["table"]
+    net = router["net"]
+    lin = table[:, net["members"] * net["hidden"] :]  # [MLP | linear member] in one table
+    assert lin.shape[1] == 4 and lin.dtype == np.float16 and np.abs(lin).max() > 0
     model = RouterModel.load(tmp_path / "m")
     texts = ["write a python function that sorts a list", "hello how are you", "what is in a.png"]
     with_linear = model.logits(texts)

@@ -1,4 +1,4 @@
-"""Router model: trains on a benchmark slice through the core loop; numpy inference matches torch.
+"""Router model: trains (numpy) on a benchmark slice; inference equals the training forward pass.
 
 Needs ``<repo>/../shared/benchmarks`` (skipped with a reason when absent).
 """
@@ -43,7 +43,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
         pytest.skip(f"benchmarks not found at {BENCH}")
     from enigma_router.recipe import DEFAULT_HYPER, make_router_recipe
 
-    from enigma_core.training.loop import TrainArgs, run_training
+    from enigma_core.training.run import TrainArgs, run_training
 
     tmp = tmp_path_factory.mktemp("router")
     train = _slice("hwu64", "train", None, PER_INTENT)
@@ -82,33 +82,51 @@ def test_config_records_labels_features_calibration(trained: dict) -> None:
     assert meta["labels"] == sorted(trained["intents"])
     assert set(router["calibration"]) == {"temperature", "threshold", "margin"}
     assert router["calibration"]["temperature"] > 0
-    assert router["calibration_report"]["ece_after"] <= router["calibration_report"]["ece_before"]
+    report = router["calibration_report"]
+    assert report["nll_after"] <= report["nll_before"] + 1e-6  # the temperature minimises NLL
+    assert 0 <= report["ece_after"] <= 1
     assert router["features"]["char_max"] == 5
     assert router["refit"]["examples"] == trained["outcome"].n_train + trained["outcome"].n_valid
+    assert router["refit"]["mode"] == "warm" and meta["training"]["steps"] > 0
     assert meta["tokenizer"]["sha256"]
 
 
-def test_numpy_inference_matches_torch(trained: dict) -> None:
-    import torch
-    from enigma_router.inference import RouterModel
-    from enigma_router.model import RouterNet, RouterNetConfig
-    from safetensors.torch import load_file
+def _training_net(out: Path) -> tuple[object, dict]:
+    """The training-side network rebuilt from an exported model (float16 table widened)."""
+    from enigma_router.network import RouterNet, RouterNetConfig
 
-    meta = json.loads((trained["out"] / "config.json").read_text())
-    net = RouterNet(RouterNetConfig.from_dict(meta["router"]["net"]))
-    tensors = load_file(str(trained["out"] / "model.safetensors"))
-    assert tensors["bag.weight"].dtype == torch.float16  # the big table is exported in fp16
-    missing, unexpected = net.load_state_dict(tensors, strict=False)
-    assert set(missing) == {"bag.exp_avg", "bag.exp_avg_sq", "bag.steps", "probe_state"}
-    assert not unexpected
-    net.eval()
+    from enigma_core.training.weights import open_weights
+
+    meta = json.loads((out / "config.json").read_text())
+    cfg = RouterNetConfig.from_dict(meta["router"]["net"])
+    arrays = open_weights(out / "model.safetensors").arrays
+    net = RouterNet(
+        RouterNetConfig(**{**cfg.to_dict(), "label_groups": ()}), np.random.default_rng()
+    )
+    width = cfg.members * cfg.hidden
+    net.table = np.asarray(arrays["table"][:, :width], dtype=np.float32)
+    for name in ("bag_bias", "out_weight", "out_bias"):
+        net.dense[name] = np.asarray(arrays[name], dtype=np.float32)
+    return net, arrays
+
+
+def test_numpy_inference_matches_the_training_forward_pass(trained: dict) -> None:
+    from enigma_router import linear
+    from enigma_router.inference import RouterModel
+    from scipy.sparse import csr_matrix
+
+    net, arrays = _training_net(trained["out"])
+    assert arrays["table"].dtype == np.float16  # the one big table is exported in fp16
     model = RouterModel.load(trained["out"])
     texts = [*[r["text"] for r in trained["test"]][:200], "", "zzzz qqqq"]
     rows, offsets, weights = model.featurizer.batch(texts)
-    with torch.no_grad():
-        expected = net(
-            torch.from_numpy(rows), torch.from_numpy(offsets), torch.from_numpy(weights)
-        ).numpy()
+    indptr = np.append(offsets, len(rows))
+    x = csr_matrix((weights, rows, indptr), shape=(len(texts), len(model.keys)))
+    width = net.cfg.members * net.cfg.hidden
+    lin_w = np.asarray(arrays["table"][:, width:], dtype=np.float32)
+    expected = net.logits(x) + float(arrays["linear_weight"]) * linear.scores(
+        x, lin_w, np.asarray(arrays["linear_bias"])
+    )
     got = model.logits(texts)
     assert np.allclose(got, expected, atol=1e-4)
     assert (got.argmax(1) == expected.argmax(1)).all()
@@ -116,8 +134,16 @@ def test_numpy_inference_matches_torch(trained: dict) -> None:
     assert np.allclose(one, got, atol=1e-5)
 
 
+def test_loading_maps_the_weights_without_copying(trained: dict) -> None:
+    from enigma_router.inference import RouterModel
+
+    model = RouterModel.load(trained["out"])
+    assert model.table.dtype == np.float16 and not model.table.flags.writeable
+    assert not model.table.flags.owndata and not model.keys.flags.owndata  # views of the map
+
+
 def test_label_groups_share_outputs_and_fold_into_the_export(trained: dict) -> None:
-    from safetensors.numpy import load_file
+    from enigma_core.training.weights import open_weights
 
     meta = json.loads((trained["out"] / "config.json").read_text())
     groups = meta["router"]["net"]["label_groups"]
@@ -125,32 +151,62 @@ def test_label_groups_share_outputs_and_fold_into_the_export(trained: dict) -> N
     assert len(groups) == len(prefixes) and len(set(groups)) == len(set(prefixes)) < len(groups)
     for i, j in ((i, j) for i in range(len(groups)) for j in range(len(groups))):
         assert (groups[i] == groups[j]) == (prefixes[i] == prefixes[j])
-    tensors = load_file(str(trained["out"] / "model.safetensors"))
-    assert not tensors["group_weight"].any() and not tensors["group_bias"].any()  # folded
+    arrays = open_weights(trained["out"] / "model.safetensors").arrays
+    assert "group_weight" not in arrays and "group_bias" not in arrays  # folded
 
 
 def test_folding_label_groups_keeps_the_logits() -> None:
-    import torch
-    from enigma_router.model import RouterNet, RouterNetConfig
+    from enigma_router.network import RouterNet, RouterNetConfig
+    from scipy.sparse import random as sparse_random
 
-    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
     cfg = RouterNetConfig(
         n_features=50, n_labels=5, hidden=8, members=2, label_groups=(0, 0, 1, 1, 2)
     )
-    net = RouterNet(cfg).eval()
-    with torch.no_grad():
-        net.group_weight.normal_()
-        net.group_bias.normal_()
-        net.bag.weight.normal_()
-    rows = torch.randint(0, 50, (30,))
-    offsets, weights = torch.tensor([0, 10, 20]), torch.rand(30)
-    before = net(rows, offsets, weights)
-    net.fold_groups()
-    assert not net.group_weight.any() and not net.group_bias.any()
-    assert torch.allclose(net(rows, offsets, weights), before, atol=1e-5)
+    net = RouterNet(cfg, rng)
+    net.dense["group_weight"][:] = rng.standard_normal(net.dense["group_weight"].shape)
+    net.dense["group_bias"][:] = rng.standard_normal(net.dense["group_bias"].shape)
+    x = sparse_random(3, 50, density=0.2, format="csr", random_state=0, dtype=np.float32)
+    before = net.logits(x)
+    folded = net.folded()
+    plain = RouterNet(RouterNetConfig(**{**cfg.to_dict(), "label_groups": ()}), rng)
+    plain.table = folded["table"]
+    plain.dense.update({k: folded[k] for k in ("bag_bias", "out_weight", "out_bias")})
+    assert np.allclose(plain.logits(x), before, atol=1e-5)
 
 
-def test_a_model_with_the_retired_wide_member_is_refused(trained: dict, tmp_path: Path) -> None:
+def test_gradients_match_finite_differences() -> None:
+    from enigma_router.network import RouterNet, RouterNetConfig
+
+    cfg = RouterNetConfig(
+        n_features=4, n_labels=3, hidden=4, members=2, dropout=0.0, label_groups=(0, 0, 1)
+    )
+    net = RouterNet(cfg, np.random.default_rng(1))
+    for arr in net.dense.values():
+        arr[:] = np.random.default_rng(2).standard_normal(arr.shape)
+    bag = np.random.default_rng(3).standard_normal((5, 8)).astype(np.float32)
+    y = np.array([0, 1, 2, 1, 0])
+    rng = np.random.default_rng(0)
+    _, d_bag, grads = net.loss_and_grads(bag, y, 0.1, rng)
+    eps = 1e-3
+    for name in ("out_weight", "group_bias", "bag_bias"):
+        arr = net.dense[name]
+        i = np.unravel_index(1, arr.shape)
+        arr[i] += eps
+        up = net.loss_and_grads(bag, y, 0.1, rng)[0]
+        arr[i] -= 2 * eps
+        down = net.loss_and_grads(bag, y, 0.1, rng)[0]
+        arr[i] += eps
+        assert grads[name][i] == pytest.approx((up - down) / (2 * eps), abs=2e-3), name
+    bag2 = bag.copy()
+    bag2[2, 3] += eps
+    up = net.loss_and_grads(bag2, y, 0.1, rng)[0]
+    bag2[2, 3] -= 2 * eps
+    down = net.loss_and_grads(bag2, y, 0.1, rng)[0]
+    assert d_bag[2, 3] == pytest.approx((up - down) / (2 * eps), abs=2e-3)
+
+
+def test_a_model_from_the_torch_trainer_is_refused(trained: dict, tmp_path: Path) -> None:
     import shutil
 
     from enigma_router.inference import RouterModel
@@ -159,12 +215,28 @@ def test_a_model_with_the_retired_wide_member_is_refused(trained: dict, tmp_path
     copy = tmp_path / "old"
     shutil.copytree(trained["out"], copy)
     tensors = load_file(str(copy / "model.safetensors"))
-    tensors["wide.weight"] = np.zeros((3, 2), np.float32)
-    save_file(tensors, str(copy / "model.safetensors"))
-    meta = json.loads((copy / "config.json").read_text())
-    meta.pop("weights_sha256")
-    (copy / "config.json").write_text(json.dumps(meta))
+    tensors["bag.weight"] = tensors.pop("table")
+    save_file(tensors, str(copy / "model.safetensors"))  # no enigma metadata, old names
     with pytest.raises(EnigmaError, match=r"older enigma-router.*retrain"):
+        RouterModel.load(copy)
+
+
+def test_reordered_labels_in_config_json_are_refused(trained: dict, tmp_path: Path) -> None:
+    import shutil
+
+    from enigma_router.inference import RouterModel
+
+    copy = tmp_path / "m"
+    shutil.copytree(trained["out"], copy)
+    meta = json.loads((copy / "config.json").read_text())
+    meta["labels"] = [meta["labels"][1], meta["labels"][0], *meta["labels"][2:]]
+    (copy / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(EnigmaError, match=r"'labels' differs from what model\.safetensors"):
+        RouterModel.load(copy)
+    meta["labels"] = sorted(meta["labels"])
+    meta["router"]["calibration"]["threshold"] = 0.99
+    (copy / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(EnigmaError, match="'router' differs"):
         RouterModel.load(copy)
 
 
@@ -189,17 +261,22 @@ def test_calibration_is_used_at_inference(trained: dict) -> None:
 
 
 def test_refuses_other_tokenizer(trained: dict, tmp_path: Path) -> None:
-    import shutil
-
     from enigma_router.inference import RouterModel
 
-    copy = tmp_path / "m"
-    shutil.copytree(trained["out"], copy, ignore=shutil.ignore_patterns("checkpoint"))
-    meta = json.loads((copy / "config.json").read_text())
-    meta["tokenizer"]["sha256"] = "0" * 64
-    (copy / "config.json").write_text(json.dumps(meta))
+    from enigma_core.tokenizer import SharedTokenizer
+
+    class Other(SharedTokenizer):
+        """The shipped tokenizer under another identity."""
+
+        @property
+        def sha256(self) -> str:
+            return "0" * 64
+
+    from enigma_core.tokenizer import default_tokenizer_path
+
+    other = Other(default_tokenizer_path().read_bytes())
     with pytest.raises(TokenizerMismatchError):
-        RouterModel.load(copy)
+        RouterModel.load(trained["out"], other)
 
 
 def test_not_a_router_is_one_line_error(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ def oos_model(tmp_path_factory: pytest.TempPathFactory) -> dict:
         pytest.skip(f"benchmarks not found at {BENCH}")
     from enigma_router.recipe import DEFAULT_HYPER, make_router_recipe
 
-    from enigma_core.training.loop import TrainArgs, run_training
+    from enigma_core.training.run import TrainArgs, run_training
 
     train_rows = _rows("train")
     intents = sorted({r["intent"] for r in train_rows})

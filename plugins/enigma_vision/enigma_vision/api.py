@@ -1,7 +1,8 @@
 """The public entry points: ``describe_image(x)`` (the seed's API) and request handling.
 
 ``x`` is an image path or a features string; the answer is a guarded caption that names only
-what the extractor found (or what the features string says).
+what the extractor found (or what the features string says). A request may instead carry
+decoded images (a server's uploads), and says which files it may open (``FileAccess``).
 """
 
 from __future__ import annotations
@@ -9,14 +10,17 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from enigma_core.context import FileAccess
 from enigma_core.errors import EnigmaError
+from enigma_vision.access import exists, shown
 from enigma_vision.features import ImageFeatures, extract_features, parse_features
 from enigma_vision.guard import guard
-from enigma_vision.loader import load_image
+from enigma_vision.loader import LoadedImage, load_image, loaded_from_image
 from enigma_vision.model import Captioner, load_captioner
 from enigma_vision.paths import IMAGE_EXTENSIONS, find_features, find_image_path
 from enigma_vision.words import FUNCTION_WORDS
@@ -57,29 +61,46 @@ def default_captioner() -> Captioner:
         return _DEFAULT
 
 
-def _is_path_like(x: str | os.PathLike[str]) -> bool:
+def _is_path_like(x: str | os.PathLike[str], files: FileAccess) -> bool:
     """True when ``x`` should be read as a file rather than a features string."""
     if isinstance(x, os.PathLike):
         return True
     text = x.strip()
-    if "," in text and not Path(os.path.expanduser(text)).exists():
+    if "," in text and not exists(text, files):
         return False
     lower = text.lower()
-    return (
-        lower.rsplit(".", 1)[-1] in IMAGE_EXTENSIONS
-        or "/" in text
-        or Path(os.path.expanduser(text)).is_file()
+    return lower.rsplit(".", 1)[-1] in IMAGE_EXTENSIONS or "/" in text or exists(text, files)
+
+
+def _no_files(name: str) -> EnigmaError:
+    """The refusal when the request's context opens no files (a server answering others)."""
+    return EnigmaError(
+        f"{shown(name)}: file paths in requests are not opened here; attach the image instead"
     )
 
 
-def features_of(x: str | os.PathLike[str], faces: bool = True) -> tuple[ImageFeatures, str | None]:
-    """Features of an image path or a features string, plus the path (None for text)."""
-    if _is_path_like(x):
-        from enigma_vision.faces import FACE_SIDE, faces_available
+def _gray_side(faces: bool) -> int:
+    """Side of the grayscale copy the face detector needs (0: faces off or unavailable)."""
+    from enigma_vision.faces import FACE_SIDE, faces_available
 
-        use_faces = faces and faces_available()
-        image = load_image(os.fspath(x), gray_side=FACE_SIDE if use_faces else 0)
-        return extract_features(image, faces=use_faces), os.fspath(x)
+    return FACE_SIDE if faces and faces_available() else 0
+
+
+def features_of(
+    x: str | os.PathLike[str], faces: bool = True, files: FileAccess | None = None
+) -> tuple[ImageFeatures, str | None]:
+    """Features of an image path or a features string, plus the path (None for text).
+
+    ``files`` (default: the local user's) decides which paths may be opened.
+    """
+    files = files or FileAccess.user()
+    if _is_path_like(x, files):
+        name = os.fspath(x)
+        if not files.allowed:
+            raise _no_files(name)
+        gray_side = _gray_side(faces)
+        image = load_image(name, gray_side=gray_side, files=files)
+        return extract_features(image, faces=gray_side > 0), name
     text = str(x).strip()
     if text.startswith("[E:vision]"):
         text = text[len("[E:vision]") :].strip()
@@ -88,13 +109,10 @@ def features_of(x: str | os.PathLike[str], faces: bool = True) -> tuple[ImageFea
     return parse_features(text), None
 
 
-def describe(
-    x: str | os.PathLike[str], captioner: Captioner | None = None, faces: bool = True
+def _caption(
+    features: ImageFeatures, path: str | None, captioner: Captioner, start: float
 ) -> Description:
-    """Describe an image path or features string: extract, caption, guard."""
-    captioner = captioner if captioner is not None else default_captioner()
-    start = time.perf_counter()
-    features, path = features_of(x, faces=faces)
+    """Caption ``features`` (model constrained to their words), guard it, time it."""
     extracted = time.perf_counter()
     allowed = features.vocabulary() | FUNCTION_WORDS
     candidate = captioner.generate(features.to_text(), allowed) if features.items() else None
@@ -107,22 +125,79 @@ def describe(
     )  # fmt: skip
 
 
+def describe(
+    x: str | os.PathLike[str],
+    captioner: Captioner | None = None,
+    faces: bool = True,
+    files: FileAccess | None = None,
+) -> Description:
+    """Describe an image path or features string: extract, caption, guard."""
+    captioner = captioner if captioner is not None else default_captioner()
+    start = time.perf_counter()
+    features, path = features_of(x, faces=faces, files=files)
+    return _caption(features, path, captioner, start)
+
+
+def describe_attached(
+    image: Any, captioner: Captioner | None = None, faces: bool = True, name: str = "image"
+) -> Description:
+    """Describe an already decoded image (``PIL.Image``, e.g. from ``decode_image_bytes``)."""
+    captioner = captioner if captioner is not None else default_captioner()
+    start = time.perf_counter()
+    gray_side = _gray_side(faces)
+    loaded: LoadedImage = loaded_from_image(image, gray_side=gray_side, name=name)
+    return _caption(extract_features(loaded, faces=gray_side > 0), None, captioner, start)
+
+
 def describe_image(x: str | os.PathLike[str]) -> str:
     """The seed's API: a faithful one-sentence description of an image file or features string."""
     return describe(x).caption
 
 
 def describe_request(
-    request: str, captioner: Captioner | None = None, faces: bool = True
+    request: str,
+    captioner: Captioner | None = None,
+    faces: bool = True,
+    files: FileAccess | None = None,
 ) -> Description:
-    """Find the image path (or features string) in a free-text request and describe it."""
-    path = find_image_path(request)
+    """Find the image path (or features string) in a free-text request and describe it.
+
+    ``files`` (default: the local user's) decides which named files may be opened; with
+    ``FileAccess.none()`` a path is never looked up and naming one is a one-line error.
+    """
+    files = files or FileAccess.user()
+    path = find_image_path(request, files)
     if path is not None:
-        return describe(Path(path), captioner, faces)
+        if not files.allowed:
+            raise _no_files(path)
+        return describe(Path(path), captioner, faces, files)
     features = find_features(request)
     if features is not None:
-        return describe(features, captioner, faces)
+        return describe(features, captioner, faces, files)
+    attach = " or attach an image" if not files.allowed else ""
     raise EnigmaError(
         "no image found in the request: name a file (e.g. 'describe photo.jpg', quote paths "
-        "with spaces) or give features (e.g. '[E:vision] person, smiling, beach')"
+        f"with spaces){attach} or give features (e.g. '[E:vision] person, smiling, beach')"
     )
+
+
+def answer_request(
+    request: str,
+    captioner: Captioner | None = None,
+    faces: bool = True,
+    files: FileAccess | None = None,
+    images: Sequence[Any] = (),
+) -> tuple[str, dict[str, Any]]:
+    """The task's answer and data: the attached ``images`` when there are any (one caption per
+    image), else what the request text names (see :func:`describe_request`)."""
+    if not images:
+        found = describe_request(request, captioner, faces, files)
+        return found.caption, found.to_dict()
+    described = [
+        describe_attached(image, captioner, faces, f"image {i}")
+        for i, image in enumerate(images, 1)
+    ]
+    if len(described) == 1:
+        return described[0].caption, described[0].to_dict()
+    output = "\n".join(f"Image {i}: {d.caption}" for i, d in enumerate(described, 1))
+    return output, {"images": [d.to_dict() for d in described]}

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from enigma_core.errors import EnigmaError
+
+if TYPE_CHECKING:
+    from enigma_core.inference import AllowedTokens
 
 VISION_MARKER = "[E:vision]"
 MAX_CAPTION_TOKENS = 72
@@ -32,7 +35,6 @@ class Captioner:
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     status: str = "template only"
-    _cache: Any = None
 
     @property
     def has_model(self) -> bool:
@@ -44,38 +46,28 @@ class Captioner:
 
         With ``allowed`` words, decoding is constrained: only tokens that spell those words,
         punctuation and end-of-text may be chosen, so the model cannot even start a word the
-        features do not support (the guard still checks the finished caption).
+        features do not support (the guard still checks the finished caption). Decoding is the
+        core's loop with its own KV cache per call, so threads may share one captioner.
         """
         if self.model is None:
             return None
-        import numpy as np
-
-        from enigma_core.inference.generate import fit_prompt
+        from enigma_core.inference import SamplingParams, generate_ids
         from enigma_core.training.recipe import LM_PROMPT_TEMPLATE, encode_lm_prompt
 
         template = self.meta.get("prompt_template", LM_PROMPT_TEMPLATE)
         ids = encode_lm_prompt(self.tokenizer, prompt_text(features_text), template)
-        if self._cache is None:
-            self._cache = self.model.new_cache()
-        cache = self._cache
-        cache.reset()
+        processors = [] if allowed is None else [self.allowed_tokens(allowed)]
+        status: dict[str, str] = {}
+        params = SamplingParams(max_new_tokens=MAX_CAPTION_TOKENS)
         eos = int(self.tokenizer.eos_id)
-        mask = None if allowed is None else self._mask(allowed)
-        logits = self.model.step(fit_prompt(ids, cache.max_len, MAX_CAPTION_TOKENS), cache)
-        out: list[int] = []
-        for _ in range(MAX_CAPTION_TOKENS):
-            token = int(np.argmax(logits if mask is None else logits + mask))
-            if token == eos:
-                return self.tokenizer.decode(out).strip()
-            out.append(token)
-            if cache.length >= cache.max_len:
-                break
-            logits = self.model.step([token], cache)
-        return ""  # ran out of room: an unfinished sentence is never shown
+        out = list(generate_ids(self.model, ids, params, eos, status=status, processors=processors))
+        if status["reason"] != "eos":
+            return ""  # ran out of room: an unfinished sentence is never shown
+        return str(self.tokenizer.decode(out)).strip()
 
-    def _mask(self, allowed: set[str]) -> Any:
-        """Additive logit mask (0 for allowed token ids, -inf elsewhere)."""
-        import numpy as np
+    def allowed_tokens(self, allowed: set[str]) -> AllowedTokens:
+        """Logits processor allowing only the tokens of ``allowed`` words, punctuation and eos."""
+        from enigma_core.inference import AllowedTokens
 
         ids: set[int] = {int(self.tokenizer.eos_id)}
         for word in allowed:
@@ -83,13 +75,11 @@ class Captioner:
                 ids.update(self.tokenizer.encode(form))
                 ids.update(self.tokenizer.encode(f"x {form}")[1:])
         ids.update(self.tokenizer.encode("x, y. z, w."))
-        mask = np.full(self.model.config.vocab_size, -np.inf, dtype=np.float32)
-        mask[sorted(i for i in ids if 0 <= i < mask.size)] = 0.0
-        return mask
+        return AllowedTokens(ids, self.model.config.vocab_size)
 
     def close(self) -> None:
-        """Drop the model and its cache."""
-        self.model = self._cache = None
+        """Drop the model."""
+        self.model = None
 
     def info(self) -> dict[str, Any]:
         """JSON-friendly description (path, status, size, metrics)."""

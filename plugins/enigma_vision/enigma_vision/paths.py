@@ -2,15 +2,16 @@
 
 Handles ``describe photo.jpg``, ``what is in ~/pics/cat.png?``, quoted paths (with spaces),
 unquoted paths with spaces when the file exists, ``file://`` URLs and ``[E:vision] <features>``.
+Whether a file exists is asked only under the request's file access (never, for a server).
 """
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
+from enigma_core.context import FileAccess
 from enigma_core.errors import EnigmaError
+from enigma_vision.access import exists
 
 IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "gif", "bmp", "tif", "tiff")
 _EXT = "|".join(IMAGE_EXTENSIONS)
@@ -26,11 +27,9 @@ _LEAD = re.compile(
 )
 
 
-def _expand(text: str) -> Path:
-    """A path with ``~`` expanded and a ``file://`` prefix removed."""
-    if text.lower().startswith("file://"):
-        text = text[len("file://") :]
-    return Path(os.path.expanduser(text))
+def _name(text: str) -> str:
+    """A path as written, without a ``file://`` prefix."""
+    return text[len("file://") :] if text.lower().startswith("file://") else text
 
 
 def _looks_like_image(text: str) -> bool:
@@ -38,18 +37,20 @@ def _looks_like_image(text: str) -> bool:
     return text.lower().rsplit(".", 1)[-1] in IMAGE_EXTENSIONS and "." in text
 
 
-def find_image_path(request: str) -> str | None:
-    """The image path named in ``request`` (``~`` expanded), or None when there is none.
+def find_image_path(request: str, files: FileAccess | None = None) -> str | None:
+    """The image path named in ``request`` (as written, ``~`` kept), or None when there is none.
 
     A quoted string wins when it names an existing file or ends with an image extension.
     Unquoted, the longest run of words ending in ``.png`` (etc.) that exists is taken, so
     ``describe My Photos/cat.png`` works when that file exists; else the last word itself.
+    Existence is checked only for files that ``files`` (default: the local user's) may open.
     """
+    files = files or FileAccess.user()
     url = _URL.search(request)
     for match in _QUOTED.finditer(request):
         candidate = match["path"].strip()
-        if candidate and (_looks_like_image(candidate) or _expand(candidate).is_file()):
-            return str(_expand(candidate))
+        if candidate and (_looks_like_image(candidate) or exists(candidate, files)):
+            return _name(candidate)
     if url and _looks_like_image(url.group(0).rstrip(_TRAILING)):
         raise EnigmaError(
             f"{url.group(0).rstrip(_TRAILING)}: cannot fetch images from the web (enigma works "
@@ -61,13 +62,13 @@ def find_image_path(request: str) -> str | None:
         best = token
         for n in range(1, min(8, len(words)) + 1):
             longer = " ".join([*words[len(words) - n :]]) + token
-            if longer.strip() and _expand(longer.strip()).is_file():
+            if longer.strip() and exists(longer.strip(), files):
                 best = longer.strip()
-        return str(_expand(best))
+        return _name(best)
     for word in request.split():
         word = word.rstrip(_TRAILING)
-        if ("/" in word or word.startswith("~")) and _expand(word).is_file():
-            return str(_expand(word))
+        if ("/" in word or word.startswith("~")) and exists(word, files):
+            return _name(word)
     return None
 
 

@@ -86,17 +86,18 @@ def enigma_model_info(
 
 @hookimpl
 def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult:
-    """Find the image path (or features) in ``request``, extract, caption, guard.
+    """Describe the images attached to the request, else the file (or features) it names.
 
-    ``data`` carries the extracted features, so ``enigma route --json`` shows what was seen.
-    Option ``faces`` (default True) turns the optional OpenCV face detector off when False.
+    Files are opened only as ``context.files`` allows (a server opens none). ``data`` carries
+    the extracted features, so ``enigma route --json`` shows what was seen. Option ``faces``
+    (default True) turns the optional OpenCV face detector off when False.
     """
-    from enigma_vision.api import describe_request
+    from enigma_vision.api import answer_request
 
     captioner = context.model(VISION_TASK.name)
     faces = bool(context.options.get("faces", True))
-    result = describe_request(request, captioner, faces=faces)
-    return TaskResult(output=result.caption, data=result.to_dict())
+    output, data = answer_request(request, captioner, faces, context.files, context.images)
+    return TaskResult(output=output, data=data)
 
 
 @hookimpl

@@ -63,19 +63,17 @@ def vision_recipe(synthetic: int = SYNTHETIC_EXAMPLES) -> TrainingRecipe:
         meta={"synthetic_examples": synthetic, "synthetic_seed": SYNTHETIC_SEED},
         description="Image captions from extracted features (seed Q/A file + procedural images).",
     )
-    base_load = recipe.load_examples
-    calls: list[int] = []
 
-    def load_examples(paths: Sequence[Path], tokenizer: SharedTokenizer) -> list[Example]:
-        examples = base_load(paths, tokenizer)
-        calls.append(1)
-        if len(calls) == 1 and synthetic > 0:  # the first call loads the training data
-            from enigma_vision.training_data import synthetic_pairs
+    def add_examples(paths: Sequence[Path], tokenizer: SharedTokenizer) -> list[Example]:
+        """Fresh procedural pairs, added to the training set once (the core calls this)."""
+        if synthetic <= 0:
+            return []
+        from enigma_vision.training_data import synthetic_pairs
 
-            for n, (prompt, caption) in enumerate(synthetic_pairs(synthetic, SYNTHETIC_SEED)):
-                pair = QAPair(prompt, caption, f"synthetic:{SYNTHETIC_SEED}:{n}")
-                examples.append(encode_qa(tokenizer, pair))
-        return examples
+        return [
+            encode_qa(tokenizer, QAPair(prompt, caption, f"synthetic:{SYNTHETIC_SEED}:{n}"))
+            for n, (prompt, caption) in enumerate(synthetic_pairs(synthetic, SYNTHETIC_SEED))
+        ]
 
-    recipe.load_examples = load_examples
+    recipe.add_examples = add_examples
     return recipe

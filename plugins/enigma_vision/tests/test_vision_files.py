@@ -77,7 +77,7 @@ def test_missing_empty_and_directory(tmp_path: Path) -> None:
     _refused(tmp_path / "nope.png", "no such image file")
     (tmp_path / "empty.jpg").write_bytes(b"")
     _refused(tmp_path / "empty.jpg", "empty")
-    _refused(tmp_path, "not a file")
+    _refused(tmp_path, "no such image file (or not allowed)")
 
 
 def test_not_an_image(tmp_path: Path) -> None:
@@ -182,3 +182,90 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
     assert loaded.pixels.shape[0] > loaded.pixels.shape[1]
     top, bottom = loaded.pixels[:40].mean(), loaded.pixels[-40:].mean()
     assert top < bottom  # the stored left (blue, darker) half is now on top
+
+
+def png16(width: int, height: int) -> bytes:
+    """A 16-bit grey PNG of zeros, compressed row by row (never held uncompressed)."""
+    header = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)
+    packer = zlib.compressobj(9)
+    row = b"\x00" * (1 + 2 * width)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", idat)
+        + _chunk(b"IEND", b"")
+    )
+
+
+_PEAK_SCRIPT = (
+    "import json, sys\n"
+    "from enigma_core.errors import EnigmaError\n"
+    "from enigma_vision.loader import load_image\n"
+    "try:\n"
+    "    shape = list(load_image(sys.argv[1]).pixels.shape); message = None\n"
+    "except EnigmaError as exc:\n"
+    "    shape, message = None, str(exc)\n"
+    "hwm = [x for x in open('/proc/self/status') if x.startswith('VmHWM:')]\n"
+    "print(json.dumps({'message': message, 'shape': shape, 'rss_kb': int(hwm[0].split()[1])}))\n"
+)
+
+
+def _peak(path: Path) -> dict[str, object]:
+    """Load ``path`` in a fresh interpreter; its message or pixel shape, and its peak RSS."""
+    if not Path("/proc/self/status").is_file():
+        pytest.skip("needs /proc/self/status (Linux) to read a process's peak memory")
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_SCRIPT, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_16_bit_png_bomb_stays_small(tmp_path: Path) -> None:
+    """A 172 KB 16-bit PNG of 9400x9400 (under Pillow's own limit) took 2 GB and 8 s: it is
+    refused from its header now; a 4000x4000 one is decoded reduced, in bounded memory."""
+    bomb = tmp_path / "deep.png"
+    bomb.write_bytes(png16(9400, 9400))
+    assert bomb.stat().st_size < 200_000
+    report = _peak(bomb)
+    assert report["message"] is not None and "too large" in str(report["message"])
+    assert "9400x9400" in str(report["message"])
+    assert int(report["rss_kb"]) < 150_000  # the old loader peaked at 2,021,884 kB
+    big = tmp_path / "deep4k.png"
+    big.write_bytes(png16(4000, 4000))
+    report = _peak(big)
+    assert report["message"] is None and report["shape"] == [160, 160, 3]
+    assert int(report["rss_kb"]) < 250_000  # the old loader peaked at 396,332 kB
+
+
+def test_decode_image_bytes_has_the_file_limits() -> None:
+    """Uploads get the file checks: bombs, 16-bit bombs, junk and empty data are one-line
+    errors; a good upload comes back RGB, upright, reduced, with its original size noted."""
+    from enigma_vision.loader import decode_image_bytes, loaded_from_image
+
+    for data, word in ((bomb_png(), "too large"), (bomb_jpeg(), "too large"),
+                       (png16(9400, 9400), "too large"), (b"", "empty"),
+                       (b"not an image at all", "not a readable image"),
+                       (_good_bytes("png")[:300], "")):  # fmt: skip
+        with pytest.raises(EnigmaError) as info:
+            decode_image_bytes(data)
+        assert "\n" not in str(info.value) and word in str(info.value)
+        assert str(info.value).startswith("uploaded image: ")
+    big = Image.new("RGB", (3000, 1000), (20, 40, 200))
+    buffer = io.BytesIO()
+    big.save(buffer, "PNG")
+    image = decode_image_bytes(buffer.getvalue())
+    assert (
+        image.mode == "RGB"
+        and max(image.size) <= 1280
+        and image.info["enigma_size"]
+        == (
+            3000,
+            1000,
+        )
+    )
+    loaded = loaded_from_image(image)
+    assert (loaded.width, loaded.height, loaded.format) == (3000, 1000, "PNG")
+    assert loaded.pixels.shape == (53, 160, 3)
+    assert image.size == decode_image_bytes(buffer.getvalue()).size  # the upload is untouched

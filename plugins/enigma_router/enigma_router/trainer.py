@@ -1,0 +1,246 @@
+"""The whole router training run in numpy: features, network, linear member, calibration, refit.
+
+``train_router`` takes labelled train/valid requests and returns the arrays to export and the
+``router`` block of ``config.json``:
+
+1. hash every request once, build the n-gram vocabulary and the sparse matrices;
+2. train the MLP members on ``train`` (``fit.train_net``), validating each epoch;
+3. solve the linear member on ``train`` (``linear.py``) and give it ``linear_share`` of the
+   fused spread on ``valid``; calibrate temperature and oos knobs on the fused ``valid`` logits;
+4. refit: when ``valid`` was carved from the training files, continue training on train +
+   valid for ``refit_epochs`` epochs (warm start) and solve the linear member again on all of
+   it, keeping the calibration measured on the held-out split.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from enigma_router.features import FeatureSpec, Featurizer, Hasher
+from enigma_router.fit import Matrix, Schedule, mlp_logits, new_net, train_net
+from enigma_router.network import RouterNet, RouterNetConfig
+
+ROUTER_FORMAT = 2
+"""2: trained in numpy, inference-critical config in the weights file's metadata."""
+
+
+@dataclass
+class RouterSettings:
+    """Network, features and refit of a router training run (besides the loop's hyper).
+
+    Defaults measured in docs/ROUTER_BENCHMARKS.md: two 128-wide MLP members, labels grouped by
+    name prefix, the exact linear member with half of the fused spread, a warm refit.
+    """
+
+    features: FeatureSpec = field(default_factory=FeatureSpec)
+    hidden: int = 128  # per member
+    members: int = 2  # MLP members, each with its own loss; logits averaged
+    linear: bool = True  # fit the linear SVM member (needs scikit-learn at training time)
+    linear_share: float = 0.5  # its share of the fused logits' spread on validation
+    label_smoothing: float = 0.1
+    refit: str = "warm"  # after calibrating on a carved split: "warm", "full" or "none"
+    refit_epochs: int = 2  # warm refit: epochs over train + valid
+    refit_lr: float = 0.25  # warm refit: peak lr as a fraction of the run's
+    label_groups: bool = True  # labels sharing a prefix before "_" share an output vector
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (recorded in ``config.json``)."""
+        out = asdict(self)
+        out["features"] = self.features.to_dict()
+        return out
+
+
+@dataclass
+class Hyper:
+    """The loop settings the router uses (a subset of the core's HyperParams)."""
+
+    epochs: int = 10
+    lr: float = 4e-3
+    batch_size: int = 128
+    warmup: float = 0.1
+    min_lr_ratio: float = 0.01
+    weight_decay: float = 0.0
+    dropout: float = 0.5
+
+
+@dataclass
+class RouterResult:
+    """What one run produced: export arrays, the ``router`` config block, per-epoch history."""
+
+    tensors: dict[str, np.ndarray]
+    router: dict[str, Any]
+    history: list[dict[str, Any]]
+    parameters: int
+    seconds: dict[str, float]
+    steps: int
+
+
+Log = Callable[[dict[str, Any]], None]
+
+
+def label_groups(labels: Sequence[str]) -> tuple[int, ...]:
+    """Group id per label by the name's prefix before ``_`` (empty when that groups nothing)."""
+    prefixes = [lab.split("_", 1)[0] if "_" in lab else lab for lab in labels]
+    names = sorted(set(prefixes))
+    if len(names) in (1, len(labels)):
+        return ()
+    return tuple(names.index(p) for p in prefixes)
+
+
+def train_router(
+    train: tuple[Sequence[str], np.ndarray],
+    valid: tuple[Sequence[str], np.ndarray],
+    labels: Sequence[str],
+    hyper: Hyper,
+    settings: RouterSettings,
+    seed: int = 0,
+    *,
+    valid_carved: bool = True,
+    log: Log | None = None,
+) -> RouterResult:
+    """Train, calibrate and (maybe) refit a router; see the module doc."""
+    from enigma_router import linear
+    from enigma_router.calibrate import calibrate
+    from enigma_router.dataset import build_vocab, hash_texts, matrix
+
+    clock = _Clock()
+    spec = settings.features
+    hasher = Hasher(spec)
+    train_docs = hash_texts(train[0], hasher)
+    valid_docs = hash_texts(valid[0], hasher)
+    vocab = build_vocab([*train_docs, *valid_docs], hasher, spec)
+    featurizer = Featurizer(spec, vocab, hasher)
+    tr = Matrix(matrix(train_docs, featurizer), np.asarray(train[1], dtype=np.int64))
+    va = Matrix(matrix(valid_docs, featurizer), np.asarray(valid[1], dtype=np.int64))
+    del train_docs, valid_docs
+    clock.lap("features")
+    use_linear = settings.linear and linear.available()
+    cfg = RouterNetConfig(
+        n_features=len(vocab),
+        n_labels=max(len(labels), 2),
+        hidden=settings.hidden,
+        members=settings.members,
+        dropout=hyper.dropout,
+        linear=use_linear,
+        label_groups=label_groups(labels) if settings.label_groups else (),
+    )
+    schedule = _schedule(hyper, settings, hyper.epochs, hyper.lr)
+    net = train_net(new_net(cfg, seed), tr, schedule, seed, valid=va, log=log)
+    history = list(schedule.history)
+    steps = schedule.steps
+    clock.lap("network")
+    lin = linear.fit(tr.x, tr.y, cfg.n_labels, seed) if use_linear else None
+    beta = None
+    if lin is not None:
+        probe = va if len(va) else tr  # no validation split: the spread on the training data
+        share = min(max(settings.linear_share, 0.0), 0.99)
+        spread = linear.spread_ratio(mlp_logits(net, probe.x), linear.scores(probe.x, *lin))
+        beta = spread * share / (1.0 - share)
+    clock.lap("linear")
+    logits = _fused(net, va.x, lin, beta)
+    oos_index = list(labels).index("oos") if "oos" in labels else -1
+    calibration, report = calibrate(logits, va.y, oos_index)
+    clock.lap("calibration")
+    refit_info = None
+    if settings.refit != "none" and valid_carved and len(va):
+        both = Matrix(_vstack(tr.x, va.x), np.concatenate([tr.y, va.y]))
+        net, refit_info = _refit(net, cfg, both, hyper, settings, seed, log)
+        steps += int(refit_info["steps"])
+        if lin is not None:
+            lin = linear.fit(both.x, both.y, cfg.n_labels, seed)
+        clock.lap("refit")
+    tensors = {**net.folded(), "feat_keys": vocab.keys, "feat_idf": vocab.idf}
+    if lin is not None and beta is not None:  # one table: [MLP rows | linear member rows]
+        tensors["table"] = np.concatenate([tensors["table"], lin[0]], axis=1)
+        tensors["linear_bias"] = lin[1]
+        tensors["linear_weight"] = np.array(beta, dtype=np.float32)
+    router = {
+        "format": ROUTER_FORMAT,
+        "architecture": "ngram-bag-mlp",
+        "features": spec.to_dict(),
+        "net": cfg.to_dict(),
+        "parameters": net.parameter_count() + (0 if lin is None else lin[0].size + lin[1].size),
+        "label_smoothing": settings.label_smoothing,
+        "calibration": calibration.to_dict(),
+        "calibration_report": report,
+        "refit": refit_info,
+        "linear": None if beta is None else {"c": linear.LINEAR_C, "weight": round(beta, 6)},
+        "oos_label": "oos" if oos_index >= 0 else None,
+    }
+    return RouterResult(tensors, router, history, router["parameters"], clock.laps, steps)
+
+
+def _schedule(hyper: Hyper, settings: RouterSettings, epochs: int, lr: float) -> Schedule:
+    return Schedule(
+        epochs=epochs,
+        batch_size=hyper.batch_size,
+        lr=lr,
+        warmup=hyper.warmup,
+        min_lr_ratio=hyper.min_lr_ratio,
+        weight_decay=hyper.weight_decay,
+        label_smoothing=settings.label_smoothing,
+    )
+
+
+def _refit(
+    net: RouterNet,
+    cfg: RouterNetConfig,
+    both: Matrix,
+    hyper: Hyper,
+    settings: RouterSettings,
+    seed: int,
+    log: Log | None,
+) -> tuple[RouterNet, dict[str, Any]]:
+    """Train on train + carved valid: continue ``net`` (warm) or start over (full)."""
+    if settings.refit == "full":
+        schedule = _schedule(hyper, settings, hyper.epochs, hyper.lr)
+        net = train_net(new_net(cfg, seed + 1), both, schedule, seed + 1, log=log, phase="refit")
+        info = {"mode": "full", "examples": len(both), "epochs": hyper.epochs}
+        return net, {**info, "steps": schedule.steps}
+    lr = hyper.lr * settings.refit_lr
+    schedule = _schedule(hyper, settings, settings.refit_epochs, lr)
+    schedule.warmup = 0.0
+    net = train_net(net, both, schedule, seed + 1, log=log, phase="refit")
+    return net, {
+        "mode": "warm",
+        "examples": len(both),
+        "epochs": settings.refit_epochs,
+        "lr": round(lr, 8),
+        "steps": schedule.steps,
+    }
+
+
+def _fused(
+    net: RouterNet, x: Any, lin: tuple[np.ndarray, np.ndarray] | None, beta: float | None
+) -> np.ndarray:
+    """MLP logits plus ``beta`` times the linear scores (what inference computes)."""
+    from enigma_router import linear
+
+    logits = mlp_logits(net, x)
+    if lin is not None and beta is not None:
+        logits = logits + np.float32(beta) * linear.scores(x, *lin)
+    return logits
+
+
+def _vstack(a: Any, b: Any) -> Any:
+    from scipy.sparse import vstack
+
+    return vstack([a, b], format="csr", dtype=np.float32)
+
+
+class _Clock:
+    """Seconds spent in each phase (reported in ``--json`` and the bench)."""
+
+    def __init__(self) -> None:
+        self.t = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(self.laps.get(name, 0.0) + now - self.t, 3)
+        self.t = now
