@@ -49,7 +49,11 @@ class _Retry(Exception):
 
 
 class BackendClient:
-    """An HTTP connection pool for one backend; thread-safe; ``close()`` frees it."""
+    """An HTTP connection pool for one backend; thread-safe; ``close()`` frees it.
+
+    Proxy variables and ``.netrc`` are ignored (``trust_env=False``): nothing but the configured
+    key is ever sent, and a local server is reached directly.
+    """
 
     def __init__(self, name: str) -> None:
         self.name = name

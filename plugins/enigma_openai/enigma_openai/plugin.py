@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 ENIGMA_PLUGIN_API = ">=1.1,<2"
 ORIGIN = "config"
 
-_parsed: weakref.WeakKeyDictionary[Any, tuple[int, Sections]] = weakref.WeakKeyDictionary()
+_parsed: weakref.WeakKeyDictionary[Any, tuple[Any, Sections]] = weakref.WeakKeyDictionary()
+"""Per engine: the config JSON last parsed (kept alive, compared by identity) and its sections."""
 _parsed_lock = threading.Lock()
 
 
@@ -87,7 +88,7 @@ def live_sections(context: TaskContext) -> Sections:
     raw = config.raw
     with _parsed_lock:
         cached = _parsed.get(engine)
-    if cached is not None and cached[0] == id(raw):
+    if cached is not None and cached[0] is raw:
         return cached[1]
     try:
         sections = parse_sections(raw, str(config.source or "config.json"))
@@ -97,7 +98,7 @@ def live_sections(context: TaskContext) -> Sections:
         print(f"enigma: warning: backends/tasks not reloaded: {exc}", file=sys.stderr)
         sections = cached[1]
     with _parsed_lock:
-        _parsed[engine] = (id(raw), sections)
+        _parsed[engine] = (raw, sections)
     return sections
 
 
