@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from httpx_sse import EventSource, SSEError
@@ -152,8 +153,9 @@ class _Call:
 
     def fail(self, what: str, status: int = 502, code: str = "backend_error") -> BackendError:
         b = self.backend
+        query = urlsplit(b.base_url).query
         return BackendError(
-            scrub(f"backend {b.name!r} ({b.shown_url}): {what}", self.key), status, code
+            scrub(f"backend {b.name!r} ({b.shown_url}): {what}", self.key, query), status, code
         )
 
     # -- answers -------------------------------------------------------------------------------

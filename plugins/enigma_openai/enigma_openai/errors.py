@@ -18,9 +18,11 @@ class BackendError(EnigmaError):
         self.code = code
 
 
-def scrub(text: str, secret: str | None) -> str:
-    """``text`` on one line, at most 300 characters, with ``secret`` (a key) masked out."""
+def scrub(text: str, *secrets: str | None) -> str:
+    """``text`` on one line, at most 300 characters, with each secret (a key, a query string
+    that may hold one) masked out."""
     line = " ".join(str(text).split())
-    if secret and len(secret) >= 4:
-        line = line.replace(secret, "***")
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            line = line.replace(secret, "***")
     return line if len(line) <= 300 else line[:297] + "..."

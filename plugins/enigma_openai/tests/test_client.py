@@ -169,3 +169,12 @@ def test_wrong_path_says_to_check_model_and_base_url(
     backend = Backend(name="nov1", base_url=server.url[: -len("/v1")], model="echo")
     with pytest.raises(BackendError, match="HTTP 404 Not Found: no route /chat/completions"):
         client.complete(backend, HI, {})
+
+
+def test_a_key_in_the_query_string_never_shows(server: FakeServer, client: BackendClient) -> None:
+    secret = "sk-query-secret-0123456789"
+    backend = Backend(name="q", base_url=f"{server.url}?api-key={secret}", model="echo")
+    with pytest.raises(BackendError) as info:  # the server echoes the path it got
+        client.complete(backend, HI, {})
+    assert server.seen[-1].path.endswith(f"?api-key={secret}")
+    assert "HTTP 404" in str(info.value) and secret not in str(info.value)
