@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench models clean
+.PHONY: venv demo test lint bench clean models models-router models-code models-vision
 
 $(STAMP): pyproject.toml plugins/enigma_router/pyproject.toml plugins/enigma_vision/pyproject.toml plugins/enigma_code/pyproject.toml \
 		plugins/enigma_openai/pyproject.toml
@@ -34,11 +34,24 @@ bench: $(STAMP)  ## Full-size benchmarks (router vs fastText/TF-IDF on ../shared
 	$(BIN)/enigma bench vision
 	$(BIN)/enigma bench code
 
-models: $(STAMP)  ## Rebuild every shipped default model (each one's card in models/ says what it is)
+models: models-router models-code models-vision  ## Rebuild every shipped default model (cards: models/)
+
+models-router: $(STAMP)  ## The default router (seconds; deterministic)
 	ENIGMA_HOME="$$(mktemp -d)" $(BIN)/enigma train router --seed 0 \
 		--out plugins/enigma_router/enigma_router/default_model
 	$(BIN)/enigma eval router --model plugins/enigma_router/enigma_router/default_model \
 		--data data/specialized/router_heldout.txt
+
+models-code: $(STAMP)  ## The default code model (~25 min on one CPU thread)
+	$(BIN)/enigma data code --out runs/code/stdlib.jsonl
+	ENIGMA_HOME="$$(mktemp -d)" $(BIN)/enigma train code --size tiny --epochs 7 --seed 0 \
+		--out runs/code/tiny --threads 1
+	$(BIN)/python -m enigma_code.export runs/code/tiny plugins/enigma_code/enigma_code/weights
+
+models-vision: $(STAMP)  ## The default caption model (~40 min on two CPU threads)
+	ENIGMA_HOME="$$(mktemp -d)" $(BIN)/enigma train vision --seed 0 --threads 2 \
+		--out plugins/enigma_vision/enigma_vision/weights
+	rm -rf plugins/enigma_vision/enigma_vision/weights/checkpoint
 
 lint: $(STAMP)
 	$(BIN)/ruff check enigma_core plugins tests examples
