@@ -1,15 +1,29 @@
-"""The user's config file (the seed's structure): read, validated, merged with defaults."""
+"""The user's config file (the seed's structure): read, validated, merged with defaults.
+
+The file is read with a size limit (1 MB) before parsing, JSON nested deeper than 16 levels is
+refused, and unknown keys are reported on stderr with the closest known key (a typo such as
+``shared_tokeniser`` would otherwise be ignored silently).
+"""
 
 from __future__ import annotations
 
+import difflib
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from enigma_core.bounded import read_file
 from enigma_core.errors import EnigmaError
 from enigma_core.home import config_path
+
+MAX_CONFIG_BYTES = 1 << 20
+MAX_DEPTH = 16
+TOP_KEYS = ("enabled", "shared_tokenizer", "default_task", "models", "log", "chat")
+MODEL_KEYS = ("path", "size", "description")
+LOG_KEYS = ("enabled", "text", "max_rows", "max_days")
 
 
 @dataclass
@@ -95,6 +109,34 @@ def _fail(path: Path, message: str) -> EnigmaError:
     return EnigmaError(f"{path}: {message}")
 
 
+def _warn_unknown(
+    path: Path, raw: dict[str, Any], known: tuple[str, ...], where: str, open_set: bool = False
+) -> None:
+    """One stderr line per unknown key, naming the closest known key when there is one.
+
+    ``open_set``: other keys may be legitimate (top-level sections that plugins own), so only
+    a key close to a known one (a likely typo) is reported."""
+    for key in raw:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
+            if open_set and not close:
+                continue
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
+            print(f"enigma: warning: {path}: unknown key '{where}{key}'{hint}", file=sys.stderr)
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value`` (iterative: no recursion limit)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            todo.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def _parse_models(path: Path, raw: Any) -> dict[str, ModelEntry]:
     if not isinstance(raw, dict):
         raise _fail(path, "field 'models' must be an object of {name: {path, size, description}}")
@@ -102,6 +144,7 @@ def _parse_models(path: Path, raw: Any) -> dict[str, ModelEntry]:
     for name, entry in raw.items():
         if not isinstance(entry, dict):
             raise _fail(path, f"field 'models.{name}' must be an object")
+        _warn_unknown(path, entry, MODEL_KEYS, f"models.{name}.")
         for key in ("path", "size"):
             if entry.get(key) is not None and not isinstance(entry.get(key), str):
                 raise _fail(path, f"field 'models.{name}.{key}' must be a string or null")
@@ -116,24 +159,29 @@ def _parse_models(path: Path, raw: Any) -> dict[str, ModelEntry]:
 def load_config(path: Path | None = None) -> Config:
     """Read the config at ``path`` (default: under ENIGMA_HOME); a missing file means defaults.
 
-    An unreadable or invalid file is a one-line :class:`EnigmaError` naming the file and the
-    line/column or field at fault.
+    An unreadable, oversized, too deeply nested or invalid file is a one-line
+    :class:`EnigmaError` naming the file and the line/column or field at fault.
     """
     path = path or config_path()
     if not path.exists():
         return Config(source=path)
+    data = read_file(path, MAX_CONFIG_BYTES, "config")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _fail(path, f"not valid UTF-8 (byte {exc.start})") from exc
-    except OSError as exc:
-        raise _fail(path, f"cannot read config: {exc.strerror or exc}") from exc
+        raise _fail(path, f"not valid UTF-8 (byte {exc.start})") from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _fail(path, f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}") from exc
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise _fail(path, f"{where}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise _fail(path, f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    if _depth(raw) > MAX_DEPTH:
+        raise _fail(path, f"JSON nested deeper than {MAX_DEPTH} levels")
     if not isinstance(raw, dict):
         raise _fail(path, "config must be a JSON object")
+    _warn_unknown(path, raw, TOP_KEYS, "", open_set=True)
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise _fail(path, "field 'enabled' must be true or false")
@@ -157,6 +205,7 @@ def load_config(path: Path | None = None) -> Config:
 def _parse_log(path: Path, raw: Any) -> LogSettings:
     if not isinstance(raw, dict):
         raise _fail(path, "field 'log' must be an object of {enabled, text, max_rows, max_days}")
+    _warn_unknown(path, raw, LOG_KEYS, "log.")
     settings = LogSettings()
     for key in ("enabled", "text"):
         if key in raw:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 
+from enigma_core.bounded import read_file
 from enigma_core.errors import EnigmaError, TokenizerMismatchError
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
@@ -26,6 +27,7 @@ USER_SYMBOLS: tuple[str, ...] = (TOOL_MARKER, VISION_MARKER, NEWLINE)
 """Pieces with fixed ids right after the specials: ``[E:tool]``=4, ``[E:vision]``=5, ``\\n``=6."""
 TOOL_ID, VISION_ID, NEWLINE_ID = 4, 5, 6
 _SPACE_MARK = "\u2581"  # SentencePiece's visible space; a literal one in text is sent as bytes.
+MAX_TOKENIZER_BYTES = 64 << 20  # the shipped one is 130 KB; a 100k-piece model is ~2 MB
 
 
 class SharedTokenizer:
@@ -63,15 +65,10 @@ class SharedTokenizer:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SharedTokenizer:
-        """Load a tokenizer file; a missing or broken file is a one-line :class:`EnigmaError`."""
+        """Load a tokenizer file; a missing, broken, non-regular or oversized (over 64 MB) file
+        is a one-line :class:`EnigmaError`, raised before anything is parsed."""
         p = Path(path)
-        try:
-            data = p.read_bytes()
-        except FileNotFoundError:
-            raise EnigmaError(f"{p}: tokenizer file not found") from None
-        except OSError as exc:
-            raise EnigmaError(f"{p}: cannot read tokenizer ({exc.strerror or exc})") from None
-        return cls(data, p)
+        return cls(read_file(p, MAX_TOKENIZER_BYTES, "tokenizer"), p)
 
     # -- identity ---------------------------------------------------------------------------
     @property

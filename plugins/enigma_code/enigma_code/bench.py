@@ -4,6 +4,8 @@ The measurement runs in a child process started with every BLAS/OpenMP thread co
 (they are read when numpy loads, so the parent cannot change them afterwards). Figures:
 first-token latency (tokenize + prefill + first sample), raw decode tokens/s (KV-cache steps,
 greedy, no early stop) and end-to-end tokens/s of real requests (stop rule and text included).
+:func:`sandbox_overhead` times one suite task run in the sandbox against the same run in a
+plain limited process (the baseline, measured in the same call).
 """
 
 from __future__ import annotations
@@ -80,6 +82,33 @@ def measure(model_dir: Path | None, tokens: int = 256, runs: int = 5) -> dict[st
         "end_to_end_tokens": produced,
         "runs": runs,
     }
+
+
+def sandbox_overhead(isolation: Any, runs: int = 20) -> dict[str, Any]:
+    """Median ms to judge one suite task's reference in ``isolation`` and without isolation.
+
+    Runs alternate between the two so that machine noise hits both alike."""
+    from enigma_code.sandbox import run_candidate
+    from enigma_code.sandbox_isolation import unsafe
+    from enigma_code.suite import load_suite
+
+    task = next(t for t in load_suite() if t.id == "square")
+    backends = {"isolated": isolation, "baseline": unsafe()} if isolation.isolated else {
+        "baseline": isolation
+    }
+    times: dict[str, list[float]] = {name: [] for name in backends}
+    for _ in range(runs):
+        for name, iso in backends.items():
+            result = run_candidate(task.reference, task.tests, task.entry, isolation=iso)
+            if not result.passed:
+                raise EnigmaError(f"sandbox benchmark: {iso.name} run {result.status}")
+            times[name].append(result.seconds * 1000)
+    out: dict[str, Any] = {"isolation": isolation.name, "runs": runs}
+    for name, values in times.items():
+        out[f"{name}_ms"] = round(statistics.median(values), 2)
+    if "isolated_ms" in out:
+        out["ratio"] = round(out["isolated_ms"] / out["baseline_ms"], 2)
+    return out
 
 
 def _arrays(net: Any) -> list[Any]:

@@ -18,6 +18,14 @@ ModelOpt = Annotated[
     Path | None,
     typer.Option("--model", help="Code model directory (default: the shipped weights)."),
 ]
+UnsafeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--unsafe-no-isolation",
+        help="Where neither bubblewrap nor unshare can isolate model code, run it anyway "
+        "in a plain limited process (no security boundary).",
+    ),
+]
 
 
 def _print(obj: Any, json_out: bool, lines: list[str]) -> None:
@@ -47,8 +55,10 @@ def data_code(
             "to OUT's '.heldout.jsonl' sibling.",
         ),
     ] = Path("runs/code/stdlib.jsonl"),
-    max_lines: Annotated[int, typer.Option(help="Skip functions longer than this.")] = 40,
-    heldout: Annotated[float, typer.Option(help="Share of modules (files) held out.")] = 0.1,
+    max_lines: Annotated[int, typer.Option(min=1, help="Skip functions longer than this.")] = 40,
+    heldout: Annotated[
+        float, typer.Option(min=0.0, max=0.99, help="Share of modules (files) held out.")
+    ] = 0.1,
     json_out: JsonOpt = False,
 ) -> None:
     """Mine (request -> function) pairs from Python sources, split by module."""
@@ -84,12 +94,15 @@ def eval_code(
         Path | None, typer.Option("--suite", help="Task suite file (default: the shipped one).")
     ] = None,
     limit: Annotated[
-        int, typer.Option(help="Generate for at most N held-out prompts (0 = all).")
+        int, typer.Option(min=0, help="Generate for at most N held-out prompts (0 = all).")
     ] = 200,
-    max_attempts: Annotated[int, typer.Option(help="Samples per request until one parses.")] = 6,
+    max_attempts: Annotated[
+        int, typer.Option(min=1, help="Samples per request until one parses.")
+    ] = 6,
     guided: Annotated[
         bool, typer.Option(help="Apply the lexical decoding guards (off: raw sampling).")
     ] = True,
+    unsafe_no_isolation: UnsafeOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Held-out perplexity, parse rate, exact match, and pass@1 on the unit-tested suite."""
@@ -98,8 +111,10 @@ def eval_code(
     from enigma_code.mining import heldout_path, mine_to_files, stdlib_root
     from enigma_code.qa import read_pairs
     from enigma_code.recipe import DEFAULT_MINED
+    from enigma_code.sandbox import resolve_isolation
     from enigma_code.suite import load_suite
 
+    isolation = resolve_isolation(allow_unsafe=unsafe_no_isolation)  # refuse before any work
     if data is None:
         data = heldout_path(DEFAULT_MINED)
         if not data.exists():
@@ -113,7 +128,7 @@ def eval_code(
             print(f"  {stage}: {i}/{n}", file=sys.stderr)
 
     options = CodeOptions(max_attempts=max_attempts, guided=guided)
-    report = evaluate(code_model, pairs, tasks, options, limit, progress)
+    report = evaluate(code_model, pairs, tasks, options, limit, progress, isolation)
     report["data"] = str(data)
     h, s = report["heldout"], report["suite"]
     _print(
@@ -128,21 +143,35 @@ def eval_code(
             f"exact match {h['exact_match']:.1%}",
             f"suite       pass@1 {s['pass_at_1']:.1%} of {s['tasks']} tasks, parses "
             f"{s['parse_rate']:.1%}; outcomes {s['outcomes']}",
+            f"sandbox     {isolation.describe()}",
         ],
     )
 
 
 def bench_code(
     model: ModelOpt = None,
-    tokens: Annotated[int, typer.Option(help="Tokens decoded per run.")] = 256,
-    runs: Annotated[int, typer.Option(help="Timed runs (the median is reported).")] = 5,
-    threads: Annotated[int, typer.Option(help="BLAS threads in the benchmark process.")] = 1,
+    tokens: Annotated[int, typer.Option(min=1, help="Tokens decoded per run.")] = 256,
+    runs: Annotated[int, typer.Option(min=1, help="Timed runs (the median is reported).")] = 5,
+    threads: Annotated[
+        int, typer.Option(min=1, max=256, help="BLAS threads in the benchmark process.")
+    ] = 1,
+    unsafe_no_isolation: UnsafeOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Decoding speed at batch 1: first-token latency and tokens/s (numpy runtime)."""
-    from enigma_code.bench import run_bench
+    """Decoding speed at batch 1 (first-token latency, tokens/s) and the sandbox's cost."""
+    from enigma_code.bench import run_bench, sandbox_overhead
+    from enigma_code.sandbox import resolve_isolation
 
+    isolation = resolve_isolation(allow_unsafe=unsafe_no_isolation)
     r = run_bench(model, tokens, runs, threads)
+    r["sandbox"] = box = sandbox_overhead(isolation)
+    if "ratio" in box:
+        sandbox_line = (
+            f"{box['isolation']} {box['isolated_ms']} ms per candidate vs {box['baseline_ms']} "
+            f"ms unisolated (x{box['ratio']}, median of {box['runs']})"
+        )
+    else:
+        sandbox_line = f"none (unsafe) {box['baseline_ms']} ms per candidate"
     _print(
         r,
         json_out,
@@ -154,5 +183,6 @@ def bench_code(
             f"decode           {r['decode_tokens_per_s']} tokens/s (KV cache, greedy)",
             f"end to end       {r['end_to_end_tokens_per_s']} tokens/s over "
             f"{r['end_to_end_tokens']} tokens of real requests",
+            f"sandbox          {sandbox_line}",
         ],
     )

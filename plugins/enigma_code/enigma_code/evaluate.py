@@ -3,7 +3,8 @@
 Perplexity is exp(mean NLL) of the held-out completions (eos included) given their prompts.
 The parse rate and exact match come from generating an answer for held-out prompts (files the
 model never trained on). pass@1 runs one final answer per suite task against its unit tests,
-each in the sandbox (:mod:`enigma_code.sandbox`) — model output never runs in this process.
+each in the sandbox (:mod:`enigma_code.sandbox`, OS-isolated; the report names the backend) —
+model output never runs in this process, and pass or fail is decided here from its values.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from enigma_code.generate import CodeModel, CodeOptions, write_code
-from enigma_code.sandbox import DEFAULT_TIMEOUT_S, run_candidate
+from enigma_code.sandbox import DEFAULT_TIMEOUT_S, resolve_isolation, run_candidate
+from enigma_code.sandbox_isolation import Isolation
 from enigma_code.suite import CodeTask
 from enigma_core.training.recipe import QAPair
 
@@ -100,13 +102,17 @@ def suite_pass_at_1(
     options: CodeOptions,
     timeout: float = DEFAULT_TIMEOUT_S,
     progress: Callable[[int, int], None] | None = None,
+    isolation: Isolation | None = None,
 ) -> dict[str, Any]:
-    """One answer per task, run against its tests in the sandbox; pass@1 and outcome counts."""
+    """One answer per task, run against its tests in the sandbox; pass@1 and outcome counts.
+
+    ``isolation`` None means the best backend here (refusing when there is none)."""
+    iso = isolation or resolve_isolation()
     tally, passed, statuses = _Tally(), [], Counter()
     for i, task in enumerate(tasks):
         answer = write_code(model, task.prompt, options)
         tally.add(answer.parses, answer.attempts, answer.tokens, answer.seconds)
-        result = run_candidate(answer.code, task.tests, task.entry, timeout=timeout)
+        result = run_candidate(answer.code, task.tests, task.entry, timeout=timeout, isolation=iso)
         statuses[result.status] += 1
         if result.passed:
             passed.append(task.id)
@@ -117,6 +123,8 @@ def suite_pass_at_1(
         "pass_at_1": round(len(passed) / max(len(tasks), 1), 4),
         "passed": passed,
         "outcomes": dict(sorted(statuses.items())),
+        "isolation": iso.name,
+        "sandbox_python": iso.python,
         **tally.summary(),
     }
 
@@ -128,8 +136,10 @@ def evaluate(
     options: CodeOptions,
     limit: int = 0,
     progress: Callable[[str, int, int], None] | None = None,
+    isolation: Isolation | None = None,
 ) -> dict[str, Any]:
-    """Every figure of ``enigma eval code`` as one JSON-ready dict."""
+    """Every figure of ``enigma eval code`` as one JSON-ready dict (``isolation``: see
+    :func:`suite_pass_at_1`)."""
     sample = _spread(heldout, limit) if limit else list(heldout)
 
     def step(stage: str) -> Callable[[int, int], None] | None:
@@ -142,7 +152,9 @@ def evaluate(
             **perplexity(model, heldout),
             **heldout_generation(model, sample, options, step("held-out")),
         },
-        "suite": suite_pass_at_1(model, tasks, options, progress=step("suite")),
+        "suite": suite_pass_at_1(
+            model, tasks, options, progress=step("suite"), isolation=isolation
+        ),
         "options": options.__dict__,
     }
 

@@ -1,100 +1,52 @@
-"""Run untrusted candidate code against unit tests in a separate, limited Python process.
+"""Run untrusted candidate code against unit tests behind an OS boundary; judge it here.
 
-Model output is never executed in the caller's process. Each candidate runs in a fresh
-``python -I -S`` child in an empty temporary directory with: a wall-clock timeout (the whole
-process group is SIGKILLed), CPU-time, address-space, file-size and open-file limits, a
-private network namespace when the kernel allows one, and an audit hook that refuses network,
-subprocess/fork/exec, signals, ctypes and writing or deleting files. This is defence in depth
-for evaluating a small model's functions, not a security boundary for hostile code.
+Model output and suite code never run in the caller's process. Each candidate runs in a fresh
+``python -I -S`` inside Linux namespaces (:mod:`enigma_code.sandbox_isolation`: bubblewrap when
+installed, else ``unshare``): its own user, pid, network, mount and IPC namespaces, a private
+root with read-only ``/usr`` and Python, a 16 MB tmpfs as the only writable place, no
+capabilities, an empty environment; rlimits on CPU time, address space, processes, file size
+and open files; at the wall-clock timeout the whole process tree is killed (the pid namespace
+ends with its first process). The sandbox only returns the values the calls produced
+(:mod:`enigma_code.sandbox_child`); pass or fail is decided here (:mod:`enigma_code.verdict`).
+Without a working backend, running refuses with one line unless the caller allows ``none``.
 """
 
 from __future__ import annotations
 
-import contextlib
+import ast
+import functools
 import json
-import os
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from enigma_code import sandbox_child
+from enigma_code.sandbox_isolation import BACKENDS, UNSAFE, Isolation, candidates, unsafe
+from enigma_code.sandbox_process import run_process
+from enigma_code.verdict import TestPlan, compile_tests, judge
+from enigma_core.errors import EnigmaError
 
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_MEMORY_MB = 512
-
-# The child program. It reads {"code", "tests", "entry", "nonce", "cpu", "mem"} on stdin and
-# prints one line: the nonce followed by {"status", "detail"} as JSON.
-_RUNNER = r"""
-import ast, io, json, os, resource, sys
-payload = json.loads(sys.stdin.read())
-nonce, out = payload["nonce"], sys.stdout
-def report(status, detail="", isolation=""):
-    out.write(nonce + json.dumps({"status": status, "detail": str(detail)[:300],
-                                  "isolation": isolation}) + "\n")
-    out.flush()
-    os._exit(0)
-mem = payload["mem"] * 1024 * 1024
-for name, value in (("RLIMIT_AS", mem), ("RLIMIT_CPU", payload["cpu"]),
-                    ("RLIMIT_FSIZE", 1 << 20), ("RLIMIT_NOFILE", 64), ("RLIMIT_CORE", 0)):
-    try:
-        resource.setrlimit(getattr(resource, name), (value, value))
-    except (ValueError, OSError, AttributeError):
-        pass
-isolation = "audit"
-try:
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
-    for flags in (0x40000000, 0x40000000 | 0x10000000):  # CLONE_NEWNET, + CLONE_NEWUSER
-        if libc.unshare(flags) == 0:
-            isolation = "netns+audit"
-            break
-except Exception:
-    pass
-BLOCKED = ("socket.", "subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
-           "os.fork", "os.forkpty", "os.kill", "os.killpg", "os.remove", "os.unlink",
-           "os.rmdir", "os.rename", "os.truncate", "os.chmod", "os.chown", "os.link",
-           "os.symlink", "os.putenv", "shutil.", "ctypes.", "urllib.", "webbrowser.",
-           "sys.setrecursionlimit", "os.setuid", "pty.", "signal.")
-WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-def hook(event, args):
-    if event.startswith(BLOCKED):
-        raise PermissionError(f"sandbox: {event} is not allowed")
-    if event == "open" and len(args) >= 3:
-        mode, flags = args[1], args[2]
-        if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
-                isinstance(flags, int) and flags & WRITE):
-            raise PermissionError("sandbox: writing files is not allowed")
-sys.addaudithook(hook)
-namespace = {"__name__": "candidate", "__builtins__": __builtins__}
-sys.stdout = sys.stderr = io.StringIO()
-try:
-    code = compile(payload["code"], "<candidate>", "exec")
-except (SyntaxError, ValueError) as exc:
-    report("syntax_error", exc, isolation)
-try:
-    exec(code, namespace)
-    entry = payload["entry"]
-    if not callable(namespace.get(entry)):
-        defs = [n.name for n in ast.parse(payload["code"]).body
-                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-        if not defs:
-            report("no_function", "the candidate defines no top-level function", isolation)
-        namespace[entry] = namespace[defs[-1]]
-    exec(compile(payload["tests"], "<tests>", "exec"), namespace)
-except AssertionError as exc:
-    report("failed", exc, isolation)
-except BaseException as exc:
-    report("error", f"{type(exc).__name__}: {exc}", isolation)
-report("passed", "", isolation)
-"""
+DEFAULT_PROCS = 8
+TMP_BYTES = 16 << 20
+OUTPUT_CAP = 4 << 20
+MAX_CODE_BYTES = 1 << 20
+NO_ISOLATION = (
+    "no OS isolation for running model code ({why}): install bubblewrap "
+    "(apt-get install bubblewrap) or allow unprivileged user namespaces for unshare, "
+    "or pass --unsafe-no-isolation to run it without a boundary"
+)
 
 
 @dataclass(frozen=True)
 class SandboxResult:
     """How one candidate fared: ``status`` is passed, failed, error, syntax_error,
-    no_function, timeout or crashed; ``isolation`` says which network guard applied."""
+    no_function, timeout or crashed; ``isolation`` names the backend that ran it."""
 
     status: str
     detail: str = ""
@@ -104,8 +56,61 @@ class SandboxResult:
 
     @property
     def passed(self) -> bool:
-        """True when every test assertion held."""
+        """True when every test assertion held (decided by the parent)."""
         return self.status == "passed"
+
+
+def resolve_isolation(requested: str | None = None, allow_unsafe: bool = False) -> Isolation:
+    """The backend to use: ``requested`` (bwrap, unshare, none) or the best that works.
+
+    Raises a one-line :class:`EnigmaError` when none works and ``allow_unsafe`` is False.
+    """
+    if requested == UNSAFE:
+        return unsafe()
+    if requested is not None and requested not in BACKENDS:
+        raise EnigmaError(f"unknown sandbox {requested!r}; use one of {', '.join(BACKENDS)}")
+    usable, why = _usable()
+    for iso in usable:
+        if requested in (None, iso.name):
+            return iso
+    if requested is None and allow_unsafe:
+        print("warning: running model code WITHOUT isolation (--unsafe-no-isolation)",
+              file=sys.stderr)
+        return unsafe()
+    reason = why.get(requested, "") if requested else "; ".join(
+        f"{name}: {why.get(name, 'not installed')}" for name in BACKENDS
+    )
+    return _refuse(reason or "not installed")
+
+
+def backend_status() -> dict[str, str]:
+    """Each backend: ``ok`` or why it cannot run code here (probed once per process)."""
+    usable, why = _usable()
+    ok = {iso.name for iso in usable}
+    return {name: "ok" if name in ok else why.get(name, "not installed") for name in BACKENDS}
+
+
+def _refuse(why: str) -> Isolation:
+    """Raise the one-line refusal."""
+    raise EnigmaError(NO_ISOLATION.format(why=" ".join(why.split())))
+
+
+@functools.lru_cache(maxsize=1)
+def _usable() -> tuple[tuple[Isolation, ...], dict[str, str]]:
+    """Backends that really ran a probe candidate, and why the others did not (once)."""
+    usable: list[Isolation] = []
+    why: dict[str, str] = {}
+    for iso in candidates():
+        if any(u.name == iso.name for u in usable):
+            continue
+        result = _execute(iso, "def probe():\n    return 41 + 1\n", "assert probe() == 42\n",
+                          "probe", timeout=10.0, memory_mb=DEFAULT_MEMORY_MB)
+        if result.passed:
+            usable.append(iso)
+            why.pop(iso.name, None)
+        else:
+            why.setdefault(iso.name, f"{result.status} {result.detail}".strip()[:200])
+    return tuple(usable), why
 
 
 def run_candidate(
@@ -114,56 +119,141 @@ def run_candidate(
     entry: str,
     timeout: float = DEFAULT_TIMEOUT_S,
     memory_mb: int = DEFAULT_MEMORY_MB,
+    isolation: Isolation | str | None = None,
+    allow_unsafe: bool = False,
 ) -> SandboxResult:
-    """Run ``code`` then ``tests`` (asserts calling ``entry``) in a limited child process.
+    """Run ``code``, call ``entry`` as ``tests`` ask, and judge the answers here.
 
-    If the candidate does not define ``entry``, its last top-level function is bound to that
-    name, so a correct function with another name still counts.
+    ``tests`` are ``assert`` statements over calls of ``entry`` with literal arguments
+    (:func:`enigma_code.verdict.compile_tests`; anything else raises :class:`EnigmaError`).
+    If the candidate does not define ``entry``, its last top-level function stands in.
     """
-    nonce = secrets.token_hex(8)
-    payload = json.dumps(
-        {
-            "code": code,
-            "tests": tests,
-            "entry": entry,
-            "nonce": nonce,
-            "cpu": int(timeout) + 1,
-            "mem": memory_mb,
-        }
+    iso = isolation if isinstance(isolation, Isolation) else resolve_isolation(
+        isolation, allow_unsafe
     )
+    return _execute(iso, code, tests, entry, timeout, memory_mb)
+
+
+def _execute(
+    iso: Isolation, code: str, tests: str, entry: str, timeout: float, memory_mb: int
+) -> SandboxResult:
+    """Compile the tests, pre-check the code, run the child in ``iso``, judge its output."""
+    plan = compile_tests(tests, entry)
     start = time.perf_counter()
+    early = _precheck(code)
+    if isinstance(early, SandboxResult):
+        return early
+    nonce = secrets.token_hex(16)
+    payload = {
+        "code": code,
+        "entry": entry,
+        "fallback": early,
+        "calls": [
+            [[sandbox_child.encode(a) for a in args], [[k, sandbox_child.encode(v)] for k, v in kw]]
+            for args, kw in plan.calls
+        ],
+        "nonce": nonce,
+        "limits": _limits(iso, timeout, memory_mb),
+    }
+    jail = iso.jail(TMP_BYTES)
+    if jail is not None:
+        payload["jail"] = _source("sandbox_jail.py")
+        payload["jail_config"] = jail
     with tempfile.TemporaryDirectory(prefix="enigma-sandbox-") as workdir:
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _RUNNER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            cwd=workdir,
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-            start_new_session=True,
+        popen = iso.popen()
+        if not iso.isolated:
+            popen["cwd"] = workdir  # the unsafe backend at least starts in an empty folder
+        outcome = run_process(
+            iso.argv(_source("sandbox_child.py"), TMP_BYTES),
+            json.dumps(payload).encode(),
+            timeout,
+            OUTPUT_CAP,
+            popen,
+            done=lambda out: _complete(out, nonce),
         )
-        try:
-            stdout, _ = proc.communicate(payload.encode(), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            elapsed = time.perf_counter() - start
-            return SandboxResult("timeout", f"killed after {timeout:g} s", elapsed, "", proc.pid)
-        finally:
-            _kill_group(proc)
     seconds = time.perf_counter() - start
-    for line in reversed(stdout.decode("utf-8", "replace").splitlines()):
-        if line.startswith(nonce):
-            row = json.loads(line[len(nonce) :])
-            return SandboxResult(row["status"], row["detail"], seconds, row["isolation"], proc.pid)
-    return SandboxResult("crashed", f"exit status {proc.returncode}", seconds, "", proc.pid)
+    base = {"seconds": seconds, "isolation": iso.name, "pid": outcome.pid}
+    record = _record(outcome.stdout, nonce)
+    if isinstance(record, dict):
+        status, detail = _verdict(record, plan)
+        return SandboxResult(status, detail, **base)
+    if outcome.timed_out:
+        return SandboxResult("timeout", f"killed after {timeout:g} s", **base)
+    if outcome.overflow:
+        return SandboxResult("error", f"output over {OUTPUT_CAP >> 20} MB", **base)
+    tail = outcome.stderr_tail.splitlines()[-1:] if outcome.stderr_tail else []
+    detail = "; ".join([record or f"exit status {outcome.returncode}", *tail])
+    return SandboxResult("crashed", detail[:300], **base)
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the child's whole process group and reap it (no-op once it is gone)."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            proc.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired, ValueError):
-        proc.communicate(timeout=5)
+def _precheck(code: str) -> str | SandboxResult | None:
+    """The fallback function name, or a final result for code that cannot even compile."""
+    if len(code.encode("utf-8", "replace")) > MAX_CODE_BYTES:
+        return SandboxResult("error", f"candidate over {MAX_CODE_BYTES >> 20} MB")
+    try:
+        compile(code, "<candidate>", "exec", dont_inherit=True)
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        return SandboxResult("syntax_error", f"{type(exc).__name__}: {exc}"[:300])
+    defs = [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    return defs[-1] if defs else None
+
+
+def _limits(iso: Isolation, timeout: float, memory_mb: int) -> dict[str, int]:
+    """rlimits the child sets on itself before running the candidate."""
+    limits = {
+        "memory": memory_mb << 20,
+        "cpu": int(timeout) + 1,
+        "fsize": TMP_BYTES,
+        "files": 64,
+        "core": 0,
+    }
+    if iso.isolated:  # counted per user namespace; outside one it would count all our processes
+        limits["procs"] = DEFAULT_PROCS
+    return limits
+
+
+def _complete(out: bytes | bytearray, nonce: str) -> bool:
+    """True once a full result line has arrived (later output cannot change anything)."""
+    at = out.find(nonce.encode())
+    return at >= 0 and out.find(b"\n", at) >= 0
+
+
+def _record(stdout: bytes, nonce: str) -> dict[str, Any] | str:
+    """The child's one result record, or why there is none."""
+    lines = [ln for ln in stdout.split(b"\n") if ln.startswith(nonce.encode())]
+    if not lines:
+        return "no result"
+    try:
+        record = json.loads(lines[0][len(nonce) :])
+    except (ValueError, RecursionError):
+        return "malformed result"
+    return record if isinstance(record, dict) else "malformed result"
+
+
+def _verdict(record: dict[str, Any], plan: TestPlan) -> tuple[str, str]:
+    """Status and detail: the child's own failure, or the parent's judgement of the values."""
+    status = record.get("status")
+    if status in ("syntax_error", "error", "no_function"):
+        return str(status), str(record.get("detail", ""))[:300]
+    calls = record.get("calls")
+    if status != "ran" or not isinstance(calls, list) or len(calls) != len(plan.calls):
+        return "crashed", "malformed result"
+    results: list[tuple[bool, Any]] = []
+    try:
+        for call in calls:
+            if set(call) == {"value"}:
+                results.append((True, sandbox_child.decode(call["value"])))
+            elif set(call) == {"raised"} and isinstance(call["raised"], str):
+                results.append((False, call["raised"][:300]))
+            else:
+                return "crashed", "malformed result"
+    except (TypeError, ValueError, KeyError, IndexError, RecursionError):
+        return "crashed", "malformed result"
+    return judge(plan, results)
+
+
+@functools.lru_cache(maxsize=4)
+def _source(name: str) -> str:
+    """The text of a module beside this one (the child program, the jail)."""
+    return (Path(__file__).with_name(name)).read_text(encoding="utf-8")

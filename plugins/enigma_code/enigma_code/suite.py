@@ -1,7 +1,9 @@
 """The home-made task suite (``data/suite.txt``): small requests, each with unit tests.
 
 Used by ``enigma eval code`` to measure pass@1: a candidate passes when the asserts of its
-task all hold when run in the sandbox (:mod:`enigma_code.sandbox`).
+task all hold for the values its calls returned in the sandbox (:mod:`enigma_code.sandbox`).
+Tests are checked here when the suite is read (:func:`enigma_code.verdict.compile_tests`):
+``assert`` statements over calls of the entry function with literal arguments, never code.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from enigma_code.verdict import compile_tests
 from enigma_core.errors import EnigmaError
 
 
@@ -43,6 +46,7 @@ def parse_suite(text: str, name: str = "suite.txt") -> list[CodeTask]:
         for key in ("prompt", "entry", "reference", "tests"):
             if not str(block.get(key, "")).strip():
                 raise EnigmaError(f"{name}:{line}: task {block['id']!r} has no {key}")
+        compile_tests(str(block["tests"]), str(block["entry"]), name, int(block["tests_at"]))
         tasks.append(
             CodeTask(
                 id=str(block["id"]),
@@ -67,6 +71,7 @@ def parse_suite(text: str, name: str = "suite.txt") -> list[CodeTask]:
             if section not in ("reference", "tests"):
                 raise EnigmaError(f"{name}:{number}: unknown section {section!r}")
             block[section] = ""
+            block[f"{section}_at"] = number + 1
         elif section:
             block[section] = str(block[section]) + raw + "\n"
         elif raw.startswith(("prompt:", "entry:")):

@@ -1,8 +1,15 @@
-"""The pass@1 task suite and the sandbox that runs candidates in a limited subprocess."""
+"""The pass@1 task suite, the sandbox that runs candidates, and `enigma eval code` around them.
+
+Escape attempts against the sandbox are in test_sandbox_escapes.py; the parent-side verdict
+in test_sandbox_verdict.py.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -53,21 +60,6 @@ def test_sandbox_kills_a_candidate_that_loops_forever() -> None:
         os.kill(result.pid, 0)
 
 
-def test_sandbox_blocks_network_processes_and_writes(tmp_path: os.PathLike[str]) -> None:
-    target = os.path.join(tmp_path, "written.txt")
-    cases = {
-        "socket": "import socket\ndef f():\n    socket.create_connection(('127.0.0.1', 9))\n",
-        "fork": "import os\ndef f():\n    os.fork()\n",
-        "subprocess": "import subprocess\ndef f():\n    subprocess.run(['true'])\n",
-        "write": f"def f():\n    open({target!r}, 'w').write('x')\n",
-    }
-    for name, code in cases.items():
-        result = run_candidate(code, "f()", "f")
-        assert result.status == "error", (name, result)
-        assert "PermissionError" in result.detail, (name, result)
-    assert not os.path.exists(target)
-
-
 def test_sandbox_limits_memory() -> None:
     result = run_candidate("def f():\n    return bytearray(2 << 30)\n", "f()", "f", memory_mb=256)
     assert result.status == "error" and "MemoryError" in result.detail
@@ -78,3 +70,57 @@ def test_malformed_suite_names_the_line() -> None:
         parse_suite("\n### x\nprompt: do it\n--- reference\npass\n--- tests\nassert 1\n")
     with pytest.raises(EnigmaError, match=r"suite\.txt:1: text outside"):
         parse_suite("oops\n")
+
+
+def test_suite_tests_that_are_code_name_their_line() -> None:
+    text = (
+        "### x\nprompt: do it\nentry: f\n--- reference\ndef f():\n    return 1\n"
+        "--- tests\nassert f() == 1\nimport os\n"
+    )
+    with pytest.raises(EnigmaError, match=r"suite\.txt:9: tests may hold only `assert`"):
+        parse_suite(text)
+    with pytest.raises(EnigmaError, match=r"suite\.txt:8: tests cannot use arguments of f\(\)"):
+        parse_suite(text.replace("assert f() == 1\nimport os", "assert f(open('x')) == 1"))
+
+
+ENIGMA = str(Path(sys.executable).with_name("enigma"))
+SUITE = (
+    "### square\nprompt: write a function that returns the square of a number\nentry: square\n"
+    "--- reference\ndef square(x):\n    return x * x\n--- tests\nassert square(3) == 9\n"
+)
+
+
+def _eval_code(
+    tmp_path: Path, *extra: str, path: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`enigma eval code` on a one-task suite and one held-out pair (a real run)."""
+    (tmp_path / "suite.txt").write_text(SUITE)
+    pair = {"prompt": "write a function that adds two numbers",
+            "completion": "def add(a, b):\n    return a + b\n"}
+    (tmp_path / "held.jsonl").write_text(json.dumps(pair) + "\n")
+    env = dict(os.environ, PATH=path or os.environ.get("PATH", ""))
+    cmd = [ENIGMA, "eval", "code", "--suite", "suite.txt", "--data", "held.jsonl", "--limit", "1"]
+    return subprocess.run([*cmd, *extra], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+def test_eval_code_names_the_sandbox_backend(tmp_path: Path) -> None:
+    done = _eval_code(tmp_path, "--json")
+    assert done.returncode == 0, done.stderr
+    suite = json.loads(done.stdout)["suite"]
+    assert suite["isolation"] in ("bwrap", "unshare")
+    assert suite["tasks"] == 1
+
+
+def test_eval_code_refuses_without_isolation(tmp_path: Path) -> None:
+    empty = tmp_path / "empty-path"  # PATH with neither bwrap nor unshare
+    empty.mkdir()
+    refused = _eval_code(tmp_path, path=str(empty))
+    assert refused.returncode == 1
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--unsafe-no-isolation" in lines[0], refused.stderr
+    assert "Traceback" not in refused.stderr
+    allowed = _eval_code(tmp_path, "--unsafe-no-isolation", "--json", path=str(empty))
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads(allowed.stdout)["suite"]["isolation"] == "none"
+    assert "WITHOUT isolation" in allowed.stderr

@@ -30,11 +30,13 @@ def eval_router(
     ] = None,
     threshold: Annotated[
         Optional[float],  # noqa: UP045
-        typer.Option("--threshold", help="Override the calibrated confidence threshold."),
+        typer.Option(
+            "--threshold", min=0.0, max=1.0, help="Override the calibrated confidence threshold."
+        ),
     ] = None,
     margin: Annotated[
         Optional[float],  # noqa: UP045
-        typer.Option("--margin", help="Override the calibrated top-2 margin."),
+        typer.Option("--margin", min=0.0, max=1.0, help="Override the calibrated top-2 margin."),
     ] = None,
 ) -> None:
     """Evaluate a router model: accuracy, macro-F1, per-intent P/R/F1, OOS recall, ECE."""

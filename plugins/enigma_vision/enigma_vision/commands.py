@@ -21,10 +21,12 @@ def _out(obj: object) -> None:
 
 
 def data_vision(
-    synthetic: Annotated[int, typer.Option("--synthetic", help="How many images to draw.")] = 200,
+    synthetic: Annotated[
+        int, typer.Option("--synthetic", min=0, help="How many images to draw.")
+    ] = 200,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("vision_data"),
     seed: Annotated[int, typer.Option("--seed", help="Seed; same seed, same images.")] = 0,
-    start: Annotated[int, typer.Option("--start", help="Index of the first image.")] = 0,
+    start: Annotated[int, typer.Option("--start", min=0, help="Index of the first image.")] = 0,
     qa: Annotated[
         Path | None, typer.Option("--qa", help="Also write Q/A training pairs to this file.")
     ] = None,
@@ -57,7 +59,9 @@ def eval_vision(
     template: Annotated[
         bool, typer.Option("--template", help="Ignore any model: template captions only.")
     ] = False,
-    limit: Annotated[int, typer.Option("--limit", help="Score only the first N images.")] = 0,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Score only the first N images.")
+    ] = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Attribute accuracy (colours, shapes, counts, positions), hallucination rate, BLEU."""
@@ -83,7 +87,7 @@ def eval_vision(
 
 
 def bench_vision(
-    images: Annotated[int, typer.Option("--images", help="Procedural images to time.")] = 50,
+    images: Annotated[int, typer.Option("--images", min=1, help="Procedural images to time.")] = 50,
     model: Annotated[
         Path | None, typer.Option("--model", help="Caption model folder (default: shipped).")
     ] = None,
