@@ -230,20 +230,15 @@ def test_an_upstream_failure_is_a_gateway_error(chain: dict[str, Any]) -> None:
         assert failed.json()["error"]["code"] == "backend_unreachable"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="enigma serve executes the decided task itself (ChatJob -> engine.execute), so a "
-    "task's fallback never answers there; it should run the engine's cascade and say so in "
-    "x-enigma-via",
-)
 def test_a_cascade_behind_the_server_says_so(chain: dict[str, Any]) -> None:
     with chain["front"].client(FRONT_KEY) as client:
         body = {"model": "enigma", "messages": [{"role": "user", "content": "shyly: thanks!"}]}
         answer = client.post("/v1/chat/completions", json=body)
         assert answer.status_code == 200, answer.text
-        assert answer.headers["x-enigma-via"] == "cascade"
+        assert answer.headers["x-enigma-via"] == "cascade"  # 'shy' answered nothing
         assert answer.json()["choices"][0]["message"]["content"].startswith("You're welcome")
+        cascade = answer.json()["enigma"]["classification"]["cascade"]
+        assert cascade == {"from": "shy", "to": "upstream", "reason": "shy could not answer"}
 
 
 @pytest.mark.xfail(
