@@ -212,3 +212,11 @@ def test_keys_never_reach_config_output_errors_or_logs(server: FakeServer) -> No
     assert shown.returncode == 0 and '"api_key": "<redacted>"' in shown.stdout
     for run in (listing, shown, enigma("route", "hello"), enigma("config", "show", "--json")):
         assert SECRET not in run.stdout + run.stderr
+
+
+def test_a_broken_config_file_is_still_one_error_line() -> None:
+    path = home() / "config.json"
+    path.write_text('{"backends": {"x": ')
+    done = enigma("plugins")
+    assert one_error_line(done).startswith(f"{path}: line 1 column 20: invalid JSON")
+    assert done.stderr.count("\n") == 1, done.stderr  # no second line from this plugin

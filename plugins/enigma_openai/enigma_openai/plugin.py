@@ -34,10 +34,16 @@ _parsed_lock = threading.Lock()
 
 
 def read_sections() -> tuple[Sections, str]:
-    """The ``backends``/``tasks`` of the user's config.json (validated) and the file's path."""
+    """The ``backends``/``tasks`` of the user's config.json (validated) and the file's path.
+
+    A file the core cannot read registers nothing here: the core reports it, in one line.
+    """
     from enigma_core.config import load_config  # the core's reader: one parser, one error style
 
-    config = load_config()
+    try:
+        config = load_config()
+    except EnigmaError:
+        return Sections(), "config.json"
     source = str(config.source or "config.json")
     return parse_sections(config.raw, source), source
 
