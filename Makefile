@@ -6,13 +6,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv demo test lint bench clean models models-router models-code models-vision
 
-$(STAMP): pyproject.toml plugins/enigma_router/pyproject.toml plugins/enigma_vision/pyproject.toml plugins/enigma_code/pyproject.toml
+$(STAMP): pyproject.toml plugins/enigma_router/pyproject.toml plugins/enigma_vision/pyproject.toml plugins/enigma_code/pyproject.toml \
+		plugins/enigma_openai/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
 	# torch 2.13.0 first: that CPU build is on local disk (any other version downloads gigabytes)
 	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
 	$(BIN)/pip install -q --disable-pip-version-check hatchling -e ".[torch,dev,serve]" \
-		-e "plugins/enigma_router[train]" -e "plugins/enigma_vision[faces]" -e plugins/enigma_code
+		-e "plugins/enigma_router[train]" -e "plugins/enigma_vision[faces]" -e plugins/enigma_code \
+		-e plugins/enigma_openai
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -15,6 +15,7 @@ PLUGIN_DIRS = {
     "enigma-router": REPO / "plugins" / "enigma_router",
     "enigma-vision": REPO / "plugins" / "enigma_vision",
     "enigma-code": REPO / "plugins" / "enigma_code",
+    "enigma-openai": REPO / "plugins" / "enigma_openai",
 }
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from typing import Any
 
 import typer
 
@@ -25,7 +27,11 @@ def show(json_out: JsonOpt = False) -> None:
     config = load_config()
     path = config_path()
     effective = config.to_dict()
+    for name, section in config.raw.items():  # sections plugins own (backends, tasks, chat)
+        effective.setdefault(name, _redacted(section))
     for task in state.plugin_manager().tasks.values():
+        if task.origin:  # declared in config (e.g. a model server): no local model
+            continue
         effective["models"].setdefault(
             task.name, {"path": None, "size": task.default_size, "description": task.description}
         )
@@ -40,6 +46,24 @@ def show(json_out: JsonOpt = False) -> None:
         return
     sys.stdout.write(f"# {path}{'' if path.exists() else ' (not created: defaults)'}\n")
     sys.stdout.write(json.dumps(effective, indent=2) + "\n")
+
+
+SECRET_KEY = re.compile(
+    r"(^|[_-])(api_?key|apikey|key|token|secret|password|passwd|authorization|bearer)$", re.I
+)
+
+
+def _redacted(value: Any) -> Any:
+    """``value`` with anything stored under a secret-looking key replaced (keys belong in
+    environment variables; ``api_key_env`` is only a variable's name and is kept)."""
+    if isinstance(value, dict):
+        return {
+            k: "<redacted>" if SECRET_KEY.search(str(k)) and k != "api_key_env" else _redacted(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
 
 
 @app.command("path")

@@ -27,6 +27,8 @@ def plugins(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         return
     manager = state.plugin_manager()
     records = [r.to_dict() for r in manager.records.values()]
+    for r in records:  # tasks declared in a config file rather than in the plugin's code
+        r["origins"] = {t: manager.tasks[t].origin for t in r["tasks"] if manager.tasks[t].origin}
     router = _router_note() if any(t.classifies for t in manager.tasks.values()) else None
     if json_out:
         print_json({"plugins": records, "router": router})
@@ -36,8 +38,11 @@ def plugins(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         if r["status"] == "ok" and r["error"]:
             status = f"ok (hook error: {r['error']})"
         dist = f"{r['distribution']} {r['version']}" if r["distribution"] else "-"
-        tasks = ",".join(r["tasks"]) or "-"
+        tasks = ",".join(t for t in r["tasks"] if t not in r["origins"]) or "-"
         sys.stdout.write(f"{r['name']:<12} {dist:<24} tasks={tasks:<16} {status}\n")
+        for origin in sorted(set(r["origins"].values())):
+            named = ",".join(t for t, o in r["origins"].items() if o == origin)
+            sys.stdout.write(f"{'':<12} {'':<24} tasks={named} (from {origin})\n")
     if router and router.get("stale"):
         sys.stdout.write(f"{router['task']}: {router['hint']}\n")
 
