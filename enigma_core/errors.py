@@ -13,3 +13,16 @@ class PluginError(EnigmaError):
 
 class TokenizerMismatchError(EnigmaError):
     """A model was trained with a different shared tokenizer than the one loaded."""
+
+
+class UpstreamError(EnigmaError):
+    """A model server a task forwards to failed (down, timed out, refused, broke its stream).
+
+    ``http_status`` is what a gateway answers its own client: 504 for a timeout, 502 otherwise;
+    ``code`` is the OpenAI-style error code.
+    """
+
+    def __init__(self, message: str, http_status: int = 502, code: str = "upstream_error") -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.code = code

@@ -126,12 +126,13 @@ async def plugins(request: Request) -> Response:
 
 
 def model_entries(state: ServerState) -> list[dict[str, Any]]:
-    """``enigma`` then ``enigma/<task>`` for every task that answers requests."""
+    """``enigma`` then ``enigma/<task>`` for every task that answers requests (every task but
+    the intent classifiers: specialists, and model servers declared in config)."""
     owners = state.engine.plugins.task_owner
     records = state.engine.plugins.records
     entries = [{"id": MODEL, "object": "model", "created": 0, "owned_by": "enigma"}]
     for task in state.engine.tasks.values():
-        if not task.intents:
+        if task.classifies:
             continue
         record = records.get(owners.get(task.name, ""))
         owner = (record.distribution if record is not None else None) or "enigma-core"

@@ -44,7 +44,7 @@ def resolve_model(state: ServerState, model: str) -> TaskSpec | None:
         return None
     prefix, sep, name = model.partition("/")
     task = state.engine.tasks.get(name) if prefix == MODEL and sep else None
-    if task is None or not task.intents:
+    if task is None or task.classifies:
         raise ApiError(
             404,
             f"model {quoted(model)} does not exist: use 'enigma' or 'enigma/<task>' "

@@ -15,15 +15,16 @@ def warm_up(engine: EnigmaEngine, preload: bool) -> dict[str, Any]:
     """
     records = engine.plugin_records()
     router = "keywords"
-    status = engine.router_status() if "router" in engine.tasks else {}
+    classifiers = engine.classifier_tasks()
+    status = engine.router_status() if classifiers else {}
     if status.get("model"):
-        engine.load("router")
+        engine.load(classifiers[0].name)
         router = "model"
     engine.classify("hello")  # first call builds the keyword table and touches every cache
     engine.tokenizer()
     if preload:
         for name, task in engine.tasks.items():
-            if task.intents and name != "router":
+            if task.intents and not task.classifies:
                 engine.load(name)
     return {
         "plugins": sum(1 for r in records if r.status == "ok"),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enigma_core.errors import EnigmaError
+from enigma_core.errors import UpstreamError
 
 
-class BackendError(EnigmaError):
+class BackendError(UpstreamError):
     """A model server failed to answer (down, timed out, refused, broke its stream).
 
     ``http_status`` is what a gateway should answer its own client: 504 for a timeout, 502 for
@@ -13,9 +13,7 @@ class BackendError(EnigmaError):
     """
 
     def __init__(self, message: str, http_status: int = 502, code: str = "backend_error") -> None:
-        super().__init__(message)
-        self.http_status = http_status
-        self.code = code
+        super().__init__(message, http_status, code)
 
 
 def scrub(text: str, *secrets: str | None) -> str:
