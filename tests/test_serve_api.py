@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -266,14 +267,19 @@ def test_metrics_count_requests_by_decision(server: Server) -> None:
 
 
 def test_access_log_line_per_request(server: Server) -> None:
+    pattern = re.compile(
+        r'^127\.0\.0\.1 "POST /v1/chat/completions" 200 intent=chat task=chat via=model '
+        r"\d+\.\dms$"
+    )
+    before = len([x for x in server.log().splitlines() if pattern.match(x)])
     with server.client() as client:
         client.post("/v1/chat/completions", json=chat_body("hello there!", "enigma"))
-    line = [x for x in server.log().splitlines() if '"POST /v1/chat/completions"' in x][-1]
-    assert re.match(
-        r'^127\.0\.0\.1 "POST /v1/chat/completions" 200 intent=chat task=chat via=model '
-        r"\d+\.\dms$",
-        line,
-    ), line
+    for _ in range(50):  # the line is written just after the last byte is sent
+        lines = [x for x in server.log().splitlines() if pattern.match(x)]
+        if len(lines) > before:
+            break
+        time.sleep(0.1)
+    assert len(lines) == before + 1, server.log()[-2000:]
 
 
 def test_openapi_document(server: Server) -> None:

@@ -92,9 +92,21 @@ class Gate:
         info = {"status": "0", "intent": "-", "task": "-", "via": "-"}
         scope[SCOPE_KEY] = info
 
+        recorded = False
+
         async def send_wrapper(message: dict[str, Any]) -> None:
+            nonlocal recorded
             if message["type"] == "http.response.start":
                 info["status"] = str(message["status"])
+            elif (
+                message["type"] == "http.response.body"
+                and not message.get("more_body", False)
+                and not recorded
+            ):
+                # Counted before the last byte leaves: a client that has its answer sees it
+                # in /metrics and in the log.
+                recorded = True
+                self._record(scope, path, info, time.perf_counter() - start)
             await send(message)
 
         state.in_flight += 1
@@ -116,7 +128,8 @@ class Gate:
         finally:
             state.in_flight -= 1
             state.metrics.in_flight.dec()
-            self._record(scope, path, info, time.perf_counter() - start)
+            if not recorded:  # the response never completed (client gone, server error)
+                self._record(scope, path, info, time.perf_counter() - start)
 
     def _record(self, scope: Scope, path: str, info: dict[str, str], seconds: float) -> None:
         label = endpoint_label(path)

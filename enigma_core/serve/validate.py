@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from enigma_core.serve.errors import ApiError, invalid, quoted
+from enigma_core.serve.errors import invalid, quoted
 from enigma_core.serve.jsonbody import json_type
 
 MAX_MESSAGES = 1000
@@ -268,10 +268,3 @@ def chat_request(body: dict[str, Any]) -> ChatRequest:
         if value is not None:
             options[name] = value
     return ChatRequest(model, text, messages, images, stream, include_usage, options)
-
-
-def require_object(body: Any) -> dict[str, Any]:
-    """Guard for callers that did not parse with :func:`jsonbody.parse_json`."""
-    if not isinstance(body, dict):
-        raise ApiError(400, "request body must be a JSON object", "invalid_json")
-    return body
