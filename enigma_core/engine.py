@@ -16,7 +16,7 @@ from enigma_core.catalog import KNOWN_INTENTS, missing_plugin_message
 from enigma_core.config import Config, load_config
 from enigma_core.context import FileAccess, TaskContext
 from enigma_core.decisions.logger import DecisionLogger
-from enigma_core.errors import EnigmaError
+from enigma_core.errors import EnigmaError, TaskFailed
 from enigma_core.home import models_dir
 from enigma_core.keywords import KeywordClassifier
 from enigma_core.plugins import (
@@ -202,16 +202,19 @@ class EnigmaEngine:
                 context=self.context(),
             )
             if outcome.value is None:
-                raise EnigmaError(self._no_answer(name, "load a model for", outcome.failures))
+                raise self._no_answer(name, "load a model for", outcome.failures)
             self._models[name] = outcome.value
             return outcome.value
 
-    def _no_answer(self, task: str, what: str, failures: list[PluginFailure]) -> str:
+    def _no_answer(self, task: str, what: str, failures: list[PluginFailure]) -> TaskFailed:
         """The one-line error when a task's owner gave no answer: its failure, or why not."""
         owner = self.plugins.task_owner.get(task)
         for failure in failures:
-            return f"plugin {failure.plugin!r} failed to {what} task {task!r}: {failure.message}"
-        return f"plugin {owner!r} registers task {task!r} but did not {what} it"
+            message = f"plugin {failure.plugin!r} failed to {what} task {task!r}: {failure.message}"
+            return TaskFailed(message, failure.plugin, task)
+        return TaskFailed(
+            f"plugin {owner!r} registers task {task!r} but did not {what} it", owner, task
+        )
 
     def model_info(self, name: str) -> dict[str, Any] | None:
         """Metadata of task ``name``'s model from its owner (never loads weights); None: none."""
@@ -276,7 +279,7 @@ class EnigmaEngine:
         if outcome.value is not None:
             return outcome.value
         if outcome.failures:
-            raise EnigmaError(self._no_answer(task, "make a training recipe for", outcome.failures))
+            raise self._no_answer(task, "make a training recipe for", outcome.failures)
         owner = self.plugins.task_owner.get(task)
         raise EnigmaError(f"task {task!r} (plugin {owner!r}) has no training recipe")
 
@@ -517,7 +520,7 @@ class EnigmaEngine:
         )
         answer = outcome.value
         if answer is None:
-            raise EnigmaError(self._no_answer(spec.name, "run", outcome.failures))
+            raise self._no_answer(spec.name, "run", outcome.failures)
         return answer if isinstance(answer, TaskResult) else TaskResult(output=str(answer))
 
     def generate(self, prompt: str) -> str:

@@ -26,3 +26,13 @@ class UpstreamError(EnigmaError):
         super().__init__(message)
         self.http_status = http_status
         self.code = code
+
+
+class TaskFailed(EnigmaError):
+    """The plugin that owns a task failed to load, run or train it (its own fault, not the
+    request's): a server answers 502 naming ``plugin``."""
+
+    def __init__(self, message: str, plugin: str | None, task: str) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+        self.task = task

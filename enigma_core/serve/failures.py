@@ -10,7 +10,7 @@ import re
 import traceback
 from typing import TYPE_CHECKING
 
-from enigma_core.errors import EnigmaError, UpstreamError
+from enigma_core.errors import EnigmaError, TaskFailed, UpstreamError
 from enigma_core.serve.errors import ApiError
 from enigma_core.serve.lanes import Contained, LaneTimeout
 from enigma_core.serve.state import log
@@ -65,6 +65,9 @@ def _classify_error(
             f"plugin {plugin!r} stopped while running {where} ({_one_line(exc)}); contained",
             "plugin_error",
         )
+    if isinstance(exc, TaskFailed):
+        errors.labels(exc.plugin or plugin, "failed").inc()
+        return ApiError(502, _one_line(exc), "plugin_error")
     if isinstance(exc, UpstreamError):
         errors.labels(plugin, "upstream").inc()
         return ApiError(exc.http_status, _one_line(exc), exc.code)
