@@ -44,6 +44,13 @@ def require_browser() -> None:
     pytest.skip(f"dashboard browser tests: {reason}")
 
 
+def expect(target: Any) -> Any:
+    """Playwright's auto-waiting assertions (no script evaluation: the page's CSP forbids it)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
 def launch(playwright: Any) -> Any:
     """Debian's Chromium, headless (never a downloaded browser)."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)

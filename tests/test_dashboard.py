@@ -8,6 +8,7 @@ retrain button has something to fix. Screenshots of each state go to a temp dir.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.dashboard_browser import launch, require_browser
+from tests.dashboard_browser import expect, launch, require_browser
 from tests.serve_support import KEY, Server, start_server
 from tests.venvs import Venv, clean_env, create_venv
 
@@ -40,7 +41,7 @@ def browser() -> Iterator[Any]:
 def dash_venv(browser: Any, tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Venv:
     """enigma-core[serve] with the router, code and openai plugins."""
     env = create_venv(tmp_path_factory.mktemp("dash") / "venv", wheelhouse)
-    env.pip_install("enigma-core[serve]", "enigma-router", "enigma-code", "enigma-openai")
+    env.pip_install("enigma-core[serve]", "enigma-router[train]", "enigma-code", "enigma-openai")
     return env
 
 
@@ -101,7 +102,7 @@ def test_wrong_key_shows_login_not_data(browser: Any, server: Server) -> None:
     tab.wait_for_selector("#login:not([hidden])")
     tab.fill("#key", "wrong-key")
     tab.click("#login-form button[type=submit]")
-    tab.wait_for_function("document.getElementById('login-error').textContent.includes('Wrong')")
+    expect(tab.locator("#login-error")).to_contain_text("Wrong API key")
     assert tab.is_hidden("#main")
     assert "code" not in tab.inner_text("body").split()
     assert tab.locator("#modules tbody tr").count() == 0
@@ -133,7 +134,7 @@ def test_unload_then_load_changes_page_and_server(page: Any, server: Server) -> 
 def test_try_request_shows_intent_and_streamed_answer(page: Any) -> None:
     page.fill("#try-text", CODE)
     page.click("#try-go")
-    page.wait_for_function("document.getElementById('try-timings').textContent.includes('ms')")
+    expect(page.locator("#try-timings")).to_contain_text("ms", timeout=60_000)
     assert page.inner_text("#try-intent") == "code"
     assert page.inner_text("#try-via") == "model"
     assert "def " in page.inner_text("#try-answer")
@@ -142,19 +143,13 @@ def test_try_request_shows_intent_and_streamed_answer(page: Any) -> None:
 
 
 def test_decision_appears_in_live_list(page: Any) -> None:
-    selector = "#decisions tbody tr"
-    page.wait_for_function(
-        "[...document.querySelectorAll('#decisions tbody tr')]"
-        f".some(r => r.textContent.includes({CODE[:20]!r}))",
-        timeout=15000,
-    )
-    assert "code" in page.inner_text(selector + ":first-child")
-    page.select_option("#f-via", "keywords")
-    page.wait_for_function(
-        "![...document.querySelectorAll('#decisions tbody tr')]"
-        f".some(r => r.textContent.includes({CODE[:20]!r}))"
-    )
+    ours = page.locator("#decisions tbody tr", has_text=CODE[:40])
+    expect(ours.first).to_be_visible(timeout=15_000)
+    assert ours.first.locator("td").nth(3).inner_text() == "code"
+    page.select_option("#f-via", "keywords")  # the filter hides it (it went via the model)
+    expect(ours).to_have_count(0)
     page.select_option("#f-via", "")
+    expect(ours.first).to_be_visible()
     shot(page, "decisions")
 
 
@@ -166,11 +161,8 @@ def test_retrain_clears_staleness(page: Any, server: Server) -> None:
     shot(page, "stale")
     page.click("#retrain")
     page.wait_for_selector("#retrain-log:not([hidden])")
-    page.wait_for_function(
-        "['done', 'failed'].some(s => document.getElementById('retrain-status')"
-        ".textContent.startsWith(s))",
-        timeout=600_000,
-    )
+    status = page.locator("#retrain-status")
+    expect(status).to_have_text(re.compile(r"^(done|failed)"), timeout=600_000)
     assert page.inner_text("#retrain-status").startswith("done"), page.inner_text("#retrain-log")
     page.wait_for_selector("#stale.ok", timeout=15000)
     with server.client() as client:
