@@ -7,6 +7,7 @@ retrain button has something to fix. Screenshots of each state go to a temp dir.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -151,6 +152,24 @@ def test_decision_appears_in_live_list(page: Any) -> None:
     page.select_option("#f-via", "")
     expect(ours.first).to_be_visible()
     shot(page, "decisions")
+
+
+def test_review_queue_labels_with_one_click(page: Any, server: Server) -> None:
+    with server.client() as client:  # the router does not know weather yet: keyword fallback
+        answer = client.post("/v1/classify", json={"input": "umbrella needed in Oslo?"}).json()
+    assert answer["intent"] == "weather" and answer["via"] == "keywords", answer
+    item = page.locator("#review li", has_text="umbrella needed in Oslo")
+    expect(item).to_be_visible(timeout=30_000)
+    assert "keyword fallback" in item.inner_text()
+    shot(page, "review")
+    item.get_by_role("button", name="as weather").click()
+    expect(item).to_have_count(0, timeout=15_000)
+    with server.client() as client:
+        rows = client.get("/v1/dashboard/decisions", params={"intent": "weather"}).json()["data"]
+    assert [r["label"] for r in rows if r["text"] == "umbrella needed in Oslo?"] == ["weather"]
+    feedback = server.log_path.parent / "enigma_home" / "data" / "router_feedback.jsonl"
+    lines = [json.loads(line) for line in feedback.read_text().splitlines()]
+    assert lines[-1]["text"] == "umbrella needed in Oslo?" and lines[-1]["intent"] == "weather"
 
 
 def test_retrain_clears_staleness(page: Any, server: Server) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from enigma_core.errors import EnigmaError
 from enigma_core.serve.dashboard_retrain import retrainer
 from enigma_core.serve.errors import ApiError, quoted
 from enigma_core.serve.jsonbody import read_json
@@ -71,6 +72,7 @@ def module_rows(state: ServerState) -> dict[str, Any]:
         "plugins": [r.to_dict() for r in records],
         "tasks": tasks,
         "router": status,
+        "labels": label_choices(state),
         "process_rss_bytes": rss_bytes(),
         "worker_pid": os.getpid(),
     }
@@ -204,12 +206,22 @@ async def label(request: Request) -> Response:
         raise ApiError(400, "id must be an integer", "invalid_value", "id")
     if not isinstance(intent, str) or not intent.strip():
         raise ApiError(400, "intent must be a non-empty string", "invalid_value", "intent")
-    if intent not in state.engine.installed_intents() and intent not in ("oos", "out_of_scope"):
-        raise ApiError(400, f"intent {quoted(intent)} is not installed", "invalid_value", "intent")
-    result = await state.execute_lane.run(
-        _label, decision_id, intent, timeout=state.settings.timeout
-    )
+    if intent not in label_choices(state):
+        raise ApiError(400, f"unknown intent {quoted(intent)}", "invalid_value", "intent")
+    try:
+        result = await state.execute_lane.run(
+            _label, decision_id, intent, timeout=state.settings.timeout
+        )
+    except EnigmaError as exc:  # no such decision, or its text was not logged
+        raise ApiError(400, str(exc), "invalid_value", "id") from None
     return json_response(result)
+
+
+def label_choices(state: ServerState) -> list[str]:
+    """The labels a person may give (as ``enigma review label``): installed, known, ``oos``."""
+    from enigma_core.catalog import KNOWN_INTENTS
+
+    return sorted({*state.engine.installed_intents(), *KNOWN_INTENTS, "oos"})
 
 
 async def retrain(request: Request) -> Response:

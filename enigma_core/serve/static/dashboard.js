@@ -6,6 +6,7 @@
   const $ = (id) => document.getElementById(id);
   const timers = [];
   let intents = [];
+  let labels = [];
 
   class Unauthorized extends Error {}
 
@@ -68,6 +69,7 @@
   const refreshModules = guard(async () => {
     const data = await api("/v1/dashboard/modules");
     intents = [];
+    labels = data.labels || [];
     const body = $("modules").tBodies[0];
     body.replaceChildren();
     for (const t of data.tasks) {
@@ -315,7 +317,7 @@
       list.replaceChildren(el("li", { class: "muted" }, "Nothing to review."));
       return;
     }
-    const choices = [...new Set(intents)];
+    const choices = labels.length ? labels : [...new Set(intents)];
     list.replaceChildren(...data.map((d) => el("li", { "data-id": String(d.id) },
       el("span", {}, "#" + d.id + " “" + (d.text || "(text not logged)").slice(0, 100) + "” → " +
         d.intent + " (" + d.review + ") "),
