@@ -276,37 +276,49 @@
   }
 
   function drawPerIntent(rows) {
+    // Stacked bars: one column per minute of the last 30, one colour per intent.
     const svg = $("per-intent");
     const ns = "http://www.w3.org/2000/svg";
+    const node = (tag, attrs) => {
+      const n = document.createElementNS(ns, tag);
+      for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, String(v));
+      return n;
+    };
     svg.replaceChildren();
     const minutes = 30;
     const now = Math.floor(Date.now() / 60000);
     const counts = {};
+    const totals = new Array(minutes).fill(0);
     rows.forEach((d) => {
       const slot = minutes - 1 - (now - Math.floor(d.ts / 60));
       if (slot < 0 || slot >= minutes) return;
       (counts[d.intent] = counts[d.intent] || new Array(minutes).fill(0))[slot]++;
+      totals[slot]++;
     });
-    const max = Math.max(1, ...Object.values(counts).flat());
+    const max = Math.max(1, ...totals);
+    const width = 300 / minutes;
+    const base = new Array(minutes).fill(128);
     let legend = 0;
     for (const [intent, series] of Object.entries(counts)) {
-      const points = series.map((n, i) =>
-        (10 + i * (300 / (minutes - 1))).toFixed(1) + "," + (125 - (n / max) * 105).toFixed(1));
-      const line = document.createElementNS(ns, "polyline");
-      line.setAttribute("points", points.join(" "));
-      line.setAttribute("fill", "none");
-      line.setAttribute("stroke", color(intent));
-      line.setAttribute("stroke-width", "2");
-      svg.append(line);
-      const label = document.createElementNS(ns, "text");
-      label.setAttribute("x", String(12 + (legend % 4) * 76));
-      label.setAttribute("y", String(12 + Math.floor(legend / 4) * 11));
-      label.setAttribute("font-size", "10");
-      label.setAttribute("fill", color(intent));
+      series.forEach((n, i) => {
+        if (!n) return;
+        const h = (n / max) * 100;
+        base[i] -= h;
+        svg.append(node("rect", { x: (10 + i * width).toFixed(1), y: base[i].toFixed(1),
+          width: (width - 1).toFixed(1), height: h.toFixed(1), fill: color(intent) }));
+      });
+      const label = node("text", { x: 12 + (legend % 4) * 76, y: 12 + Math.floor(legend / 4) * 11,
+        "font-size": 10, fill: color(intent) });
       label.textContent = intent + " " + series.reduce((a, b) => a + b, 0);
       svg.append(label);
       legend++;
     }
+    svg.append(node("line", { x1: 10, y1: 128.5, x2: 310, y2: 128.5, stroke: "#9aa4b0" }));
+    const axis = node("text", { x: 10, y: 139, "font-size": 9, fill: "#5b6570" });
+    axis.textContent = "30 min ago";
+    const nowLabel = node("text", { x: 290, y: 139, "font-size": 9, fill: "#5b6570" });
+    nowLabel.textContent = "now";
+    svg.append(axis, nowLabel);
   }
 
   // -- router health ------------------------------------------------------------------------
