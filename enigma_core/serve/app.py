@@ -87,7 +87,23 @@ def routes() -> list[Route]:
         ("/metrics", api.metrics, ["GET"]),
         ("/openapi.json", _openapi, ["GET"]),
     ]
+    table += dashboard_routes()
     return [Route(path, guarded(fn), methods=methods) for path, fn, methods in table]
+
+
+def dashboard_routes() -> list[tuple[str, Endpoint, list[str]]]:
+    """The web dashboard: its page at ``/`` and its JSON endpoints (enigma_core/serve/dashboard)."""
+    from enigma_core.serve import dashboard, dashboard_page
+
+    return [
+        ("/", dashboard_page.page, ["GET"]),
+        ("/v1/dashboard/modules", dashboard.modules, ["GET"]),
+        ("/v1/dashboard/modules/{task}/load", dashboard.load, ["POST"]),
+        ("/v1/dashboard/modules/{task}/unload", dashboard.unload, ["POST"]),
+        ("/v1/dashboard/decisions", dashboard.decisions, ["GET"]),
+        ("/v1/dashboard/label", dashboard.label, ["POST"]),
+        ("/v1/dashboard/retrain", dashboard.retrain, ["GET", "POST"]),
+    ]
 
 
 def create_app(settings: ServeSettings, engine: Any | None = None) -> Gate:

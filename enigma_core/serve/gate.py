@@ -14,8 +14,8 @@ from enigma_core.serve.errors import ApiError
 from enigma_core.serve.responses import SCOPE_KEY
 from enigma_core.serve.state import ServerState
 
-PUBLIC = frozenset({"/healthz", "/readyz"})
-"""Paths answered without an API key (load balancers and orchestrators probe them)."""
+PUBLIC = frozenset({"/healthz", "/readyz", "/"})
+"""Paths answered without an API key: the probes, and the dashboard page (a shell, no data)."""
 ENDPOINTS = frozenset(
     {
         "/healthz",
