@@ -19,7 +19,7 @@ import math
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,27 +47,52 @@ REQUIRED = ("feat_keys", "feat_idf", "table", "bag_bias", "out_weight", "out_bia
 
 @dataclass
 class Calibration:
-    """Softmax temperature plus the two out-of-scope knobs (``config.json`` ``router.calibration``).
+    """Softmax temperature plus the out-of-scope knobs (``config.json`` ``router.calibration``).
 
-    A prediction is ``oos`` when its confidence < ``threshold`` or top1 - top2 < ``margin``.
+    A prediction is ``oos`` when its confidence < ``threshold``, top1 - top2 < ``margin``, or
+    its unknown score (``unknown.py``) > ``unknown_threshold``, the threshold of ``oos_budget``
+    on the stored validation ``curve`` (any other budget is read off the same curve).
     """
 
     temperature: float = 1.0
     threshold: float = 0.0
     margin: float = 0.0
+    oos_budget: float | None = None
+    unknown_threshold: float | None = None
+    curve: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, float]:
-        """JSON form."""
-        return {"temperature": self.temperature, "threshold": self.threshold, "margin": self.margin}
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (without the curve: see ``config.json`` for it)."""
+        out: dict[str, Any] = {
+            "temperature": self.temperature,
+            "threshold": self.threshold,
+            "margin": self.margin,
+        }
+        if self.oos_budget is not None:
+            out["oos_budget"] = self.oos_budget
+            out["unknown_threshold"] = self.unknown_threshold
+        return out
+
+    def limit(self, budget: float | None = None) -> float:
+        """The unknown-score threshold of ``budget`` (None: the calibrated one); inf: never."""
+        from enigma_router.unknown import NEVER, threshold_for
+
+        if budget is not None:
+            return threshold_for(self.curve, float(budget))
+        return NEVER if self.unknown_threshold is None else float(self.unknown_threshold)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Calibration:
         """Read from ``config.json`` (missing keys keep neutral defaults)."""
         data = data or {}
+        budget, limit = data.get("oos_budget"), data.get("unknown_threshold")
         return cls(
             temperature=float(data.get("temperature", 1.0)),
             threshold=float(data.get("threshold", 0.0)),
             margin=float(data.get("margin", 0.0)),
+            oos_budget=None if budget is None else float(budget),
+            unknown_threshold=None if limit is None else float(limit),
+            curve=list(data.get("curve") or []),
         )
 
 
@@ -157,6 +182,13 @@ class RouterModel:
         self._wv = np.zeros((256, self.width), dtype=np.float32)
         self._featurizer: Featurizer | None = None
         self.oos_index = self.labels.index(OOS) if OOS in self.labels else -1
+        self.hidden_size = hidden
+        # training examples' unit hidden vectors (float16, sorted by label) and their texts
+        self.ex_vectors = tensors.get("ex_vectors")
+        self.ex_offsets = tensors.get("ex_offsets")
+        self._ex_text = tensors.get("ex_text")
+        self._ex_ends = tensors.get("ex_text_ends")
+        self._ex32: np.ndarray | None = None
 
     @classmethod
     def load(
@@ -380,6 +412,59 @@ class RouterModel:
         return e / e.sum(axis=-1, keepdims=True)
 
     # -- decisions -----------------------------------------------------------------------------
+    # -- unknown requests and explanations -------------------------------------------------------
+    @property
+    def has_examples(self) -> bool:
+        """Whether the model stores its training examples' vectors (unknown score, explain)."""
+        return self.ex_vectors is not None and self.ex_offsets is not None
+
+    def hidden(self, acc: np.ndarray) -> np.ndarray:
+        """The MLP's ReLU layer of bag sums: the feature space examples are compared in."""
+        return np.maximum(acc[..., : self.hidden_size] + self.emb_bias, 0.0)
+
+    def example_vectors(self) -> np.ndarray:
+        """All training examples' unit hidden vectors as float32 (converted once, on first use)."""
+        if self._ex32 is None:
+            self._ex32 = np.asarray(self.ex_vectors, dtype=np.float32)
+        return self._ex32
+
+    def unknown(self, acc: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Unknown scores (``unknown.py``) of bag sums ``(n, width)`` given predicted labels."""
+        from enigma_router.unknown import unknown_scores
+
+        return unknown_scores(self.hidden(acc), pred, self.example_vectors(), self.ex_offsets)
+
+    def example_text(self, i: int) -> str:
+        """The text of stored training example ``i`` (label order)."""
+        ends = self._ex_ends
+        start = int(ends[i - 1]) if i > 0 else 0
+        return bytes(self._ex_text[start : int(ends[i])]).decode("utf-8")
+
+    def example_label(self, i: int) -> str:
+        """The label of stored training example ``i``."""
+        return self.labels[int(np.searchsorted(self.ex_offsets, i, side="right")) - 1]
+
+    def nearest(self, acc: np.ndarray, k: int = 5) -> list[dict[str, Any]]:
+        """The ``k`` training examples nearest one request's bag sum (cosine, hidden layer)."""
+        if not self.has_examples:
+            return []
+        from enigma_router.unknown import normalise
+
+        sims = self.example_vectors() @ normalise(self.hidden(acc)[None, :])[0]
+        k = min(k, len(sims))
+        if k <= 0:
+            return []
+        top = np.argpartition(-sims, k - 1)[:k]
+        top = top[np.argsort(-sims[top])]
+        return [
+            {
+                "text": self.example_text(int(i)),
+                "intent": self.example_label(int(i)),
+                "similarity": round(float(sims[i]), 4),
+            }
+            for i in top
+        ]
+
     def decide(
         self,
         probs: np.ndarray,
@@ -387,13 +472,16 @@ class RouterModel:
         order: np.ndarray | None = None,
         threshold: float | None = None,
         margin: float | None = None,
+        unknown: float | None = None,
+        limit: float | None = None,
     ) -> Result:
         """``(intent, confidence, alternatives)`` of one probability row, with the oos rule.
 
         ``alternatives`` holds the next ``top_k - 1`` intents. When the model is unsure the
         answer is ``oos`` with confidence ``1 - p(best)``, and the best intent leads the
         alternatives. ``order`` (label indices, best first) may be given by batch callers;
-        ``threshold``/``margin`` override the calibrated knobs for this call.
+        ``threshold``/``margin`` override the calibrated knobs for this call; a request whose
+        ``unknown`` score is above ``limit`` is ``oos`` too.
         """
         if order is None:
             order = np.argsort(-probs)
@@ -406,23 +494,47 @@ class RouterModel:
         cal = self.calibration
         threshold = cal.threshold if threshold is None else threshold
         margin = cal.margin if margin is None else margin
-        if best != self.oos_index and (p1 < threshold or p1 - p2 < margin):
+        too_far = unknown is not None and limit is not None and unknown > limit
+        if best != self.oos_index and (p1 < threshold or p1 - p2 < margin or too_far):
             return OOS, 1.0 - p1, [(labels[best], p1), *runners][:n_alt]
         if best == self.oos_index:
             return OOS, p1, runners
         return labels[best], p1, runners
 
-    def classify(self, text: str, top_k: int = 3) -> Result:
-        """Classify one request: ``(intent, confidence, [(runner_up, prob), ...])``."""
-        return self.decide(self.probabilities(self.logits_one(text)), top_k)
+    def scored(
+        self, acc: np.ndarray, budget: float | None = None
+    ) -> tuple[np.ndarray, float | None, float | None]:
+        """``(probs, unknown score, limit)`` of one bag sum; the score is computed only when the
+        budget (None: the calibrated one) can reject anything."""
+        probs = self.probabilities(self._head(acc))
+        limit = self.calibration.limit(budget) if self.has_examples else math.inf
+        if limit == math.inf:
+            return probs, None, None
+        best = np.array([int(probs.argmax())])
+        return probs, float(self.unknown(acc[None, :], best)[0]), limit
 
-    def classify_batch(self, texts: Sequence[str], top_k: int = 3) -> list[Result]:
-        """Classify many requests at once (vectorised forward pass)."""
-        probs = self.probabilities(self.logits(list(texts)))
+    def classify(self, text: str, top_k: int = 3, budget: float | None = None) -> Result:
+        """Classify one request: ``(intent, confidence, [(runner_up, prob), ...])``."""
+        probs, score, limit = self.scored(self.bag_sum(text), budget)
+        return self.decide(probs, top_k, unknown=score, limit=limit)
+
+    def classify_batch(
+        self, texts: Sequence[str], top_k: int = 3, budget: float | None = None
+    ) -> list[Result]:
+        """Classify many requests at once (vectorised forward pass, oos rule included)."""
+        acc = self.bag_sums(list(texts)) if texts else np.zeros((0, self.width), np.float32)
+        probs = self.probabilities(self._head(acc))
         k = min(max(top_k, 2), probs.shape[1])
         top = np.argpartition(-probs, k - 1, axis=1)[:, :k] if probs.size else probs.astype(int)
         top = np.take_along_axis(top, np.argsort(-np.take_along_axis(probs, top, 1), 1), 1)
-        return [self.decide(p, top_k, o) for p, o in zip(probs, top, strict=True)]
+        limit = self.calibration.limit(budget) if self.has_examples else math.inf
+        if limit == math.inf or not len(texts):
+            return [self.decide(p, top_k, o) for p, o in zip(probs, top, strict=True)]
+        scores = self.unknown(acc, top[:, 0]).tolist()
+        return [
+            self.decide(p, top_k, o, unknown=u, limit=limit)
+            for p, o, u in zip(probs, top, scores, strict=True)
+        ]
 
     def predict(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Fast path for benchmarks: raw argmax labels (no oos rule) and their probabilities."""
