@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -135,15 +134,19 @@ def bench_router(
         ),
     ] = False,
 ) -> None:
-    """Benchmark the router against TF-IDF+SVM/LogReg and tuned fastText (same data, same run)."""
+    """Benchmark the router against TF-IDF+SVM/LogReg, tuned fastText and MiniLM+LR, and on the
+    out-of-scope sets (same data, same run)."""
     if process:
         from enigma_router.bench_process import format_process, whole_process
 
         figures = whole_process()
         typer.echo(json.dumps(figures, indent=2) if as_json else format_process(figures))
         return
-    from enigma_router.bench import DATASETS, format_table, run_bench
+    from enigma_router.bench import main
 
+    argv = [*(["--root", str(root)] if root else []), *(["--json"] if as_json else [])]
+    argv += [*(["--only", *only] if only else []), *(["--no-baselines"] if no_baselines else [])]
+    argv += ["--fasttext-python", str(fasttext_python)] if fasttext_python else []
     try:
         from threadpoolctl import threadpool_limits
 
@@ -151,17 +154,6 @@ def bench_router(
     except ImportError:  # numpy's BLAS may then use more than one thread
         one_thread = contextlib.nullcontext()
     with one_thread:
-        results = run_bench(
-            root,
-            only or list(DATASETS),
-            fasttext_python,
-            not no_baselines,
-            log=lambda m: print(m, file=sys.stderr, flush=True),
-        )
-    if as_json:
-        for rows in results.values():
-            for r in rows:
-                r.pop("predictions", None)
-        typer.echo(json.dumps(results, indent=2))
-    else:
-        typer.echo(format_table(results))
+        code = main(argv)
+    if code:
+        raise typer.Exit(code)
