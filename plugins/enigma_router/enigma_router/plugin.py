@@ -108,7 +108,8 @@ def enigma_classify_intent(text: str, context: TaskContext) -> Classification | 
 
     ``context.options``: ``oos_threshold`` / ``oos_margin`` / ``oos_budget`` override the
     calibrated knobs, ``explain`` adds the nearest training examples. Installed intents the
-    model does not know are matched on their task's examples (``newintents.py``).
+    model does not know are matched on their task's examples (``newintents.py``) unless
+    ``new_intents`` is False (then the core's keywords decide them, as before).
     """
     from enigma_router.newintents import unknown_intents
     from enigma_router.routing import classify, resolve_model_dir
@@ -128,7 +129,9 @@ def enigma_classify_intent(text: str, context: TaskContext) -> Classification | 
         margin=opts.get("oos_margin"),
         budget=_budget(opts.get("oos_budget")),
         explain=bool(opts.get("explain")),
-        new_intents=unknown_intents(model, context.tasks),
+        new_intents=None
+        if opts.get("new_intents") is False
+        else unknown_intents(model, context.tasks),
     )
 
 

@@ -74,15 +74,10 @@ def plugin_examples(context: TaskContext | None) -> list[tuple[str, str, str]]:
     return out
 
 
-def examples_hash(examples: Sequence[str]) -> str:
-    """sha256 of a task's example requests (in order): what staleness compares after upgrades."""
-    import hashlib
-
-    return hashlib.sha256("\n".join(examples).encode("utf-8")).hexdigest()
-
-
 def task_provenance(context: TaskContext | None) -> tuple[dict[str, str], dict[str, str]]:
     """``({intent: plugin}, {task: sha256 of its examples})`` of the installed tasks."""
+    from enigma_core.staleness import examples_sha256
+
     if context is None:
         return {}, {}
     owners = getattr(context.engine, "plugins", None)
@@ -94,7 +89,7 @@ def task_provenance(context: TaskContext | None) -> tuple[dict[str, str], dict[s
             continue
         for intent in task.intents:
             sources.setdefault(intent, str(task_owner.get(task.name) or task.origin or task.name))
-        hashes[task.name] = examples_hash(task.examples)
+        hashes[task.name] = examples_sha256(task.examples)
     return sources, hashes
 
 

@@ -261,7 +261,7 @@ def _unknown_calibration(
 
 
 def _finite_or_none(value: float) -> float | None:
-    return None if value == unknown.NEVER else round(value, 6)
+    return None if value == unknown.NEVER else value
 
 
 def _example_tensors(

@@ -105,7 +105,7 @@ def fit_curve(
         rej_in = pre_in | (in_scope > thr)
         point: dict[str, Any] = {
             "budget": budget,
-            "threshold": None if thr == NEVER else round(thr, 6),
+            "threshold": None if thr == NEVER else thr,
             "in_scope_rejected": round(float(rej_in.mean()) if n_in else 0.0, 6),
             "in_scope_accuracy": round(float((in_correct & ~rej_in).mean()) if n_in else 0.0, 6),
         }
