@@ -510,8 +510,18 @@ class RouterModel:
         limit = self.calibration.limit(budget) if self.has_examples else math.inf
         if limit == math.inf:
             return probs, None, None
-        best = np.array([int(probs.argmax())])
-        return probs, float(self.unknown(acc[None, :], best)[0]), limit
+        return probs, self.unknown_one(acc, int(probs.argmax())), limit
+
+    def unknown_one(self, acc: np.ndarray, label: int) -> float:
+        """:meth:`unknown` of one bag sum (no batch temporaries: the per-request path)."""
+        s, e = int(self.ex_offsets[label]), int(self.ex_offsets[label + 1])
+        if e <= s:
+            return 2.0
+        h = self.hidden(acc)
+        norm = float(np.sqrt(np.dot(h, h)))
+        if norm <= 0:
+            return 1.0
+        return 1.0 - float((self.example_vectors()[s:e] @ h).max()) / norm
 
     def classify(self, text: str, top_k: int = 3, budget: float | None = None) -> Result:
         """Classify one request: ``(intent, confidence, [(runner_up, prob), ...])``."""

@@ -159,3 +159,16 @@ def test_oos_bench_rows_and_table() -> None:
     assert row["in_scope_rejected"] == 0.5 and row["auroc"] == 0.75
     table = format_oos_table({"toy": [row, {"system": "minilm+logreg", "skipped": "no venv"}]})
     assert "| toy | x | 0.1 | 50.00 | 50.00 |" in table and "skipped: no venv" in table
+
+
+def test_single_and_batch_answers_agree(open_router: dict) -> None:
+    from enigma_router.evaluate import load_labelled
+    from enigma_router.inference import RouterModel
+
+    model = RouterModel.load(open_router["out"])
+    texts, _ = load_labelled(open_router["test"])
+    batch = model.classify_batch(texts)
+    assert sum(r[0] == "oos" for r in batch) > 0
+    for text, (intent, conf, _alt) in zip(texts, batch, strict=True):
+        single = model.classify(text)
+        assert single[0] == intent and abs(single[1] - conf) < 1e-5
