@@ -172,3 +172,17 @@ def test_single_and_batch_answers_agree(open_router: dict) -> None:
     for text, (intent, conf, _alt) in zip(texts, batch, strict=True):
         single = model.classify(text)
         assert single[0] == intent and abs(single[1] - conf) < 1e-5
+
+
+def test_budget_is_a_router_option_of_train_route_and_classify(tmp_path: Path) -> None:
+    from enigma_core.types import TaskOption
+
+    for command in ("train", "route", "classify"):
+        assert "--oos-budget" in run(command, "--help", home=tmp_path).stdout
+    assert "--explain" in run("classify", "--help", home=tmp_path).stdout
+    other = run("train", "vision", "--oos-budget", "0.1", home=tmp_path, check=False)
+    assert other.returncode == 1
+    assert "--oos-budget is an option of 'enigma train router', not of 'vision'" in other.stderr
+    assert TaskOption("--x", "x", "a switch", kind="flag").kind == "flag"
+    with pytest.raises(ValueError, match="flag"):
+        TaskOption("--x", "x", "?", kind="bool")
