@@ -66,6 +66,7 @@ class Calibration:
     oos_budget: float | None = None
     unknown_threshold: float | None = None
     curve: list[dict[str, Any]] = field(default_factory=list)
+    _limits: dict[float, float] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (without the curve: see ``config.json`` for it)."""
@@ -80,12 +81,18 @@ class Calibration:
         return out
 
     def limit(self, budget: float | None = None) -> float:
-        """The unknown-score threshold of ``budget`` (None: the calibrated one); inf: never."""
-        from enigma_router.unknown import NEVER, threshold_for
+        """The unknown-score threshold of ``budget`` (None: the calibrated one); inf: never.
+        Each budget's look-up is remembered (a per-call budget costs one dict get)."""
+        if budget is None:
+            return math.inf if self.unknown_threshold is None else float(self.unknown_threshold)
+        got = self._limits.get(budget)
+        if got is None:
+            from enigma_router.unknown import threshold_for
 
-        if budget is not None:
-            return threshold_for(self.curve, float(budget))
-        return NEVER if self.unknown_threshold is None else float(self.unknown_threshold)
+            if len(self._limits) > 256:
+                self._limits.clear()
+            got = self._limits[budget] = threshold_for(self.curve, float(budget))
+        return got
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Calibration:
