@@ -21,6 +21,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -196,7 +197,7 @@ class RouterModel:
         self._wid: dict[str, int] = {}
         self._wq: list[float] = []
         self._wv = np.zeros((256, self.width), dtype=np.float32)
-        self._winfo: dict[str, tuple[int, bytes, int]] = {}
+        self._winfo: dict[str, tuple[int, bytes, int, int]] = {}
         self._featurizer: Featurizer | None = None
         self.oos_index = self.labels.index(OOS) if OOS in self.labels else -1
         self.hidden_size = hidden
@@ -264,13 +265,17 @@ class RouterModel:
         return pos, self.keys[pos] == keys
 
     def rows32(self, rows: np.ndarray) -> np.ndarray:
-        """``table[rows]`` as float32, converting each row from float16 once (thread-safe: a
-        row's floats are written before its flag, and racing writers write the same values)."""
+        """``table[rows]`` as float32, converting each row from float16 once."""
+        self.convert(rows)
+        return self._f32[rows]
+
+    def convert(self, rows: np.ndarray) -> None:
+        """Make sure ``_f32`` holds ``rows`` (thread-safe: a row's floats are written before
+        its flag, and racing writers write the same values)."""
         new = rows[~self._have[rows]]
         if len(new):
             self._f32[new] = self.table[new]
             self._have[new] = True
-        return self._f32[rows]
 
     def _pieces(self, text: str) -> list[int]:
         if self.spec.piece_n <= 0 or self.tokenizer is None:
@@ -384,8 +389,8 @@ class RouterModel:
                     continue
                 ids += got
                 id_doc += [i] * len(got)
-            k = [high | x[0] for x in info]
-            k += [high | crc32(info[j + 1][1], info[j][0]) for j in range(len(info) - 1)]
+            k = [x[3] for x in info]
+            k += [high | crc32(b[1], a[0]) for a, b in pairwise(info)]
             k.append(high | crc32(info[0][1], _BOS_CRC))
             k.append(high | crc32(_EOS_TAIL, info[-1][0]))
             keys += k
@@ -400,7 +405,7 @@ class RouterModel:
             w = self.idf[rows] * (1.0 + np.log(counts[found].astype(np.float32)))
             norm = np.bincount(doc, weights=w * w, minlength=n)
             w *= (1.0 / np.sqrt(np.where(norm > 0, norm, 1.0)))[doc].astype(np.float32)
-            self.rows32(rows)  # converts rows not seen before; the dot below gathers per request
+            self.convert(rows)  # rows not seen before; the dot below gathers per request
             out += _segment_dot(self._f32, doc, n, w, rows)
         if ids:
             idx = np.array(ids, dtype=np.int64)
@@ -411,11 +416,13 @@ class RouterModel:
             out += char * scale[:, None].astype(np.float32)
         return out
 
-    def _word_info(self, word: str) -> tuple[int, bytes, int]:
-        """``(crc32(word), b" " + word, row in the word-vector cache)`` of a word, cached (the
-        batch path's one look-up per word); the row is -1 when that cache is full."""
+    def _word_info(self, word: str) -> tuple[int, bytes, int, int]:
+        """``(crc32(word), b" " + word, row in the word-vector cache, unigram key)`` of a word,
+        cached (the batch path's one look-up per word); the row is -1 when that cache is full."""
         raw = word.encode("utf-8")
-        info = (zlib.crc32(raw), b" " + raw, self._word_id(word) if self._chars else -1)
+        crc = zlib.crc32(raw)
+        wid = self._word_id(word) if self._chars else -1
+        info = (crc, b" " + raw, wid, (GROUP_WORD << 32) | crc)
         if (info[2] >= 0 or not self._chars) and len(self._winfo) < CACHE_LIMIT:
             self._winfo[word] = info
         return info
