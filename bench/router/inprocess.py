@@ -1,8 +1,8 @@
 """In-process figures of a router (default: the shipped one), each next to its baseline.
 
-p50 of one ``classify`` (the oos rule at the model's budget) next to the same call with
-``explain`` (k nearest training examples) and with a per-call budget (the unknown score
-computed); batched requests per CPU-second over a request file. One thread.
+p50 of one ``classify`` (the oos rule at the model's budget) next to the same call at budget 0
+(no unknown score: the baseline), at a per-call budget 0.1 and with ``explain`` (k nearest
+training examples); batched requests per CPU-second over a request file. One thread.
 
 Usage: ``python bench/router/inprocess.py [--model DIR] [--data FILE] [--json]``
 (default data: ``../shared/benchmarks/hwu64/test.jsonl`` when present, else the held-out file).
@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     out = {
         "data": str(data),
         "requests": len(texts),
+        "oos_budget": model.calibration.oos_budget,
         "classify_p50_ms": p50_ms(lambda t: classify(model, t), texts),
+        "classify_budget_0_p50_ms": p50_ms(lambda t: classify(model, t, budget=0.0), texts),
         "classify_budget_0.1_p50_ms": p50_ms(lambda t: classify(model, t, budget=0.1), texts),
         "classify_explain_p50_ms": p50_ms(lambda t: classify(model, t, explain=True), texts),
     }
