@@ -8,19 +8,12 @@ training (an upgraded plugin; compared with the ``example_hashes`` recorded at t
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from enigma_core.engine import EnigmaEngine
 
 RETRAIN_HINT = "enigma train {task}"
-
-
-def examples_sha256(examples: Sequence[str]) -> str:
-    """sha256 of a task's example requests in order (what the router records at training)."""
-    return hashlib.sha256("\n".join(examples).encode("utf-8")).hexdigest()
 
 
 def router_status(engine: EnigmaEngine) -> dict[str, Any]:
@@ -52,7 +45,7 @@ def router_status(engine: EnigmaEngine) -> dict[str, Any]:
     changed = sorted(
         t.name
         for t in engine.tasks.values()
-        if t.name in recorded and recorded[t.name] != examples_sha256(t.examples)
+        if t.name in recorded and recorded[t.name] != t.examples_sha256
     )
     status: dict[str, Any] = {
         "model": True,

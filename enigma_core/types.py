@@ -84,6 +84,14 @@ class TaskSpec:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"TaskSpec.name {self.name!r} must be a non-empty identifier")
 
+    @property
+    def examples_sha256(self) -> str:
+        """sha256 of the example requests in order: the router records it at training, and
+        staleness compares it to tell that an upgraded plugin changed what the router learns."""
+        import hashlib
+
+        return hashlib.sha256("\n".join(self.examples).encode("utf-8")).hexdigest()
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (lists instead of tuples)."""
         return {

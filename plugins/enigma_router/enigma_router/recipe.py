@@ -76,8 +76,6 @@ def plugin_examples(context: TaskContext | None) -> list[tuple[str, str, str]]:
 
 def task_provenance(context: TaskContext | None) -> tuple[dict[str, str], dict[str, str]]:
     """``({intent: plugin}, {task: sha256 of its examples})`` of the installed tasks."""
-    from enigma_core.staleness import examples_sha256
-
     if context is None:
         return {}, {}
     owners = getattr(context.engine, "plugins", None)
@@ -89,7 +87,7 @@ def task_provenance(context: TaskContext | None) -> tuple[dict[str, str], dict[s
             continue
         for intent in task.intents:
             sources.setdefault(intent, str(task_owner.get(task.name) or task.origin or task.name))
-        hashes[task.name] = examples_sha256(task.examples)
+        hashes[task.name] = task.examples_sha256
     return sources, hashes
 
 
