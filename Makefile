@@ -26,11 +26,13 @@ demo: $(STAMP)
 		"what is in .cache/demo/synth_0_00000.png?" "draw me a cat wearing a hat"; do \
 		echo "\$$ enigma route \"$$q\""; $(BIN)/enigma route "$$q" || exit 1; echo; done
 
-bench: $(STAMP)  ## Full-size benchmarks (router vs fastText/TF-IDF on ../shared/benchmarks, vision, code, serve)
+bench: $(STAMP)  ## Full-size benchmarks (router vs fastText/TF-IDF/MiniLM incl. oos sets, vision, code, serve)
 	$(BIN)/pip install -q --disable-pip-version-check "plugins/enigma_router[bench]"
 	bash bench/router/setup_baselines.sh
 	$(BIN)/python bench/router/run.py
 	$(BIN)/python bench/router/process.py
+	$(BIN)/python bench/router/inprocess.py
+	$(BIN)/python bench/router/new_intent.py
 	$(BIN)/enigma bench vision
 	$(BIN)/enigma bench code
 	$(BIN)/python bench/serve/run.py

@@ -11,8 +11,10 @@ class TaskOption:
     """A per-call option a task declares for ``enigma route``/``enigma classify``.
 
     The CLI adds ``flag`` to both commands; a given value reaches hooks as
-    ``context.options[key]``. ``kind`` is ``float``, ``int``, ``str`` or ``path``; ``model_dir``
-    marks an option whose value is this task's model directory for the call (``--model``).
+    ``context.options[key]``. ``kind`` is ``float``, ``int``, ``str``, ``path`` or ``flag`` (an
+    on/off switch: ``True`` when given, absent otherwise); ``model_dir`` marks an option whose
+    value is this task's model directory for the call (``--model``). ``train`` also adds it to
+    ``enigma train TASK`` for this task, where its value reaches the recipe's ``options``.
     """
 
     flag: str
@@ -22,12 +24,15 @@ class TaskOption:
     min: float | None = None
     max: float | None = None
     model_dir: bool = False
+    train: bool = False
 
     def __post_init__(self) -> None:
         if not self.flag.startswith("--") or not self.key.isidentifier():
             raise ValueError(f"TaskOption {self.flag!r}: flag must start with '--', key be a name")
-        if self.kind not in ("float", "int", "str", "path"):
-            raise ValueError(f"TaskOption {self.flag!r}: kind must be float, int, str or path")
+        if self.kind not in ("float", "int", "str", "path", "flag"):
+            raise ValueError(
+                f"TaskOption {self.flag!r}: kind must be float, int, str, path or flag"
+            )
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,14 @@ class TaskSpec:
             object.__setattr__(self, name, tuple(value))
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"TaskSpec.name {self.name!r} must be a non-empty identifier")
+
+    @property
+    def examples_sha256(self) -> str:
+        """sha256 of the example requests in order: the router records it at training, and
+        staleness compares it to tell that an upgraded plugin changed what the router learns."""
+        import hashlib
+
+        return hashlib.sha256("\n".join(self.examples).encode("utf-8")).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (lists instead of tuples)."""

@@ -13,7 +13,7 @@ import typer
 
 from enigma_core import __version__
 from enigma_core.cli import config_cmd, plugins_cmd, route_cmd, state
-from enigma_core.cli.task_options import declared_options, with_task_options
+from enigma_core.cli.task_options import declared_options, train_options, with_task_options
 from enigma_core.commands import CommandGroups
 from enigma_core.errors import EnigmaError
 from enigma_core.interrupts import install_sigint_handler
@@ -59,6 +59,9 @@ def build_app() -> typer.Typer:
     app.add_typer(plugins_cmd.app, name="plugins")
     app.add_typer(config_cmd.app, name="config")
     _add_core_commands(app)
+    from enigma_core.cli import train_cmd
+
+    app.command("train")(with_task_options(train_cmd.train, train_options(declared)))
     groups = CommandGroups(
         root=app,
         data=typer.Typer(
@@ -80,7 +83,7 @@ def build_app() -> typer.Typer:
 
 
 def _add_core_commands(app: typer.Typer) -> None:
-    """Commands implemented in their own core modules (training, tokenizer, sizes, scaffolding)."""
+    """Commands implemented in their own core modules (tokenizer, sizes, scaffolding...)."""
     import importlib
 
     for module_name, attr, name, kind in CORE_COMMANDS:
@@ -93,7 +96,6 @@ def _add_core_commands(app: typer.Typer) -> None:
 
 
 CORE_COMMANDS: list[tuple[str, str, str, str]] = [
-    ("train_cmd", "train", "train", "command"),
     ("sizes_cmd", "sizes", "sizes", "command"),
     ("tokenizer_cmd", "app", "tokenizer", "group"),
     ("new_plugin_cmd", "new_plugin", "new-plugin", "command"),

@@ -109,3 +109,6 @@ def classify(
     alternatives = ", ".join(f"{i} {c:.2f}" for i, c in result.alternatives)
     line = f"{result.intent}\t{result.confidence:.3f}\tvia {result.via}"
     sys.stdout.write(line + (f"\t(also: {alternatives})" if alternatives else "") + "\n")
+    explain = result.details.get("explain") or {}
+    for near in explain.get("nearest", []):  # a classifier's evidence (e.g. --explain)
+        sys.stdout.write(f"  {near['similarity']:.3f}  {near['intent']:<12} {near['text']}\n")

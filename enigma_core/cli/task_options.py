@@ -1,14 +1,15 @@
 """Per-call options that tasks declare (``TaskSpec.options``), added to route and classify.
 
 The core knows no classifier by name: the router plugin declares ``--model``,
-``--oos-threshold`` and ``--oos-margin`` and this module turns them into typer options.
+``--oos-threshold``, ``--oos-budget``, ``--explain``... and this module turns them into typer
+options (a ``flag`` kind is an on/off switch; options marked ``train`` also go on ``enigma train``).
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from enigma_core.plugins import EnigmaPluginManager
     from enigma_core.types import TaskOption
 
-_TYPES: dict[str, type] = {"float": float, "int": int, "str": str, "path": Path}
+_TYPES: dict[str, type] = {"float": float, "int": int, "str": str, "path": Path, "flag": bool}
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class CallOptions:
 
     options: dict[str, Any]
     model_dirs: dict[str, Path]
+    owners: dict[str, str] = field(default_factory=dict)
+    """Flag of each given option -> the task that declared it."""
 
 
 def declared_options(manager: EnigmaPluginManager) -> list[DeclaredOption]:
@@ -66,13 +69,43 @@ def resolve(declared: list[DeclaredOption], values: dict[str, Any]) -> CallOptio
     result = CallOptions(options={}, model_dirs={})
     for item in declared:
         value = values.get(item.param)
-        if value is None:
+        if value is None or (item.option.kind == "flag" and not value):
             continue
+        result.owners[item.option.flag] = item.task
         if item.option.model_dir:
             result.model_dirs[item.task] = Path(value)
         else:
             result.options[item.option.key] = value
     return result
+
+
+def _parameter(item: DeclaredOption) -> inspect.Parameter:
+    """The typer parameter of one declared option (a flag is a plain ``--name`` switch)."""
+    option = item.option
+    help_text = f"{option.help} [{item.task}]"
+    if option.kind == "flag":
+        return inspect.Parameter(
+            item.param,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=False,
+            annotation=Annotated[bool, typer.Option(option.flag, help=help_text)],
+        )
+    return inspect.Parameter(
+        item.param,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            _TYPES[option.kind] | None,
+            typer.Option(
+                option.flag, help=help_text, min=option.min, max=option.max, show_default=False
+            ),
+        ],
+    )
+
+
+def train_options(declared: list[DeclaredOption]) -> list[DeclaredOption]:
+    """The declared options that ``enigma train`` takes too (``TaskOption.train``)."""
+    return [item for item in declared if item.option.train]
 
 
 def with_task_options(
@@ -89,24 +122,7 @@ def with_task_options(
         for p in inspect.signature(command).parameters.values()
         if p.name != "call"
     ]
-    extra = [
-        inspect.Parameter(
-            item.param,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                _TYPES[item.option.kind] | None,
-                typer.Option(
-                    item.option.flag,
-                    help=f"{item.option.help} [{item.task}]",
-                    min=item.option.min,
-                    max=item.option.max,
-                    show_default=False,
-                ),
-            ],
-        )
-        for item in declared
-    ]
+    extra = [_parameter(item) for item in declared]
     names = {item.param for item in declared}
 
     def wrapper(**kwargs: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from enigma_core.cli.common import JsonOpt, print_json
+from enigma_core.cli.task_options import CallOptions
 
 DataOpt = Annotated[
     list[Path] | None,
@@ -63,13 +64,20 @@ def train(
         typer.Option("--threads", min=1, help="CPU threads for torch (default: 1 for nano/micro)."),
     ] = None,
     json_out: JsonOpt = False,
+    *,
+    call: CallOptions | None = None,
 ) -> None:
     """Train TASK's model on plain-text data and write model.safetensors + config.json."""
     from enigma_core.cli import state
+    from enigma_core.errors import EnigmaError
     from enigma_core.training.run import TrainArgs, run_training
 
+    for flag, owner in (call.owners if call else {}).items():
+        if owner != task:
+            raise EnigmaError(f"{flag} is an option of 'enigma train {owner}', not of {task!r}")
     engine = state.engine(use_routing=False)
     recipe = engine.training_recipe(task)
+    recipe.options.update(call.options if call else {})
     if recipe.fit is None:  # the torch loop; recipes that train themselves (router) need no torch
         require_torch()
     args = TrainArgs(

@@ -219,6 +219,8 @@ class TrainingRecipe:
     make_optimizer: OptimizerFn | None = None
     fit: FitFn | None = None
     protected_meta: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+    """Values of the task's ``TaskOption(train=True)`` options given to ``enigma train``."""
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:

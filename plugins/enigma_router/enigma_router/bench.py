@@ -1,10 +1,13 @@
-"""``enigma bench router``: our router vs TF-IDF+SVM/LogReg and tuned fastText, same data, same run.
+"""``enigma bench router``: our router vs TF-IDF+SVM/LogReg, tuned fastText and
+all-MiniLM-L6-v2+LR, same data, same run.
 
 For each benchmark (``<root>/<name>/{train,test}.jsonl``) it trains every system on train only
 and reports test accuracy, macro-F1, training seconds, p50 single-query latency, batched
-queries/s and model size. The baselines are bench-only extras: scikit-learn in this venv, and
-fastText in its own venv driven through a subprocess (``bench/router/setup_baselines.sh``).
-A missing baseline is skipped with a one-line reason.
+queries/s and model size (ours: at rejection budget 0, as the baselines never reject; p50 at the
+model's own budget). The baselines are bench-only extras: scikit-learn in this venv, fastText
+and MiniLM each in their own venv driven through a subprocess
+(``bench/router/setup_baselines.sh``). A missing baseline is skipped with a one-line reason.
+The out-of-scope sets are in ``bench_oos.py`` (same run from ``main``).
 """
 
 from __future__ import annotations
@@ -150,13 +153,17 @@ def bench_ours(train: Path, test: Path, work: Path, seed: int = 0) -> dict[str, 
     train_cpu = time.process_time() - cpu_start
     texts, gold = read_jsonl(test)
     model = RouterModel.load(out)  # fresh: cold per-word caches for the first figure
+
+    def closed(batch: list[str]) -> list[Any]:  # no rejection: these test sets have no oos
+        return model.classify_batch(batch, budget=0.0)
+
     start = time.perf_counter()
-    results = model.classify_batch(texts)
+    results = closed(texts)
     cold = len(texts) / (time.perf_counter() - start)
     pred = [r[0] for r in results]
     confidence = [r[1] for r in results]
-    batched = qps(model.classify_batch, texts)
-    cpu = qps_cpu(model.classify_batch, texts)
+    batched = qps(closed, texts)
+    cpu = qps_cpu(closed, texts)
     latency = p50_ms(RouterModel.load(out).classify, texts)
     size = sum((out / n).stat().st_size for n in ("model.safetensors", "config.json"))
     return _row(
@@ -267,12 +274,35 @@ def bench_fasttext(train: Path, test: Path, python: Path) -> dict[str, Any]:
     )
 
 
+def bench_minilm(train: Path, test: Path, python: Path | None = None) -> dict[str, Any]:
+    """all-MiniLM-L6-v2 embeddings + LR through its own venv (skipped when that is missing)."""
+    from enigma_router.bench_oos import default_minilm_python, run_minilm
+
+    system = "minilm+logreg"
+    data = run_minilm(python or default_minilm_python(), train, test)
+    if isinstance(data, str):
+        return {"system": system, "skipped": data}
+    _, gold = read_jsonl(test)
+    return _row(
+        system,
+        gold,
+        data["predictions"],
+        data.get("confidences"),
+        train_seconds=data["train_seconds"],
+        train_cpu_seconds=data.get("train_cpu_seconds"),
+        p50_ms=data["p50_ms"],
+        batched_qps=data["batched_qps"],
+        size_bytes=data["size_bytes"],
+    )
+
+
 def run_bench(
     root: Path | None = None,
     datasets: Sequence[str] = DATASETS,
     fasttext_python: Path | None = None,
     baselines: bool = True,
     log: Callable[[str], None] | None = None,
+    minilm_python: Path | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Every system on every dataset; ``{dataset: [row, ...]}`` (a row may be ``skipped``)."""
     root = root or default_root()
@@ -293,6 +323,8 @@ def run_bench(
             rows.extend(bench_sklearn(train, test))
             say(f"{name}: fastText baseline")
             rows.append(bench_fasttext(train, test, fasttext_python or default_fasttext_python()))
+            say(f"{name}: all-MiniLM-L6-v2 + logreg baseline")
+            rows.append(bench_minilm(train, test, minilm_python))
         results[name] = rows
     return results
 
@@ -335,23 +367,44 @@ def format_table(results: dict[str, list[dict[str, Any]]]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Script entry (``bench/router/run.py``): ``[--root DIR] [--json] [--only NAME ...]``."""
+    """Script entry (``bench/router/run.py``): ``[--root DIR] [--json] [--only NAME ...]``;
+    the in-scope sets and the out-of-scope sets (``bench_oos.py``) in one run."""
     import argparse
+
+    from enigma_router.bench_oos import OOS_DATASETS, format_oos_table, run_oos_bench
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, default=None)
-    ap.add_argument("--only", nargs="*", default=list(DATASETS))
+    ap.add_argument("--only", nargs="*", default=[*DATASETS, *OOS_DATASETS])
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--fasttext-python", type=Path, default=None)
+    ap.add_argument("--minilm-python", type=Path, default=None)
+    ap.add_argument("--oos-budget", type=float, default=None)
     args = ap.parse_args(argv)
+    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    closed = [n for n in args.only if n not in OOS_DATASETS]
+    open_sets = [n for n in args.only if n in OOS_DATASETS]
     try:
         results = run_bench(
             args.root,
-            args.only,
+            closed,
             args.fasttext_python,
             not args.no_baselines,
-            log=lambda m: print(m, file=sys.stderr, flush=True),
+            log=say,
+            minilm_python=args.minilm_python,
+        )
+        oos = (
+            run_oos_bench(
+                args.root or default_root() or Path("."),
+                open_sets,
+                args.oos_budget,
+                not args.no_baselines,
+                args.minilm_python,
+                log=say,
+            )
+            if open_sets
+            else {}
         )
     except EnigmaError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -360,7 +413,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for rows in results.values():
             for r in rows:
                 r.pop("predictions", None)
-        print(json.dumps(results, indent=2))
+        print(json.dumps({**results, **oos}, indent=2))
     else:
-        print(format_table(results))
+        print(format_table(results) if results else "")
+        if oos:
+            print("\n" + format_oos_table(oos))
     return 0

@@ -1,4 +1,5 @@
-"""CLI commands of the router plugin: ``enigma eval router`` and ``enigma bench router``.
+"""CLI commands of the router plugin: ``enigma eval router`` (with ``--compare``: the route-diff
+gate) and ``enigma bench router``.
 
 Registered by ``plugin.py`` through ``enigma_register_commands``:
 ``groups.eval.command("router")(eval_router)`` and ``groups.bench.command("router")(bench_router)``.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -22,7 +22,11 @@ def eval_router(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
     report: Annotated[
         Optional[Path],  # noqa: UP045 (typer needs Optional on 3.10)
-        typer.Option("--report", help="Write confusion.png, confidence_hist.png, errors.jsonl."),
+        typer.Option(
+            "--report",
+            help="Write confusion.png, confidence_hist.png, errors.jsonl (+ tradeoff.png "
+            "on data with oos).",
+        ),
     ] = None,
     predictions: Annotated[
         Optional[Path],  # noqa: UP045
@@ -38,19 +42,37 @@ def eval_router(
         Optional[float],  # noqa: UP045
         typer.Option("--margin", min=0.0, max=1.0, help="Override the calibrated top-2 margin."),
     ] = None,
+    oos_budget: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(
+            "--oos-budget", min=0.0, max=1.0, help="Rejection budget (default: the model's)."
+        ),
+    ] = None,
+    compare: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--compare", help="Route-diff against router B: every changed route."),
+    ] = None,
+    max_drop: Annotated[
+        float,
+        typer.Option("--max-drop", min=0.0, help="With --compare: fail when B loses more points."),
+    ] = 0.0,
 ) -> None:
-    """Evaluate a router model: accuracy, macro-F1, per-intent P/R/F1, OOS recall, ECE."""
+    """Evaluate a router: accuracy, macro-F1, per-intent P/R/F1, ECE; with oos: in-scope
+    accuracy, oos recall, AUROC, FPR@95TPR. --compare B: route-diff gate (exit 1 on a drop)."""
     from enigma_router.evaluate import evaluate_file, summary_lines, write_predictions
     from enigma_router.evaluate import write_report as write_report_dir
     from enigma_router.inference import RouterModel
 
     router = RouterModel.load(model, threshold=threshold, margin=margin)
-    result, preds = evaluate_file(router, data)
+    result, preds = evaluate_file(router, data, oos_budget)
+    if compare is not None:
+        _compare(router, preds, compare, data, oos_budget, max_drop, as_json, threshold, margin)
+        return
     if predictions is not None:
         write_predictions(predictions, preds)
         result["predictions_file"] = str(predictions)
     if report is not None:
-        files = write_report_dir(report, result, preds)
+        files = write_report_dir(report, result, preds, router.calibration.curve)
         result["report_files"] = [str(f) for f in files]
     if as_json:
         typer.echo(json.dumps(result, indent=2))
@@ -60,6 +82,35 @@ def eval_router(
     for key in ("predictions_file", "report_files"):
         if key in result:
             typer.echo(f"{key.replace('_', ' ')}: {result[key]}")
+
+
+def _compare(
+    router_a: Any,
+    preds_a: Any,
+    model_b: Path,
+    data: Path,
+    budget: float | None,
+    max_drop: float,
+    as_json: bool,
+    threshold: float | None,
+    margin: float | None,
+) -> None:
+    """``--compare``: print the route-diff of A -> B; exit 1 when the gate fails."""
+    from enigma_router.evaluate import evaluate_file
+    from enigma_router.inference import RouterModel
+    from enigma_router.routediff import diff_lines, route_diff
+
+    router_b = RouterModel.load(model_b, threshold=threshold, margin=margin)
+    _, preds_b = evaluate_file(router_b, data, budget)
+    diff = route_diff(preds_a, preds_b, max_drop)
+    diff["a"], diff["b"], diff["data"] = router_a.meta.get("model_id"), str(model_b), str(data)
+    if as_json:
+        typer.echo(json.dumps(diff, indent=2))
+    else:
+        for line in diff_lines(diff):
+            typer.echo(line)
+    if not diff["passed"]:
+        raise typer.Exit(1)
 
 
 def bench_router(
@@ -85,15 +136,19 @@ def bench_router(
         ),
     ] = False,
 ) -> None:
-    """Benchmark the router against TF-IDF+SVM/LogReg and tuned fastText (same data, same run)."""
+    """Benchmark the router against TF-IDF+SVM/LogReg, tuned fastText and MiniLM+LR, and on the
+    out-of-scope sets (same data, same run)."""
     if process:
         from enigma_router.bench_process import format_process, whole_process
 
         figures = whole_process()
         typer.echo(json.dumps(figures, indent=2) if as_json else format_process(figures))
         return
-    from enigma_router.bench import DATASETS, format_table, run_bench
+    from enigma_router.bench import main
 
+    argv = [*(["--root", str(root)] if root else []), *(["--json"] if as_json else [])]
+    argv += [*(["--only", *only] if only else []), *(["--no-baselines"] if no_baselines else [])]
+    argv += ["--fasttext-python", str(fasttext_python)] if fasttext_python else []
     try:
         from threadpoolctl import threadpool_limits
 
@@ -101,17 +156,6 @@ def bench_router(
     except ImportError:  # numpy's BLAS may then use more than one thread
         one_thread = contextlib.nullcontext()
     with one_thread:
-        results = run_bench(
-            root,
-            only or list(DATASETS),
-            fasttext_python,
-            not no_baselines,
-            log=lambda m: print(m, file=sys.stderr, flush=True),
-        )
-    if as_json:
-        for rows in results.values():
-            for r in rows:
-                r.pop("predictions", None)
-        typer.echo(json.dumps(results, indent=2))
-    else:
-        typer.echo(format_table(results))
+        code = main(argv)
+    if code:
+        raise typer.Exit(code)

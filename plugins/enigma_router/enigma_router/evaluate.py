@@ -1,9 +1,11 @@
 """Router evaluation: accuracy, macro-F1, per-intent P/R/F1 with confusions, OOS recall, ECE.
 
 ``evaluate_file(model, path)`` classifies a labelled file (router Q/A text or JSON lines) and
-returns ``(report, predictions)``; ``write_report`` adds ``confusion.png``,
-``confidence_hist.png`` and ``errors.jsonl``; ``write_predictions`` writes one JSON line per
-example ``{"text", "gold", "predicted", "confidence"}``. numpy only (matplotlib for plots).
+returns ``(report, predictions)``; on data with ``oos`` requests the report adds in-scope
+accuracy, oos recall, AUROC and FPR at 95 % TPR of the unknown score. ``write_report`` adds
+``confusion.png``, ``confidence_hist.png``, ``errors.jsonl`` and (with ``oos``) ``tradeoff.png``;
+``write_predictions`` writes one JSON line per example ``{"text", "gold", "predicted",
+"confidence"}``. numpy only (matplotlib for plots).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Prediction:
     gold: str
     predicted: str
     confidence: float
+    unknown: float = 0.0  # how unlike the training data (higher: more likely out of scope)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON line form."""
@@ -52,13 +55,57 @@ def load_labelled(path: str | Path) -> tuple[list[str], list[str]]:
     return [r.text for r in records], [normalize_intent(r.intent) for r in records]
 
 
-def predict(model: RouterModel, texts: Sequence[str], gold: Sequence[str]) -> list[Prediction]:
-    """Classify ``texts`` with the model's oos rule and pair them with ``gold``."""
-    results = model.classify_batch(list(texts), top_k=1)
+def predict(
+    model: RouterModel, texts: Sequence[str], gold: Sequence[str], budget: float | None = None
+) -> list[Prediction]:
+    """Classify ``texts`` with the model's oos rule (at ``budget``: None is the calibrated one)
+    and pair them with ``gold``; each prediction carries its unknown score."""
+    results = model.classify_batch(list(texts), top_k=1, budget=budget)
+    scores = unknown_scores(model, texts)
     return [
-        Prediction(t, g, intent, float(conf))
-        for t, g, (intent, conf, _) in zip(texts, gold, results, strict=True)
+        Prediction(t, g, intent, float(conf), float(u))
+        for t, g, (intent, conf, _), u in zip(texts, gold, results, scores, strict=True)
     ]
+
+
+def unknown_scores(model: RouterModel, texts: Sequence[str]) -> np.ndarray:
+    """A score per request, higher for out-of-scope: the unknown score when the model stores
+    its examples, else ``1 - max probability``; a learned ``oos`` answer scores above both."""
+    acc = model.bag_sums(list(texts)) if texts else np.zeros((0, model.width), np.float32)
+    probs = model.probabilities(model._head(acc))
+    pred = probs.argmax(axis=1)
+    if model.has_examples:
+        score = model.unknown(acc, pred).astype(np.float64)
+    else:
+        score = 1.0 - probs.max(axis=1).astype(np.float64)
+    if model.oos_index >= 0:
+        score = np.where(pred == model.oos_index, 3.0 + probs[:, model.oos_index], score)
+    return score
+
+
+def auroc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """Probability that a positive (oos) scores above a negative (in-scope); ties count half."""
+    if not len(positive) or not len(negative):
+        return float("nan")
+    both = np.concatenate([positive, negative])
+    order = both.argsort(kind="mergesort")
+    ranks = np.empty(len(both), dtype=np.float64)
+    ranks[order] = np.arange(1, len(both) + 1)
+    for value in np.unique(both):  # average ranks of ties
+        tie = both == value
+        if tie.sum() > 1:
+            ranks[tie] = ranks[tie].mean()
+    n_pos = len(positive)
+    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * len(negative)))
+
+
+def fpr_at_tpr(positive: np.ndarray, negative: np.ndarray, tpr: float = 0.95) -> float:
+    """Share of oos requests (``positive`` scores) still accepted when the threshold accepts
+    ``tpr`` of the in-scope ones (``negative``): FPR at 95 % TPR, in-scope as the positives."""
+    if not len(positive) or not len(negative):
+        return float("nan")
+    limit = float(np.quantile(negative, tpr))
+    return float((positive <= limit).mean())
 
 
 def metrics(predictions: Sequence[Prediction]) -> dict[str, Any]:
@@ -113,17 +160,28 @@ def metrics(predictions: Sequence[Prediction]) -> dict[str, Any]:
         report["in_scope_accuracy"] = round(
             sum(p.gold == p.predicted for p in in_scope) / max(len(in_scope), 1), 4
         )
+        report["in_scope_rejected"] = round(
+            sum(p.predicted == OOS for p in in_scope) / max(len(in_scope), 1), 4
+        )
+        pos = np.array([p.unknown for p in predictions if p.gold == OOS])
+        neg = np.array([p.unknown for p in in_scope])
+        report["auroc"] = round(auroc(pos, neg), 4)
+        report["fpr_at_95_tpr"] = round(fpr_at_tpr(pos, neg), 4)
     return report
 
 
-def evaluate_file(model: RouterModel, path: str | Path) -> tuple[dict[str, Any], list[Prediction]]:
+def evaluate_file(
+    model: RouterModel, path: str | Path, budget: float | None = None
+) -> tuple[dict[str, Any], list[Prediction]]:
     """Classify a labelled file and compute :func:`metrics` (plus the model's calibration)."""
     texts, gold = load_labelled(path)
-    preds = predict(model, texts, gold)
+    preds = predict(model, texts, gold, budget)
     report = metrics(preds)
-    unknown = sorted({g for g in gold if g not in model.labels})
+    unknown = sorted({g for g in gold if g not in model.labels and g != OOS})
     report["data"] = str(path)
     report["calibration"] = model.calibration.to_dict()
+    if budget is not None:
+        report["oos_budget"] = budget
     if unknown:
         report["labels_unknown_to_model"] = unknown
     return report, preds
@@ -136,9 +194,14 @@ def write_predictions(path: str | Path, predictions: Sequence[Prediction]) -> No
 
 
 def write_report(
-    directory: str | Path, report: dict[str, Any], predictions: Sequence[Prediction]
+    directory: str | Path,
+    report: dict[str, Any],
+    predictions: Sequence[Prediction],
+    curve: Sequence[dict[str, Any]] = (),
 ) -> list[Path]:
-    """Write ``report.json``, ``errors.jsonl``, ``confusion.png``, ``confidence_hist.png``."""
+    """Write ``report.json``, ``errors.jsonl``, ``confusion.png``, ``confidence_hist.png`` and,
+    on data with ``oos``, ``tradeoff.png`` (this data's curve, the stored validation ``curve``
+    and the budget in use marked)."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "report.json", json.dumps(report, indent=2) + "\n")
@@ -147,9 +210,13 @@ def write_report(
     write_predictions(out / "errors.jsonl", errors)
     _plot_confusion(out / "confusion.png", predictions)
     _plot_confidence(out / "confidence_hist.png", predictions)
-    return [
-        out / n for n in ("report.json", "errors.jsonl", "confusion.png", "confidence_hist.png")
-    ]
+    names = ["report.json", "errors.jsonl", "confusion.png", "confidence_hist.png"]
+    if any(p.gold == OOS for p in predictions) and any(p.gold != OOS for p in predictions):
+        from enigma_router.plots import plot_tradeoff
+
+        plot_tradeoff(out / "tradeoff.png", predictions, report, curve)
+        names.append("tradeoff.png")
+    return [out / n for n in names]
 
 
 def _save_figure(fig: Any, path: Path) -> None:
@@ -213,8 +280,10 @@ def summary_lines(report: dict[str, Any], worst: int = 5) -> list[str]:
     ]
     if "oos_recall" in report:
         lines.append(
-            f"oos recall {report['oos_recall']:.4f}  oos precision {report['oos_precision']:.4f}  "
-            f"in-scope accuracy {report['in_scope_accuracy']:.4f}"
+            f"in-scope accuracy {report['in_scope_accuracy']:.4f}  oos recall "
+            f"{report['oos_recall']:.4f}  AUROC {report['auroc']:.4f}  FPR@95TPR "
+            f"{report['fpr_at_95_tpr']:.4f}  (oos precision {report['oos_precision']:.4f}, "
+            f"in-scope rejected {report['in_scope_rejected']:.4f})"
         )
     per = sorted(report["per_intent"].items(), key=lambda kv: kv[1]["f1"])[:worst]
     for label, row in per:

@@ -148,9 +148,16 @@ class Hasher:
 
     def word_keys(self, words: Sequence[str]) -> Counter[int]:
         """Same keys as :func:`word_keys`, faster: bigram CRCs continue the first word's CRC."""
+        if self.spec.word_n != 2:
+            return word_keys(words, self.spec)
+        return Counter(self.word_key_list(words))
+
+    def word_key_list(self, words: Sequence[str]) -> list[int]:
+        """The word n-gram keys of :meth:`word_keys` with repeats, uncounted (batch callers
+        count all requests' keys at once)."""
         spec = self.spec
         if spec.word_n != 2:
-            return word_keys(words, spec)
+            return list(word_keys(words, spec).elements())
         high = GROUP_WORD << 32
         info = [self._crc(w) for w in words]
         crc32 = zlib.crc32
@@ -159,7 +166,7 @@ class Hasher:
         if spec.boundaries and info:
             keys.append(high | crc32(info[0][1], _BOS_CRC))
             keys.append(high | crc32(_EOS_TAIL, info[-1][0]))
-        return Counter(keys)
+        return keys
 
     def raw(self, text: str, pieces: Sequence[int] = ()) -> RawDoc:
         """Hash one request."""

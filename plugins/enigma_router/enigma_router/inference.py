@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import math
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +30,10 @@ import numpy as np
 from enigma_core.errors import EnigmaError
 from enigma_core.training.meta import CONFIG_FILE, WEIGHTS_FILE, check_tokenizer, read_json
 from enigma_router.features import (
+    _BOS_CRC,
+    _EOS_TAIL,
     CACHE_LIMIT,
+    GROUP_WORD,
     FeatureSpec,
     FeatureVocab,
     Featurizer,
@@ -40,6 +45,8 @@ if TYPE_CHECKING:
     from enigma_core.tokenizer import SharedTokenizer
 
 OOS = "oos"
+_KEY_BITS = 36  # n-gram keys are group << 32 | crc32 (group < 16): below 2**36
+_KEY_MASK = (1 << _KEY_BITS) - 1
 Alternatives = list[tuple[str, float]]
 Result = tuple[str, float, Alternatives]
 REQUIRED = ("feat_keys", "feat_idf", "table", "bag_bias", "out_weight", "out_bias")
@@ -47,27 +54,59 @@ REQUIRED = ("feat_keys", "feat_idf", "table", "bag_bias", "out_weight", "out_bia
 
 @dataclass
 class Calibration:
-    """Softmax temperature plus the two out-of-scope knobs (``config.json`` ``router.calibration``).
+    """Softmax temperature plus the out-of-scope knobs (``config.json`` ``router.calibration``).
 
-    A prediction is ``oos`` when its confidence < ``threshold`` or top1 - top2 < ``margin``.
+    A prediction is ``oos`` when its confidence < ``threshold``, top1 - top2 < ``margin``, or
+    its unknown score (``unknown.py``) > ``unknown_threshold``, the threshold of ``oos_budget``
+    on the stored validation ``curve`` (any other budget is read off the same curve).
     """
 
     temperature: float = 1.0
     threshold: float = 0.0
     margin: float = 0.0
+    oos_budget: float | None = None
+    unknown_threshold: float | None = None
+    curve: list[dict[str, Any]] = field(default_factory=list)
+    _limits: dict[float, float] = field(default_factory=dict, repr=False, compare=False)
 
-    def to_dict(self) -> dict[str, float]:
-        """JSON form."""
-        return {"temperature": self.temperature, "threshold": self.threshold, "margin": self.margin}
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (without the curve: see ``config.json`` for it)."""
+        out: dict[str, Any] = {
+            "temperature": self.temperature,
+            "threshold": self.threshold,
+            "margin": self.margin,
+        }
+        if self.oos_budget is not None:
+            out["oos_budget"] = self.oos_budget
+            out["unknown_threshold"] = self.unknown_threshold
+        return out
+
+    def limit(self, budget: float | None = None) -> float:
+        """The unknown-score threshold of ``budget`` (None: the calibrated one); inf: never.
+        Each budget's look-up is remembered (a per-call budget costs one dict get)."""
+        if budget is None:
+            return math.inf if self.unknown_threshold is None else float(self.unknown_threshold)
+        got = self._limits.get(budget)
+        if got is None:
+            from enigma_router.unknown import threshold_for
+
+            if len(self._limits) > 256:
+                self._limits.clear()
+            got = self._limits[budget] = threshold_for(self.curve, float(budget))
+        return got
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Calibration:
         """Read from ``config.json`` (missing keys keep neutral defaults)."""
         data = data or {}
+        budget, limit = data.get("oos_budget"), data.get("unknown_threshold")
         return cls(
             temperature=float(data.get("temperature", 1.0)),
             threshold=float(data.get("threshold", 0.0)),
             margin=float(data.get("margin", 0.0)),
+            oos_budget=None if budget is None else float(budget),
+            unknown_threshold=None if limit is None else float(limit),
+            curve=list(data.get("curve") or []),
         )
 
 
@@ -90,10 +129,12 @@ def _older(path: Path) -> EnigmaError:
     )
 
 
-def _segment_dot(values: np.ndarray, doc: np.ndarray, n: int, w: np.ndarray | None) -> np.ndarray:
-    """Per document (``doc`` sorted ascending) ``w_seg @ values_seg`` (or the plain row sum);
-    zeros for documents without rows. One small dot per document: measured 4x faster than
-    ``np.add.reduceat`` over rows, with no batch-sized temporary."""
+def _segment_dot(
+    values: np.ndarray, doc: np.ndarray, n: int, w: np.ndarray | None, rows: np.ndarray
+) -> np.ndarray:
+    """Per document (``doc`` sorted ascending) ``w_seg @ values[rows_seg]`` (or the plain row
+    sum); zeros for documents without rows. One small gather and dot per document: no
+    batch-sized temporary (a whole-batch gather was ~27 MB for 1k requests, memory bound)."""
     out = np.zeros((n, values.shape[1]), dtype=np.float32)
     if not len(doc):
         return out
@@ -101,7 +142,8 @@ def _segment_dot(values: np.ndarray, doc: np.ndarray, n: int, w: np.ndarray | No
     for i in range(n):
         s, e = bounds[i], bounds[i + 1]
         if e > s:
-            out[i] = w[s:e] @ values[s:e] if w is not None else values[s:e].sum(axis=0)
+            seg = values[rows[s:e]]
+            out[i] = w[s:e] @ seg if w is not None else seg.sum(axis=0)
     return out
 
 
@@ -155,8 +197,16 @@ class RouterModel:
         self._wid: dict[str, int] = {}
         self._wq: list[float] = []
         self._wv = np.zeros((256, self.width), dtype=np.float32)
+        self._winfo: dict[str, tuple[int, bytes, int, int]] = {}
         self._featurizer: Featurizer | None = None
         self.oos_index = self.labels.index(OOS) if OOS in self.labels else -1
+        self.hidden_size = hidden
+        # training examples' unit hidden vectors (float16, sorted by label) and their texts
+        self.ex_vectors = tensors.get("ex_vectors")
+        self.ex_offsets = tensors.get("ex_offsets")
+        self._ex_text = tensors.get("ex_text")
+        self._ex_ends = tensors.get("ex_text_ends")
+        self._ex32: np.ndarray | None = None
 
     @classmethod
     def load(
@@ -215,13 +265,17 @@ class RouterModel:
         return pos, self.keys[pos] == keys
 
     def rows32(self, rows: np.ndarray) -> np.ndarray:
-        """``table[rows]`` as float32, converting each row from float16 once (thread-safe: a
-        row's floats are written before its flag, and racing writers write the same values)."""
+        """``table[rows]`` as float32, converting each row from float16 once."""
+        self.convert(rows)
+        return self._f32[rows]
+
+    def convert(self, rows: np.ndarray) -> None:
+        """Make sure ``_f32`` holds ``rows`` (thread-safe: a row's floats are written before
+        its flag, and racing writers write the same values)."""
         new = rows[~self._have[rows]]
         if len(new):
             self._f32[new] = self.table[new]
             self._have[new] = True
-        return self._f32[rows]
 
     def _pieces(self, text: str) -> list[int]:
         if self.spec.piece_n <= 0 or self.tokenizer is None:
@@ -315,42 +369,68 @@ class RouterModel:
                 out[i] = self.bag_sum(t)
             return out
         keys: list[int] = []
-        counts: list[int] = []
         key_doc: list[int] = []
         ids: list[int] = []
         id_doc: list[int] = []
-        lower, word_keys, word_id = self.spec.lowercase, self.hasher.word_keys, self._word_id
+        lower, chars = self.spec.lowercase, self._chars
+        if self.spec.word_n != 2 or not self.spec.boundaries:
+            return self._bag_sums_general(texts, out)
+        cache, info_of, crc32 = self._winfo, self._word_info, zlib.crc32
+        high = GROUP_WORD << 32
         for i, text in enumerate(texts):
             words = tokens(text, lower)
-            c = word_keys(words)
-            keys.extend(c.keys())
-            counts.extend(c.values())
-            key_doc.extend([i] * len(c))
-            if self._chars and words:
-                got = [word_id(w) for w in words]
-                if -1 in got:
+            if not words:
+                continue
+            info = [cache.get(w) or info_of(w) for w in words]
+            if chars:
+                got = [x[2] for x in info]
+                if -1 in got:  # cache full: this request is summed on its own
                     out[i] = self.bag_sum(text)
-                    keys = keys[: len(keys) - len(c)]
-                    counts = counts[: len(counts) - len(c)]
-                    key_doc = key_doc[: len(key_doc) - len(c)]
                     continue
-                ids.extend(got)
-                id_doc.extend([i] * len(got))
+                ids += got
+                id_doc += [i] * len(got)
+            k = [x[3] for x in info]
+            k += [high | crc32(b[1], a[0]) for a, b in pairwise(info)]
+            k.append(high | crc32(info[0][1], _BOS_CRC))
+            k.append(high | crc32(_EOS_TAIL, info[-1][0]))
+            keys += k
+            key_doc += [i] * len(k)
         if keys:
-            pos, found = self._find(np.array(keys, dtype=np.int64))
+            # count each request's keys at once: (doc, key) packed in one int64, then unique
+            packed = (np.array(key_doc, dtype=np.int64) << _KEY_BITS) | np.array(keys, np.int64)
+            packed, counts = np.unique(packed, return_counts=True)
+            pos, found = self._find(packed & _KEY_MASK)
             rows = pos[found]
-            doc = np.array(key_doc, dtype=np.int64)[found]
-            w = self.idf[rows] * (1.0 + np.log(np.array(counts, dtype=np.float32)[found]))
+            doc = (packed >> _KEY_BITS)[found]
+            w = self.idf[rows] * (1.0 + np.log(counts[found].astype(np.float32)))
             norm = np.bincount(doc, weights=w * w, minlength=n)
             w *= (1.0 / np.sqrt(np.where(norm > 0, norm, 1.0)))[doc].astype(np.float32)
-            out += _segment_dot(self.rows32(rows), doc, n, w)
+            self.convert(rows)  # rows not seen before; the dot below gathers per request
+            out += _segment_dot(self._f32, doc, n, w, rows)
         if ids:
             idx = np.array(ids, dtype=np.int64)
             doc = np.array(id_doc, dtype=np.int64)
             sq = np.bincount(doc, weights=np.asarray(self._wq, dtype=np.float64)[idx], minlength=n)
-            char = _segment_dot(self._wv[idx], doc, n, None)
+            char = _segment_dot(self._wv, doc, n, None, idx)
             scale = np.where(sq > 0, 1.0 / np.sqrt(np.where(sq > 0, sq, 1.0)), 0.0)
             out += char * scale[:, None].astype(np.float32)
+        return out
+
+    def _word_info(self, word: str) -> tuple[int, bytes, int, int]:
+        """``(crc32(word), b" " + word, row in the word-vector cache, unigram key)`` of a word,
+        cached (the batch path's one look-up per word); the row is -1 when that cache is full."""
+        raw = word.encode("utf-8")
+        crc = zlib.crc32(raw)
+        wid = self._word_id(word) if self._chars else -1
+        info = (crc, b" " + raw, wid, (GROUP_WORD << 32) | crc)
+        if (info[2] >= 0 or not self._chars) and len(self._winfo) < CACHE_LIMIT:
+            self._winfo[word] = info
+        return info
+
+    def _bag_sums_general(self, texts: Sequence[str], out: np.ndarray) -> np.ndarray:
+        """:meth:`bag_sums` for feature specs the fast path does not cover: one at a time."""
+        for i, t in enumerate(texts):
+            out[i] = self.bag_sum(t)
         return out
 
     def _head(self, acc: np.ndarray) -> np.ndarray:
@@ -380,6 +460,59 @@ class RouterModel:
         return e / e.sum(axis=-1, keepdims=True)
 
     # -- decisions -----------------------------------------------------------------------------
+    # -- unknown requests and explanations -------------------------------------------------------
+    @property
+    def has_examples(self) -> bool:
+        """Whether the model stores its training examples' vectors (unknown score, explain)."""
+        return self.ex_vectors is not None and self.ex_offsets is not None
+
+    def hidden(self, acc: np.ndarray) -> np.ndarray:
+        """The MLP's ReLU layer of bag sums: the feature space examples are compared in."""
+        return np.maximum(acc[..., : self.hidden_size] + self.emb_bias, 0.0)
+
+    def example_vectors(self) -> np.ndarray:
+        """All training examples' unit hidden vectors as float32 (converted once, on first use)."""
+        if self._ex32 is None:
+            self._ex32 = np.asarray(self.ex_vectors, dtype=np.float32)
+        return self._ex32
+
+    def unknown(self, acc: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Unknown scores (``unknown.py``) of bag sums ``(n, width)`` given predicted labels."""
+        from enigma_router.unknown import unknown_scores
+
+        return unknown_scores(self.hidden(acc), pred, self.example_vectors(), self.ex_offsets)
+
+    def example_text(self, i: int) -> str:
+        """The text of stored training example ``i`` (label order)."""
+        ends = self._ex_ends
+        start = int(ends[i - 1]) if i > 0 else 0
+        return bytes(self._ex_text[start : int(ends[i])]).decode("utf-8")
+
+    def example_label(self, i: int) -> str:
+        """The label of stored training example ``i``."""
+        return self.labels[int(np.searchsorted(self.ex_offsets, i, side="right")) - 1]
+
+    def nearest(self, acc: np.ndarray, k: int = 5) -> list[dict[str, Any]]:
+        """The ``k`` training examples nearest one request's bag sum (cosine, hidden layer)."""
+        if not self.has_examples:
+            return []
+        from enigma_router.unknown import normalise
+
+        sims = self.example_vectors() @ normalise(self.hidden(acc)[None, :])[0]
+        k = min(k, len(sims))
+        if k <= 0:
+            return []
+        top = np.argpartition(-sims, k - 1)[:k]
+        top = top[np.argsort(-sims[top])]
+        return [
+            {
+                "text": self.example_text(int(i)),
+                "intent": self.example_label(int(i)),
+                "similarity": round(float(sims[i]), 4),
+            }
+            for i in top
+        ]
+
     def decide(
         self,
         probs: np.ndarray,
@@ -387,13 +520,16 @@ class RouterModel:
         order: np.ndarray | None = None,
         threshold: float | None = None,
         margin: float | None = None,
+        unknown: float | None = None,
+        limit: float | None = None,
     ) -> Result:
         """``(intent, confidence, alternatives)`` of one probability row, with the oos rule.
 
         ``alternatives`` holds the next ``top_k - 1`` intents. When the model is unsure the
         answer is ``oos`` with confidence ``1 - p(best)``, and the best intent leads the
         alternatives. ``order`` (label indices, best first) may be given by batch callers;
-        ``threshold``/``margin`` override the calibrated knobs for this call.
+        ``threshold``/``margin`` override the calibrated knobs for this call; a request whose
+        ``unknown`` score is above ``limit`` is ``oos`` too.
         """
         if order is None:
             order = np.argsort(-probs)
@@ -406,23 +542,57 @@ class RouterModel:
         cal = self.calibration
         threshold = cal.threshold if threshold is None else threshold
         margin = cal.margin if margin is None else margin
-        if best != self.oos_index and (p1 < threshold or p1 - p2 < margin):
+        too_far = unknown is not None and limit is not None and unknown > limit
+        if best != self.oos_index and (p1 < threshold or p1 - p2 < margin or too_far):
             return OOS, 1.0 - p1, [(labels[best], p1), *runners][:n_alt]
         if best == self.oos_index:
             return OOS, p1, runners
         return labels[best], p1, runners
 
-    def classify(self, text: str, top_k: int = 3) -> Result:
-        """Classify one request: ``(intent, confidence, [(runner_up, prob), ...])``."""
-        return self.decide(self.probabilities(self.logits_one(text)), top_k)
+    def scored(
+        self, acc: np.ndarray, budget: float | None = None
+    ) -> tuple[np.ndarray, float | None, float | None]:
+        """``(probs, unknown score, limit)`` of one bag sum; the score is computed only when the
+        budget (None: the calibrated one) can reject anything."""
+        probs = self.probabilities(self._head(acc))
+        limit = self.calibration.limit(budget) if self.has_examples else math.inf
+        if limit == math.inf:
+            return probs, None, None
+        return probs, self.unknown_one(acc, int(probs.argmax())), limit
 
-    def classify_batch(self, texts: Sequence[str], top_k: int = 3) -> list[Result]:
-        """Classify many requests at once (vectorised forward pass)."""
-        probs = self.probabilities(self.logits(list(texts)))
+    def unknown_one(self, acc: np.ndarray, label: int) -> float:
+        """:meth:`unknown` of one bag sum (no batch temporaries: the per-request path)."""
+        s, e = int(self.ex_offsets[label]), int(self.ex_offsets[label + 1])
+        if e <= s:
+            return 2.0
+        h = self.hidden(acc)
+        norm = float(np.sqrt(np.dot(h, h)))
+        if norm <= 0:
+            return 1.0
+        return 1.0 - float((self.example_vectors()[s:e] @ h).max()) / norm
+
+    def classify(self, text: str, top_k: int = 3, budget: float | None = None) -> Result:
+        """Classify one request: ``(intent, confidence, [(runner_up, prob), ...])``."""
+        probs, score, limit = self.scored(self.bag_sum(text), budget)
+        return self.decide(probs, top_k, unknown=score, limit=limit)
+
+    def classify_batch(
+        self, texts: Sequence[str], top_k: int = 3, budget: float | None = None
+    ) -> list[Result]:
+        """Classify many requests at once (vectorised forward pass, oos rule included)."""
+        acc = self.bag_sums(list(texts)) if texts else np.zeros((0, self.width), np.float32)
+        probs = self.probabilities(self._head(acc))
         k = min(max(top_k, 2), probs.shape[1])
         top = np.argpartition(-probs, k - 1, axis=1)[:, :k] if probs.size else probs.astype(int)
         top = np.take_along_axis(top, np.argsort(-np.take_along_axis(probs, top, 1), 1), 1)
-        return [self.decide(p, top_k, o) for p, o in zip(probs, top, strict=True)]
+        limit = self.calibration.limit(budget) if self.has_examples else math.inf
+        if limit == math.inf or not len(texts):
+            return [self.decide(p, top_k, o) for p, o in zip(probs, top, strict=True)]
+        scores = self.unknown(acc, top[:, 0]).tolist()
+        return [
+            self.decide(p, top_k, o, unknown=u, limit=limit)
+            for p, o, u in zip(probs, top, scores, strict=True)
+        ]
 
     def predict(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Fast path for benchmarks: raw argmax labels (no oos rule) and their probabilities."""

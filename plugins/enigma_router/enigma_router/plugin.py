@@ -50,6 +50,22 @@ ROUTER_TASK = TaskSpec(
             min=0.0,
             max=1.0,
         ),
+        TaskOption(
+            "--oos-budget",
+            "oos_budget",
+            "Share of in-scope requests the router may reject as unknown (0-1; validation "
+            "trade-off stored at training). On train: the default; on route/classify: this call.",
+            kind="float",
+            min=0.0,
+            max=1.0,
+            train=True,
+        ),
+        TaskOption(
+            "--explain",
+            "explain",
+            "Show the nearest training examples (router feature space) behind the answer.",
+            kind="flag",
+        ),
     ),
 )
 
@@ -90,8 +106,12 @@ def enigma_model_info(
 def enigma_classify_intent(text: str, context: TaskContext) -> Classification | None:
     """One forward pass of the router model; None (keywords) when no model is trained.
 
-    ``context.options`` ``oos_threshold`` / ``oos_margin`` override the calibrated knobs.
+    ``context.options``: ``oos_threshold`` / ``oos_margin`` / ``oos_budget`` override the
+    calibrated knobs, ``explain`` adds the nearest training examples. Installed intents the
+    model does not know are matched on their task's examples (``newintents.py``) unless
+    ``new_intents`` is False (then the core's keywords decide them, as before).
     """
+    from enigma_router.newintents import unknown_intents
     from enigma_router.routing import classify, resolve_model_dir
 
     engine = context.engine
@@ -101,12 +121,33 @@ def enigma_classify_intent(text: str, context: TaskContext) -> Classification | 
     ):
         return None
     opts = context.options
+    model = context.model(ROUTER_TASK.name)
     return classify(
-        context.model(ROUTER_TASK.name),
+        model,
         text,
         threshold=opts.get("oos_threshold"),
         margin=opts.get("oos_margin"),
+        budget=_budget(opts.get("oos_budget")),
+        explain=bool(opts.get("explain")),
+        new_intents=None
+        if opts.get("new_intents") is False
+        else unknown_intents(model, context.tasks),
     )
+
+
+def _budget(value: Any) -> float | None:
+    """``oos_budget`` from options (CLI-checked there; the server passes JSON): 0..1 or error."""
+    if value is None:
+        return None
+    from enigma_core.errors import EnigmaError
+
+    try:
+        budget = float(value)
+    except (TypeError, ValueError):
+        raise EnigmaError(f"oos_budget must be a number from 0 to 1, not {value!r}") from None
+    if not 0.0 <= budget <= 1.0:
+        raise EnigmaError(f"oos_budget must be from 0 to 1, not {budget}")
+    return budget
 
 
 @hookimpl

@@ -5,7 +5,15 @@ and splits the data (the one contract every trainer follows) and hands the route
 validation examples; the router trains itself in numpy (no torch, seconds on one thread) and
 returns the arrays to export. The example requests of every installed plugin are added to the
 training set whenever the training files include the seed file (``router_training.txt``),
-however its path is spelled.
+however its path is spelled; so are the labels people gave in ``enigma review``
+(``ENIGMA_HOME/data/router_feedback.jsonl``, whatever the training files) when the recipe is
+made for ``enigma train`` (with a context; benchmarks and tests pass none).
+
+A validation file may hold ``oos`` requests when the training data has none: they are kept
+out of the label set and only measure the out-of-scope trade-off curve (``unknown.py``).
+The rejection budget is ``--oos-budget`` when given, else 0 when the labels include the default
+task's intent (a rejected request would only go there: the default router's ``chat``), else
+:data:`~enigma_router.unknown.DEFAULT_BUDGET`.
 """
 
 from __future__ import annotations
@@ -13,9 +21,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -66,6 +74,40 @@ def plugin_examples(context: TaskContext | None) -> list[tuple[str, str, str]]:
     return out
 
 
+def task_provenance(context: TaskContext | None) -> tuple[dict[str, str], dict[str, str]]:
+    """``({intent: plugin}, {task: sha256 of its examples})`` of the installed tasks."""
+    if context is None:
+        return {}, {}
+    owners = getattr(context.engine, "plugins", None)
+    task_owner = dict(getattr(owners, "task_owner", {}) or {})
+    sources: dict[str, str] = {}
+    hashes: dict[str, str] = {}
+    for task in context.tasks.values():
+        if not task.intents:
+            continue
+        for intent in task.intents:
+            sources.setdefault(intent, str(task_owner.get(task.name) or task.origin or task.name))
+        hashes[task.name] = task.examples_sha256
+    return sources, hashes
+
+
+def _default_intent(context: TaskContext | None) -> str | None:
+    """The intent of the engine's default task (where rejected requests go), if any."""
+    try:
+        task = context.engine.default_task() if context is not None else None
+    except (AttributeError, EnigmaError):
+        return None
+    return task.intents[0] if task is not None and task.intents else None
+
+
+def feedback_file() -> Path | None:
+    """``ENIGMA_HOME/data/router_feedback.jsonl`` when it exists and holds a label."""
+    from enigma_core.feedback import count_labels, feedback_path
+
+    path = feedback_path()
+    return path if count_labels(path) else None
+
+
 def plugin_versions(context: TaskContext | None) -> dict[str, str]:
     """Installed plugin name -> version (recorded in ``config.json``)."""
     if context is None:
@@ -97,9 +139,11 @@ def make_router_recipe(
     cfg = settings or RouterSettings()
     extra = plugin_examples(context)
     plugins = plugin_versions(context)
-    added: list[int] = [0]
+    sources, hashes = task_provenance(context)
+    state = _RunState(use_feedback=context is not None)
+    default_intent = _default_intent(context)
 
-    def load_examples(paths: Sequence[Path], tokenizer: SharedTokenizer) -> list[Example]:
+    def read(paths: Sequence[Path]) -> list[Example]:
         out: list[Example] = []
         for path in paths:
             for rec in load_intent_examples(path):
@@ -108,19 +152,42 @@ def make_router_recipe(
                 out.append(RouterExample(ids=[], label=label, source=src, text=rec.text))
         return out
 
+    def load_examples(paths: Sequence[Path], tokenizer: SharedTokenizer) -> list[Example]:
+        out = read(paths)
+        if not state.loaded_train:  # the core reads the training files first
+            state.loaded_train = True
+            state.train_labels.update(str(ex.label) for ex in out)
+            return out
+        if "oos" in state.train_labels:
+            return out
+        # a validation file: its oos requests calibrate the unknown score, they are no label
+        state.valid_oos.extend(ex.text for ex in out if ex.label == "oos")
+        return [ex for ex in out if ex.label != "oos"]
+
     def add_examples(paths: Sequence[Path], tokenizer: SharedTokenizer) -> list[Example]:
-        if not any(same_file(Path(p), seed_data) for p in paths):
-            return []
-        added[0] = len(extra)
-        return [
-            RouterExample(ids=[], label=normalize_intent(intent), source=src, text=text)
-            for text, intent, src in extra
-        ]
+        added: list[Example] = []
+        if any(same_file(Path(p), seed_data) for p in paths):
+            state.n_plugin = len(extra)
+            added += [
+                RouterExample(ids=[], label=normalize_intent(intent), source=src, text=text)
+                for text, intent, src in extra
+            ]
+        feedback = feedback_file() if state.use_feedback else None
+        if feedback is not None and not any(same_file(Path(p), feedback) for p in paths):
+            labelled = read([feedback])
+            state.feedback = {"path": str(feedback), "examples": len(labelled)}
+            added += labelled
+        state.train_labels.update(str(ex.label) for ex in added)
+        return added
 
     def fit(job: FitJob) -> FitResult:
-        return _fit(job, cfg, plugins, added[0])
+        budget = recipe.options.get("oos_budget")
+        if budget is None and cfg.oos_budget < 0 and default_intent in job.labels:
+            budget = 0.0  # rejected requests would go to the default intent: already a label
+        run = cfg if budget is None else replace(cfg, oos_budget=float(budget))
+        return _fit(job, run, plugins, state, (sources, hashes))
 
-    return TrainingRecipe(
+    recipe = TrainingRecipe(
         task="router",
         load_examples=load_examples,
         add_examples=add_examples,
@@ -131,13 +198,30 @@ def make_router_recipe(
         higher_is_better=True,
         hyper=hyper or DEFAULT_HYPER,
         description="intent router: hashed word/char n-grams -> MLP + linear SVM, calibrated oos",
-        half_tensors=("table",),
+        half_tensors=("table", "ex_vectors"),
         protected_meta=("router",),
     )
+    return recipe
+
+
+@dataclass
+class _RunState:
+    """What one training run's recipe learns while the core reads its data."""
+
+    loaded_train: bool = False
+    train_labels: set[str] = field(default_factory=set)
+    valid_oos: list[str] = field(default_factory=list)
+    n_plugin: int = 0
+    feedback: dict[str, Any] | None = None
+    use_feedback: bool = True  # ``enigma train`` (a context) yes; benchmarks and tests (none) no
 
 
 def _fit(
-    job: FitJob, settings: RouterSettings, plugins: dict[str, str], n_plugin: int
+    job: FitJob,
+    settings: RouterSettings,
+    plugins: dict[str, str],
+    state: _RunState,
+    provenance: tuple[dict[str, str], dict[str, str]],
 ) -> FitResult:
     """Train the router on the job's examples (numpy, one BLAS thread)."""
     from enigma_router import linear
@@ -179,8 +263,23 @@ def _fit(
             job.seed,
             valid_carved=job.valid_carved,
             log=job.log,
+            valid_oos=state.valid_oos,
         )
-    router = {**result.router, "plugins": plugins, "plugin_examples": n_plugin}
+    sources, hashes = provenance
+    router = {
+        **result.router,
+        "plugins": plugins,
+        "plugin_examples": state.n_plugin,
+        "feedback": state.feedback,
+        "intent_sources": {k: v for k, v in sources.items() if k in job.labels},
+        "example_hashes": hashes,
+    }
+    if state.feedback is not None:
+        print(
+            f"router feedback: {state.feedback['examples']} labelled request(s) from "
+            f"{state.feedback['path']} included",
+            file=sys.stderr,
+        )
     router["settings"] = settings.to_dict()
     best = max(result.history, key=lambda r: r.get("accuracy", -1.0), default={})
     return FitResult(

@@ -38,30 +38,76 @@ def load_router(model_dir: str | Path | None, context: TaskContext | None = None
     return RouterModel.load(directory, context.tokenizer if context is not None else None)
 
 
+EXPLAIN_K = 5
+
+
 def classify(
     model: RouterModel,
     text: str,
     top_k: int = 3,
     threshold: float | None = None,
     margin: float | None = None,
+    budget: float | None = None,
+    explain: bool = False,
+    new_intents: dict[str, tuple[str, ...]] | None = None,
 ) -> Classification:
     """One forward pass -> :class:`Classification` (``via="model"``; unsure -> ``oos``).
 
-    ``known_intents`` lets the core send intents the model does not know to keywords;
-    ``threshold``/``margin`` override the calibrated out-of-scope knobs for this call.
+    ``threshold``/``margin`` override the calibrated knobs and ``budget`` the rejection budget
+    (read off the stored curve) for this call; ``explain`` adds the nearest training examples.
+    ``new_intents`` (``{intent: examples}`` of installed tasks the model does not know) are
+    matched by nearest neighbours (``newintents.py``) and listed in ``known_intents``, so the
+    core does not send them to keywords.
     """
-    probs = model.probabilities(model.logits_one(text))
+    acc = model.bag_sum(text)
+    probs, score, limit = model.scored(acc, budget)
     intent, confidence, alternatives = model.decide(
-        probs, top_k=top_k, threshold=threshold, margin=margin
+        probs, top_k=top_k, threshold=threshold, margin=margin, unknown=score, limit=limit
     )
     details: dict[str, Any] = {}
     if intent == "oos":
         learned = int(probs.argmax()) == model.oos_index
-        details["reason"] = "out of scope" if learned else "unsure (below threshold or margin)"
+        if learned:
+            details["reason"] = "out of scope"
+        elif score is not None and limit is not None and score > limit:
+            details["reason"] = (
+                f"unlike the training examples of {alternatives[0][0]!r} "
+                f"(unknown score {score:.3f} above {limit:.3f})"
+            )
+        else:
+            details["reason"] = "unsure (below threshold or margin)"
         details["calibration"] = {
             **model.calibration.to_dict(),
             **({"threshold": threshold} if threshold is not None else {}),
             **({"margin": margin} if margin is not None else {}),
+            **({"oos_budget": budget} if budget is not None else {}),
+        }
+    known = [label for label in model.labels if label != "oos"]
+    if new_intents:
+        from enigma_router.newintents import index_for
+
+        best = int(probs.argmax())
+        hit = index_for(model, new_intents).match(text, best)
+        if hit is not None:
+            new, sim, rival = hit
+            alternatives = [(model.labels[best], float(probs[best])), *alternatives]
+            intent, confidence = new, sim
+            alternatives = [a for a in alternatives if a[0] not in ("oos", new)][: top_k - 1]
+            details = {
+                "reason": f"nearest example is of {new!r}, an intent the router was not "
+                f"trained on (similarity {sim:.3f} vs {rival:.3f}); retrain to learn it",
+                "new_intent": True,
+            }
+        known += list(new_intents)
+    if explain:
+        details["explain"] = {
+            "nearest": model.nearest(acc, EXPLAIN_K),
+            "space": "router hidden layer (cosine)",
+            **(
+                {"unknown_score": round(score, 4), "unknown_limit": round(limit, 4)}
+                if score is not None and limit is not None
+                else {}
+            ),
         }
     return Classification(
         intent=intent,
@@ -69,7 +115,7 @@ def classify(
         via="model",
         alternatives=alternatives,
         details=details,
-        known_intents=tuple(label for label in model.labels if label != "oos"),
+        known_intents=tuple(known),
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from enigma_router import unknown
 from enigma_router.features import FeatureSpec, Featurizer, Hasher
 from enigma_router.fit import Matrix, Schedule, mlp_logits, new_net, train_net
 from enigma_router.network import RouterNet, RouterNetConfig
@@ -47,6 +48,8 @@ class RouterSettings:
     refit_epochs: int = 2  # warm refit: epochs over train + valid
     refit_lr: float = 0.25  # warm refit: peak lr as a fraction of the run's
     label_groups: bool = True  # labels sharing a prefix before "_" share an output vector
+    oos_budget: float = -1.0  # share of in-scope validation to reject as unknown; < 0: default
+    examples: bool = True  # store the training examples' hidden vectors (unknown score, explain)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (recorded in ``config.json``)."""
@@ -102,8 +105,13 @@ def train_router(
     *,
     valid_carved: bool = True,
     log: Log | None = None,
+    valid_oos: Sequence[str] = (),
 ) -> RouterResult:
-    """Train, calibrate and (maybe) refit a router; see the module doc."""
+    """Train, calibrate and (maybe) refit a router; see the module doc.
+
+    ``valid_oos`` are validation requests labelled ``oos`` when training has no such label:
+    they only measure the trade-off curve (oos recall per budget), nothing is trained on them.
+    """
     from enigma_router import linear
     from enigma_router.calibrate import calibrate
     from enigma_router.dataset import build_vocab, hash_texts, matrix
@@ -117,6 +125,7 @@ def train_router(
     featurizer = Featurizer(spec, vocab, hasher)
     tr = Matrix(matrix(train_docs, featurizer), np.asarray(train[1], dtype=np.int64))
     va = Matrix(matrix(valid_docs, featurizer), np.asarray(valid[1], dtype=np.int64))
+    va_oos = matrix(hash_texts(valid_oos, hasher), featurizer) if len(valid_oos) else None
     del train_docs, valid_docs
     clock.lap("features")
     use_linear = settings.linear and linear.available()
@@ -145,8 +154,16 @@ def train_router(
     logits = _fused(net, va.x, lin, beta)
     oos_index = list(labels).index("oos") if "oos" in labels else -1
     calibration, report = calibrate(logits, va.y, oos_index)
+    budget = unknown.DEFAULT_BUDGET if settings.oos_budget < 0 else settings.oos_budget
+    unknown_cal = None
+    if settings.examples:
+        oos_logits = None if va_oos is None else _fused(net, va_oos, lin, beta)
+        unknown_cal = _unknown_calibration(
+            net, tr, va, (va_oos, oos_logits), logits, calibration, oos_index, budget
+        )
     clock.lap("calibration")
     refit_info = None
+    both = tr
     if settings.refit != "none" and valid_carved and len(va):
         both = Matrix(_vstack(tr.x, va.x), np.concatenate([tr.y, va.y]))
         net, refit_info = _refit(net, cfg, both, hyper, settings, seed, log)
@@ -155,6 +172,10 @@ def train_router(
             lin = linear.fit(both.x, both.y, cfg.n_labels, seed)
         clock.lap("refit")
     tensors = {**net.folded(), "feat_keys": vocab.keys, "feat_idf": vocab.idf}
+    if settings.examples:
+        final = both if refit_info is not None else tr
+        texts = [*train[0], *valid[0]] if refit_info is not None else list(train[0])
+        tensors.update(_example_tensors(net, final, texts, cfg.n_labels, oos_index))
     if lin is not None and beta is not None:  # one table: [MLP rows | linear member rows]
         tensors["table"] = np.concatenate([tensors["table"], lin[0]], axis=1)
         tensors["linear_bias"] = lin[1]
@@ -166,13 +187,100 @@ def train_router(
         "net": cfg.to_dict(),
         "parameters": net.parameter_count() + (0 if lin is None else lin[0].size + lin[1].size),
         "label_smoothing": settings.label_smoothing,
-        "calibration": calibration.to_dict(),
+        "calibration": {**calibration.to_dict(), **(unknown_cal or {})},
         "calibration_report": report,
         "refit": refit_info,
         "linear": None if beta is None else {"c": linear.LINEAR_C, "weight": round(beta, 6)},
         "oos_label": "oos" if oos_index >= 0 else None,
     }
     return RouterResult(tensors, router, history, router["parameters"], clock.laps, steps)
+
+
+def hidden(net: RouterNet, x: Any, chunk: int = 4096) -> np.ndarray:
+    """The MLP's ReLU activations ``(n, members * hidden)`` of a sparse matrix: the router's own
+    feature space (what the unknown score and explanations compare), computed as inference does
+    on the float16 table."""
+    table = net.table.astype(np.float16).astype(np.float32)
+    bias = net.dense["bag_bias"]
+    parts = [
+        np.maximum(np.asarray(x[s : s + chunk] @ table) + bias, 0.0)
+        for s in range(0, x.shape[0], chunk)
+    ]
+    return np.concatenate(parts) if parts else np.zeros((0, table.shape[1]), np.float32)
+
+
+def _unknown_calibration(
+    net: RouterNet,
+    tr: Matrix,
+    va: Matrix,
+    held_oos: tuple[Any, np.ndarray | None],
+    logits: np.ndarray,
+    calibration: Any,
+    oos_index: int,
+    budget: float,
+) -> dict[str, Any] | None:
+    """Unknown scores of the validation requests against the training examples, the trade-off
+    curve over budgets and the threshold of ``budget`` (see ``unknown.py``)."""
+    from enigma_router.calibrate import softmax
+
+    n_labels = logits.shape[1]
+    keep = tr.y != oos_index
+    order, offsets = unknown.by_label(tr.y[keep], n_labels)
+    ref = unknown.normalise(hidden(net, tr.x[np.flatnonzero(keep)]))[order]
+    is_oos = va.y == oos_index if oos_index >= 0 else np.zeros(len(va), bool)
+    if not len(va) or is_oos.all():
+        return None
+    probs = softmax(logits, calibration.temperature)
+    pred = probs.argmax(axis=1)
+    top = np.sort(probs, axis=1)
+    unsure = (top[:, -1] < calibration.threshold) | (top[:, -1] - top[:, -2] < calibration.margin)
+    learned = (pred == oos_index) | (unsure & (pred != oos_index) & (oos_index >= 0))
+    scores = unknown.unknown_scores(hidden(net, va.x), pred, ref, offsets)
+    oos_scores, caught = scores[is_oos], learned[is_oos]
+    x_oos, oos_logits = held_oos
+    if x_oos is not None and oos_logits is not None:  # a validation file's oos, none in training
+        p_oos = oos_logits.argmax(axis=1)
+        extra = unknown.unknown_scores(hidden(net, x_oos), p_oos, ref, offsets)
+        oos_scores = np.concatenate([oos_scores, extra])
+        caught = np.concatenate([caught, np.zeros(len(extra), bool)])
+    ins = ~is_oos
+    curve = unknown.fit_curve(
+        scores[ins],
+        pred[ins] == va.y[ins],
+        oos_scores if len(oos_scores) else None,
+        learned[ins],
+        caught if len(oos_scores) else None,
+    )
+    return {
+        "unknown": "1 - max cosine to the predicted intent's training examples (hidden layer)",
+        "oos_budget": round(budget, 6),
+        "unknown_threshold": _finite_or_none(unknown.threshold_for(curve, budget)),
+        "valid_oos": len(oos_scores),
+        "curve": curve,
+    }
+
+
+def _finite_or_none(value: float) -> float | None:
+    return None if value == unknown.NEVER else value
+
+
+def _example_tensors(
+    net: RouterNet, data: Matrix, texts: Sequence[str], n_labels: int, oos_index: int
+) -> dict[str, np.ndarray]:
+    """Unit hidden vectors of the final model's training examples, sorted by label (learned
+    ``oos`` examples left out), their label offsets and texts (UTF-8 blob + offsets)."""
+    keep = np.flatnonzero(data.y != oos_index)
+    order, offsets = unknown.by_label(data.y[keep], n_labels)
+    rows = keep[order]
+    vectors = unknown.normalise(hidden(net, data.x[rows]))
+    raw = [texts[int(i)].encode("utf-8") for i in rows]
+    ends = np.cumsum([len(b) for b in raw], dtype=np.int64)
+    return {
+        "ex_vectors": vectors,
+        "ex_offsets": offsets,
+        "ex_text": np.frombuffer(b"".join(raw), dtype=np.uint8).copy(),
+        "ex_text_ends": ends,
+    }
 
 
 def _schedule(hyper: Hyper, settings: RouterSettings, epochs: int, lr: float) -> Schedule:

@@ -1,0 +1,134 @@
+"""Unknown-request scores and the rejection budget (numpy only, shared by training and use).
+
+A request is scored "unlike anything I know" by how far its hidden vector (the MLP's ReLU layer,
+the router's own feature space) is from the nearest *training example of the intent it was given*:
+``unknown = 1 - max cosine``. Chosen by measurement (docs/ROUTER_BENCHMARKS.md, "Out-of-scope"):
+on banking77-oos and hwu64-oos it beat max-probability, max-logit, energy, class centroids and
+nearest-over-all-intents, and it needs no out-of-scope examples.
+
+Calibration stores the validation trade-off as a curve: for each in-scope rejection rate
+(the *budget*) the score threshold reaching it, and the oos recall / in-scope accuracy there when
+validation holds ``oos`` requests. Any budget is then a look-up, per call, without retraining.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+DEFAULT_BUDGET = 0.10
+"""Share of in-scope validation requests a router may reject: chosen on banking77-oos and
+hwu64-oos validation (best accuracy over the 4:1 in-scope:oos mix on both), see the docs."""
+CURVE_STEP = 0.005
+CURVE_MAX = 0.5
+NEVER = float("inf")
+
+
+def normalise(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), float32."""
+    x = np.asarray(x, dtype=np.float32)
+    n = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.where(n > 0, n, np.float32(1.0))
+
+
+def by_label(y: np.ndarray, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, offsets)``: example indices sorted by label (stable) and each label's start."""
+    order = np.argsort(y, kind="stable")
+    counts = np.bincount(y, minlength=n_labels)
+    offsets = np.zeros(n_labels + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return order.astype(np.int64), offsets
+
+
+def nearest_same_label(
+    queries: np.ndarray, pred: np.ndarray, vectors: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
+    """Max cosine of each (unit) query to the (unit, label-sorted) examples of its predicted
+    label; -1 when that label has no example (e.g. a learned ``oos`` label)."""
+    best = np.full(len(queries), -1.0, dtype=np.float32)
+    for label in np.unique(pred):
+        s, e = int(offsets[label]), int(offsets[label + 1])
+        if e <= s:
+            continue
+        rows = np.flatnonzero(pred == label)
+        best[rows] = (queries[rows] @ np.asarray(vectors[s:e], dtype=np.float32).T).max(axis=1)
+    return best
+
+
+def unknown_scores(
+    queries: np.ndarray, pred: np.ndarray, vectors: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
+    """``1 - max cosine`` to the predicted label's examples (0: a known example, 2: opposite)."""
+    return 1.0 - nearest_same_label(normalise(queries), pred, vectors, offsets)
+
+
+def threshold_at(in_scope: np.ndarray, budget: float) -> float:
+    """The smallest score threshold that rejects (score > threshold) at most ``budget`` of
+    ``in_scope`` scores; ``inf`` for budget 0 (never reject) or no data."""
+    if budget <= 0 or not len(in_scope):
+        return NEVER
+    s = np.sort(np.asarray(in_scope, dtype=np.float64))
+    k = int(np.floor(budget * len(s) + 1e-9))  # requests allowed above the threshold
+    if k <= 0:
+        return NEVER
+    if k >= len(s):
+        return float(s[0]) - 1e-6
+    return float(s[len(s) - k - 1])
+
+
+def fit_curve(
+    in_scope: np.ndarray,
+    in_correct: np.ndarray,
+    oos: np.ndarray | None,
+    rejected_in: np.ndarray | None = None,
+    caught_oos: np.ndarray | None = None,
+) -> list[dict[str, Any]]:
+    """The trade-off curve: one point per budget step (0 .. :data:`CURVE_MAX`).
+
+    ``in_scope``/``oos`` are validation unknown scores; ``in_correct`` marks in-scope requests
+    the model classifies right; ``rejected_in``/``caught_oos`` mark requests already ``oos`` by
+    a learned label (they count as rejected at every threshold). Each point: ``budget``,
+    ``threshold``, ``in_scope_rejected``, ``in_scope_accuracy`` and, with oos data, ``oos_recall``.
+    """
+    n_in = len(in_scope)
+    pre_in = np.zeros(n_in, bool) if rejected_in is None else rejected_in
+    points = []
+    steps = round(CURVE_MAX / CURVE_STEP)
+    for i in range(steps + 1):
+        budget = round(i * CURVE_STEP, 6)
+        free = in_scope[~pre_in]
+        spare = max(budget - float(pre_in.mean()) if n_in else budget, 0.0)
+        # the threshold must keep the *total* in-scope rejection within the budget
+        thr = threshold_at(free, spare * n_in / max(len(free), 1))
+        rej_in = pre_in | (in_scope > thr)
+        point: dict[str, Any] = {
+            "budget": budget,
+            "threshold": None if thr == NEVER else thr,
+            "in_scope_rejected": round(float(rej_in.mean()) if n_in else 0.0, 6),
+            "in_scope_accuracy": round(float((in_correct & ~rej_in).mean()) if n_in else 0.0, 6),
+        }
+        if oos is not None and len(oos):
+            pre_oos = np.zeros(len(oos), bool) if caught_oos is None else caught_oos
+            point["oos_recall"] = round(float((pre_oos | (oos > thr)).mean()), 6)
+        points.append(point)
+    return points
+
+
+def threshold_for(curve: Sequence[dict[str, Any]], budget: float) -> float:
+    """The score threshold of ``budget``: that of the last stored point whose budget is not
+    above it (so validation rejection never exceeds the budget asked for)."""
+    if budget <= 0 or not curve:
+        return NEVER
+    budgets = [float(p["budget"]) for p in curve]
+    j = int(np.searchsorted(budgets, budget + 1e-12, side="right")) - 1
+    thr = curve[max(j, 0)]["threshold"]
+    return NEVER if thr is None else float(thr)
+
+
+def point_at(curve: Sequence[dict[str, Any]], budget: float) -> dict[str, Any] | None:
+    """The stored curve point nearest ``budget`` (for reports and the trade-off plot)."""
+    if not curve:
+        return None
+    return min(curve, key=lambda p: abs(float(p["budget"]) - budget))
