@@ -338,3 +338,15 @@ def test_image_message_is_described_by_vision(sdk: openai.OpenAI) -> None:
     )
     assert raw.headers["x-enigma-task"] == "vision"
     assert "red" in raw.parse().choices[0].message.content.lower()
+
+
+def test_classify_explains_and_takes_a_rejection_budget(server: Server) -> None:
+    with server.client() as client:
+        explained = client.post("/v1/classify", json={"input": CODE, "explain": True})
+        strict = client.post("/v1/classify", json={"input": "zork the quux", "oos_budget": 0.5})
+        bad = client.post("/v1/classify", json={"input": CODE, "oos_budget": 3})
+    assert explained.status_code == 200, explained.text
+    nearest = explained.json()["details"]["explain"]["nearest"]
+    assert nearest and nearest[0]["intent"] == "code"
+    assert strict.status_code == 200 and strict.json()["intent"] == "oos"
+    assert bad.status_code == 400 and "oos_budget" in bad.json()["error"]["message"]

@@ -42,6 +42,8 @@ _OPTION_SCHEMAS: dict[str, dict[str, Any]] = {
     "top_p": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True},
     "oos_threshold": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True},
     "oos_margin": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True},
+    "oos_budget": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True},
+    "explain": {"type": "boolean", "nullable": True},
 }
 """Optional values may be null (OpenAI clients send null for "not set")."""
 assert set(_OPTION_SCHEMAS) == set(OPTION_TYPES)
@@ -132,6 +134,8 @@ def _schemas(models: tuple[str, ...]) -> dict[str, Any]:
                 },
                 "oos_threshold": _OPTION_SCHEMAS["oos_threshold"],
                 "oos_margin": _OPTION_SCHEMAS["oos_margin"],
+                "oos_budget": _OPTION_SCHEMAS["oos_budget"],
+                "explain": _OPTION_SCHEMAS["explain"],
             },
         },
         "RouteRequest": {

@@ -30,6 +30,8 @@ OPTION_TYPES: dict[str, tuple[type, ...]] = {
     "top_p": (int, float),
     "oos_threshold": (int, float),
     "oos_margin": (int, float),
+    "oos_budget": (int, float),
+    "explain": (bool,),
 }
 """Per-call options a client may set; anything else could change cost limits, so it is refused."""
 OPTION_RANGES: dict[str, tuple[float, float]] = {
@@ -39,6 +41,7 @@ OPTION_RANGES: dict[str, tuple[float, float]] = {
     "top_p": (0.0, 1.0),
     "oos_threshold": (0.0, 1.0),
     "oos_margin": (0.0, 1.0),
+    "oos_budget": (0.0, 1.0),
 }
 
 
@@ -133,9 +136,10 @@ def classify_inputs(body: dict[str, Any]) -> tuple[list[str], bool]:
 
 
 def classify_options(body: dict[str, Any]) -> dict[str, Any]:
-    """The optional per-call out-of-scope knobs of /v1/classify."""
+    """The optional per-call knobs of /v1/classify: out-of-scope threshold, margin or budget
+    (a point on the router's stored rejection curve), and ``explain`` (nearest examples)."""
     out = {}
-    for name in ("oos_threshold", "oos_margin"):
+    for name in ("oos_threshold", "oos_margin", "oos_budget", "explain"):
         value = check_option(name, body.get(name), name)
         if value is not None:
             out[name] = value
