@@ -53,9 +53,11 @@ class Specialist:
         )
         return result, chunks
 
-    def pid(self) -> int:
-        """This replica's process id (tests kill it to check that Serve replaces it)."""
-        return os.getpid()
+    def where(self) -> dict[str, Any]:
+        """This replica's process id and Ray node (for ``--status`` and the fault tests)."""
+        import ray
+
+        return {"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id()}
 
 
 class Ingress:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
+import socket
 import threading
 from typing import Any
 
@@ -39,6 +41,8 @@ def connect(address: str | None) -> bool:
 def run(settings: ServeSettings, address: str | None) -> None:
     """``enigma serve --ray``: deploy, announce, serve until SIGINT/SIGTERM, then tear down."""
     settings.validate()
+    if settings.port == 0:  # Serve's proxy needs a number: take one the OS says is free now
+        settings = dataclasses.replace(settings, port=_free_port(settings.host))
     tasks, raw = specialist_tasks()
     from enigma_core.serve.ray_serve.options import deployment_options
 
@@ -53,8 +57,9 @@ def run(settings: ServeSettings, address: str | None) -> None:
     try:
         serve.start(http_options={"host": settings.host, "port": settings.port})
         serve.run(build_app(settings, tasks, raw), name=APP_NAME, route_prefix="/")
+        gcs = ray.get_runtime_context().gcs_address
         log(
-            f"listening on http://{settings.host}:{settings.port} (Ray Serve, "
+            f"listening on http://{settings.host}:{settings.port} (Ray Serve at {gcs}, "
             f"{len(tasks)} task deployment(s): {', '.join(tasks)})"
         )
         stop = threading.Event()
@@ -62,13 +67,26 @@ def run(settings: ServeSettings, address: str | None) -> None:
             signal.signal(sig, lambda *_: stop.set())
         stop.wait()
         log("stopping")
-        serve.delete(APP_NAME)
-        if started:
-            serve.shutdown()
+        _bounded(serve.shutdown if started else lambda: serve.delete(APP_NAME), settings.grace)
     finally:
         if started:
             ray.shutdown()
     log("stopped")
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _bounded(teardown: Any, seconds: float) -> None:
+    """Run ``teardown`` for at most ``seconds`` (a dead cluster must not hang the command)."""
+    worker = threading.Thread(target=teardown, daemon=True)
+    worker.start()
+    worker.join(max(seconds, 1.0))
+    if worker.is_alive():
+        log(f"Ray Serve did not stop within {max(seconds, 1.0):g} s; leaving it")
 
 
 def status(address: str | None) -> str:
