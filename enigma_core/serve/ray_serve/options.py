@@ -12,6 +12,9 @@ from typing import Any
 from enigma_core.errors import EnigmaError
 
 DEFAULTS: dict[str, Any] = {"num_replicas": 1, "num_cpus": 0.25, "num_gpus": 0.0}
+INGRESS_DEFAULTS: dict[str, Any] = {"max_ongoing_requests": 256}
+"""The ingress only classifies and awaits handles: Serve's default of 5 at once queued requests
+in the proxy (classify at concurrency 16: 84 req/s against 939 single-process, measured)."""
 KEYS = (
     "num_replicas",
     "autoscaling_config",
@@ -80,7 +83,7 @@ def deployment_options(raw: Any, task: str | None) -> dict[str, Any]:
         raise EnigmaError("config field 'ray.tasks' must be an object")
     merged = {**DEFAULTS, **_entry("ray.default", raw.get("default"))}
     if task is None:
-        merged.update(_entry("ray.ingress", raw.get("ingress")))
+        merged.update({**INGRESS_DEFAULTS, **_entry("ray.ingress", raw.get("ingress"))})
     else:
         merged.update(_entry(f"ray.tasks.{task}", tasks.get(task)))
     if "autoscaling_config" in merged:
