@@ -4,17 +4,20 @@ killed mid-run is replaced; ``--status`` lists the deployments. One Ray start fo
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import openai
 import pytest
+from enigma_openai.fake_server import start_fake_server
 
 from tests.ray_support import ENIGMA, NO_RAY, Running, descendants, start
 from tests.venvs import clean_env
@@ -23,6 +26,7 @@ pytest.importorskip("ray.serve", reason=NO_RAY)
 
 CODE = "write a function that reverses a string"
 CHAT = "hello there, how are you?"
+REMOTE = "please ask the echo server something"
 VOLATILE = ("id", "created", "timings_ms", "first_token_ms", "seconds")  # clocks and ids
 
 
@@ -32,11 +36,18 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running,
     tmp = tmp_path_factory.mktemp("ray")
     home = tmp / "home"
     home.mkdir()
+    fake = start_fake_server()  # an OpenAI-compatible upstream for a task declared in config
+    config = {
+        "backends": {"fake": {"base_url": fake.url, "model": "echo"}},
+        "tasks": {"remote": {"backend": "fake", "keywords": ["ask the echo server"]}},
+    }
+    (home / "config.json").write_text(json.dumps(config))
     plain = start(home, tmp / "plain.log")
     try:
         ray_server = start(home, tmp / "ray.log", "--ray")
     except BaseException:
         plain.stop()
+        fake.stop()
         raise
     below = descendants(ray_server.proc.pid)
     yield plain, ray_server
@@ -45,6 +56,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running,
     for pid in below:  # whatever Ray left behind (nothing, when shutdown worked)
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
+    fake.stop()
     assert code == 0, ray_server.log()
     assert "stopped" in ray_server.log()
 
@@ -62,7 +74,7 @@ def _sdk(server: Running) -> openai.OpenAI:
     return openai.OpenAI(base_url=server.url + "/v1", api_key="x", max_retries=0, timeout=120)
 
 
-@pytest.mark.parametrize("text", [CHAT, CODE])
+@pytest.mark.parametrize("text", [CHAT, CODE, REMOTE])
 def test_chat_answers_are_identical_with_sdk(servers: tuple[Running, Running], text: str) -> None:
     answers = []
     for server in servers:
@@ -72,7 +84,9 @@ def test_chat_answers_are_identical_with_sdk(servers: tuple[Running, Running], t
         headers = {k: v for k, v in raw.headers.items() if k.startswith("x-enigma-")}
         answers.append((headers, _strip(raw.parse().model_dump())))
     assert answers[0] == answers[1], answers
-    assert answers[1][0]["x-enigma-task"] == ("code" if text == CODE else "chat")
+    assert answers[1][0]["x-enigma-task"] == {CODE: "code", CHAT: "chat", REMOTE: "remote"}[text]
+    if text == REMOTE:  # the config-declared task ran in its deployment, against the upstream
+        assert answers[1][1]["choices"][0]["message"]["content"] == f"echo: {REMOTE}"
 
 
 def test_forced_task_and_stream_are_identical(servers: tuple[Running, Running]) -> None:
@@ -114,7 +128,7 @@ def test_status_lists_deployments_and_replicas(servers: tuple[Running, Running])
         env=clean_env(),
     )
     assert done.returncode == 0, done.stderr
-    for name in ("ingress", "task-chat", "task-code", "task-vision"):
+    for name in ("ingress", "task-chat", "task-code", "task-remote", "task-vision"):
         assert f"  {name}: HEALTHY (RUNNING 1)" in done.stdout, done.stdout
 
 
@@ -138,18 +152,27 @@ def _replica(server: Running, deployment: str) -> int:
 
 def test_killed_replica_is_replaced_and_failure_is_clear(servers: tuple[Running, Running]) -> None:
     plain, ray_server = servers
-    expected = httpx.post(plain.url + "/v1/route", json={"input": CODE}, timeout=120).json()
+    expected = _strip(httpx.post(plain.url + "/v1/route", json={"input": CODE}, timeout=120).json())
     victim = _replica(ray_server, "task-code")
-    os.kill(victim, signal.SIGKILL)
     started = time.monotonic()
-    first = httpx.post(ray_server.url + "/v1/route", json={"input": CODE}, timeout=120)
-    assert time.monotonic() - started < 60  # answered, not hung
-    if first.status_code != 200:  # the request that met the dead replica: a clear 502
-        error = first.json()["error"]
-        assert first.status_code == 502, first.text
+    with ThreadPoolExecutor(8) as pool:  # requests in flight while the replica's process dies
+        pending = [
+            pool.submit(httpx.post, ray_server.url + "/v1/route", json={"input": CODE}, timeout=120)
+            for _ in range(8)
+        ]
+        time.sleep(0.2)
+        os.kill(victim, signal.SIGKILL)
+        answers = [p.result() for p in pending]
+    assert time.monotonic() - started < 100  # answered, not hung
+    for answer in answers:
+        if answer.status_code == 200:
+            assert _strip(answer.json()) == expected
+            continue
+        error = answer.json()["error"]  # a request that met the dead replica: one clear 502
+        assert answer.status_code == 502, answer.text
         assert error["code"] == "plugin_error"
-        assert "task 'code'" in error["message"] and "replica" in error["message"]
-        assert first.headers["x-enigma-task"] == "code"
+        assert "task 'code'" in error["message"] and "replica failed" in error["message"]
+        assert answer.headers["x-enigma-task"] == "code"
     deadline = time.monotonic() + 120
     while True:
         again = httpx.post(ray_server.url + "/v1/route", json={"input": CODE}, timeout=120)
@@ -157,6 +180,6 @@ def test_killed_replica_is_replaced_and_failure_is_clear(servers: tuple[Running,
             break
         time.sleep(1)
     assert again.status_code == 200, again.text
-    assert _strip(again.json()) == _strip(expected)
+    assert _strip(again.json()) == expected
     assert _replica(ray_server, "task-code") != victim
-    print(f"request after the kill: {first.status_code}", file=sys.stderr)
+    print(f"statuses around the kill: {[a.status_code for a in answers]}", file=sys.stderr)
