@@ -41,6 +41,8 @@ def connect(address: str | None) -> bool:
 def run(settings: ServeSettings, address: str | None) -> None:
     """``enigma serve --ray``: deploy, announce, serve until SIGINT/SIGTERM, then tear down."""
     settings.validate()
+    if settings.workers != 1:
+        raise EnigmaError("--workers does not apply with --ray: set ray.ingress.num_replicas")
     if settings.port == 0:  # Serve's proxy needs a number: take one the OS says is free now
         settings = dataclasses.replace(settings, port=_free_port(settings.host))
     tasks, raw = specialist_tasks()
