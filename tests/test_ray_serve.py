@@ -183,3 +183,13 @@ def test_killed_replica_is_replaced_and_failure_is_clear(servers: tuple[Running,
     assert _strip(again.json()) == expected
     assert _replica(ray_server, "task-code") != victim
     print(f"statuses around the kill: {[a.status_code for a in answers]}", file=sys.stderr)
+
+
+def test_workers_with_ray_is_refused_before_ray_starts() -> None:
+    done = subprocess.run(
+        [ENIGMA, "serve", "--ray", "--workers", "2"],
+        capture_output=True, text=True, timeout=60, env=clean_env(),
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "--workers does not apply with --ray" in done.stderr
+    assert "Ray" not in done.stderr.replace("--ray", "")
