@@ -26,7 +26,7 @@ demo: $(STAMP)
 		"what is in .cache/demo/synth_0_00000.png?" "draw me a cat wearing a hat"; do \
 		echo "\$$ enigma route \"$$q\""; $(BIN)/enigma route "$$q" || exit 1; echo; done
 
-bench: $(STAMP)  ## Full-size benchmarks (router vs fastText/TF-IDF/MiniLM incl. oos sets, vision, code, serve)
+bench: $(STAMP) $(RAY_STAMP)  ## Full-size benchmarks (router vs fastText/TF-IDF/MiniLM incl. oos sets, vision, code, serve, Ray)
 	$(BIN)/pip install -q --disable-pip-version-check "plugins/enigma_router[bench]"
 	bash bench/router/setup_baselines.sh
 	$(BIN)/python bench/router/run.py
@@ -36,6 +36,7 @@ bench: $(STAMP)  ## Full-size benchmarks (router vs fastText/TF-IDF/MiniLM incl.
 	$(BIN)/enigma bench vision
 	$(BIN)/enigma bench code
 	$(BIN)/python bench/serve/run.py
+	$(BIN)/python bench/serve/ray_compare.py
 
 models: models-router models-code models-vision  ## Rebuild every shipped default model (cards: models/)
 
@@ -60,7 +61,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check enigma_core plugins tests examples
 	$(BIN)/lint-imports  # architecture contracts in pyproject.toml [tool.importlinter]
 
-test: $(STAMP)
+# Ray Serve (enigma-core[ray]) is ~490 MB and ~160 s to install: only the tests and benchmarks
+# that need it install it, not `make venv`/`make demo`.
+RAY_STAMP := $(VENV)/.installed-ray
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[ray]"
+	touch $(RAY_STAMP)
+
+test: $(STAMP) $(RAY_STAMP)
 	$(BIN)/ruff check enigma_core plugins tests examples
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q

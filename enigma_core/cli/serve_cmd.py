@@ -65,9 +65,31 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="One stderr line per request.")
     ] = True,
+    ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray", help="Serve on Ray Serve: one deployment per task (docs/SCALING.md)."
+        ),
+    ] = False,
+    address: Annotated[
+        str | None,
+        typer.Option(help="With --ray: join this Ray cluster ('auto'); default: start one."),
+    ] = None,
+    status: Annotated[
+        bool, typer.Option("--status", help="With --ray: show deployments and replicas, then exit.")
+    ] = False,
 ) -> None:
     """Serve the OpenAI API (chat completions, models) plus classify/route/metrics over HTTP."""
     _require_extra()
+    if (address or status) and not ray:
+        raise EnigmaError("--address and --status need --ray")
+    if ray and importlib.util.find_spec("ray") is None:
+        raise EnigmaError("enigma serve --ray needs Ray Serve: pip install 'enigma-core[ray]'")
+    if status:
+        from enigma_core.serve.ray_serve.run import status as ray_status
+
+        typer.echo(ray_status(address))
+        return
     from enigma_core.serve.server import run
     from enigma_core.serve.settings import ServeSettings
 
@@ -88,4 +110,9 @@ def serve(
         preload=preload,
         access_log=access_log,
     )
+    if ray:
+        from enigma_core.serve.ray_serve.run import run as run_ray
+
+        run_ray(settings, address)
+        return
     run(settings)
