@@ -4,7 +4,7 @@ A draft is kept only if it parses, defines a function whose name shares a word w
 runs without crashing or timing out, passes any doctest examples it wrote, and does not raise or
 return None on every probe. Kept drafts are grouped by what they returned on the same probes
 (behaviour clusters); the answer is the largest cluster, and it counts as verified only when at
-least ``min_agree`` drafts of different text agree. Otherwise there is no verified answer.
+least two drafts, and half of all drafts sampled, agree. Otherwise there is no verified answer.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ _WORD_HINTS: dict[str, tuple[str, ...]] = {
     "float": ("celsius", "fahrenheit", "temperature", "kelvin", "float", "percent"),
     "int": ("number", "integer", "prime", "factorial", "even", "odd", "digit", "year"),
 }
-_DOCTEST = re.compile(r"^\s*>>> (.+)\n\s*(?!>>>)(\S.*)$", re.MULTILINE)
+_DOCTEST = re.compile(r"^[\s\"']*>>> (.+)\n\s*(?!>>>)(\S.*)$", re.MULTILINE)
 _STOP = {"a", "an", "the", "of", "to", "is", "if", "get", "make", "do", "and", "or", "in",
          "def", "fn", "func", "function", "my", "value", "result", "helper"}
 
@@ -176,9 +176,10 @@ def check_draft(draft: Draft, request: str, iso: Isolation) -> None:
     draft.status = "kept"
 
 
-def choose(drafts: Sequence[Draft], min_agree: int = 2) -> Verification:
-    """Pick the largest behaviour cluster among kept drafts; verified if ``min_agree`` drafts of
-    different text share it. ``checks`` counts each draft's outcome."""
+def choose(drafts: Sequence[Draft], min_agree: int = 2, min_share: float = 0.5) -> Verification:
+    """Pick the largest behaviour cluster among kept drafts; verified when at least
+    ``min_agree`` drafts and ``min_share`` of all drafts sampled behave exactly alike on every
+    probe. ``checks`` counts each draft's outcome; ``agreement`` is the cluster's share."""
     outcomes: dict[str, int] = {}
     for d in drafts:
         outcomes[d.status] = outcomes.get(d.status, 0) + 1
@@ -190,21 +191,12 @@ def choose(drafts: Sequence[Draft], min_agree: int = 2) -> Verification:
     clusters: dict[tuple[str, ...], list[Draft]] = {}
     for d in kept:
         clusters.setdefault(d.behaviour, []).append(d)
-    best = max(clusters.values(), key=lambda group: len({_norm(d.code) for d in group}))
-    distinct = len({_norm(d.code) for d in best})
-    agreement = round(len(best) / len(kept), 3)
+    best = max(clusters.values(), key=len)
+    agreement = round(len(best) / len(drafts), 3)
     checks["clusters"] = len(clusters)
     checks["cluster_size"] = len(best)
-    if distinct < min_agree:
+    if len(best) < min_agree or agreement < min_share:
         return Verification("", False, checks, agreement,
-                            f"no two different drafts behave alike ({len(kept)} ran cleanly)")
+                            f"drafts disagree ({len(best)} of {len(drafts)} behave alike)")
     shortest = min(best, key=lambda d: len(d.code))
     return Verification(shortest.code, True, checks, agreement)
-
-
-def _norm(code: str) -> str:
-    """Code text compared for 'different drafts' (AST dump ignores layout and comments)."""
-    try:
-        return ast.dump(ast.parse(code))
-    except (SyntaxError, ValueError, RecursionError):
-        return code.strip()
