@@ -88,11 +88,13 @@ def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> T
 
     Drafts are sampled silently and run in the sandbox (:mod:`enigma_code.answer`); the
     verified code is emitted at once. When none passes, the answer says so and the status is
-    ``no_answer`` (the engine then tries the task's fallback). Options: ``drafts`` (5),
-    ``show_sources``, ``sources`` (3) and the decoding keys of ``CodeOptions``.
+    ``no_answer`` (the engine then tries the task's fallback). A standard-library function
+    that already does it is named with its import (:mod:`enigma_code.library`). Options:
+    ``drafts`` (5), ``show_sources``, ``sources`` (3) and the decoding keys of ``CodeOptions``.
     """
     from enigma_code.answer import DEFAULT_DRAFTS, verified_code
     from enigma_code.generate import CodeOptions
+    from enigma_code.library import lookup
     from enigma_code.sandbox import resolve_isolation
     from enigma_core.errors import EnigmaError
 
@@ -106,8 +108,13 @@ def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> T
         model, request, iso, CodeOptions.from_options(context.options), drafts
     )
     data: dict[str, Any] = answer.to_data()
+    output = answer.output
+    hit = lookup(request)
+    if hit is not None:  # an installed function already does it: say so, with its import
+        data["library"] = hit.to_dict()
+        output += hit.comment() + "\n"
     if context.streaming:
-        context.emit(answer.output)
+        context.emit(output)
     if context.options.get("show_sources"):
         k = int(context.options.get("sources") or DEFAULT_SOURCES)
         hits = model.index().search(request, k)
@@ -115,7 +122,7 @@ def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> T
         lines = [f"# similar: {h.path}:{h.line} {h.name} - {h.summary}" for h in hits]
         data["after_stream"] = "\n".join(lines) if lines else "# similar: no match"
     return TaskResult(
-        output=answer.output, data=data, status="ok" if answer.verified else "no_answer"
+        output=output, data=data, status="ok" if answer.verified else "no_answer"
     )
 
 
