@@ -24,6 +24,7 @@ PROBES = 5
 
 _VALUES: dict[str, list[Any]] = {
     "str": ["hello world", "", "Racecar", "a,b;c d", "Python 3.11"],
+    "char": ["a", "b", "E", "z", "7"],
     "int": [0, 1, 7, -3, 12],
     "float": [0.0, 1.5, -40.0, 36.6, 100.0],
     "list": [[3, 1, 2], [], [5], [1, 2, 2, 3], [-4, 0, 9, 9]],
@@ -32,7 +33,8 @@ _VALUES: dict[str, list[Any]] = {
     "bool": [True, False, True, False, True],
 }
 _NAME_HINTS: dict[str, tuple[str, ...]] = {
-    "str": ("s", "text", "string", "word", "sentence", "name", "line", "char", "c", "ch", "str",
+    "char": ("c", "ch", "char", "letter", "character"),
+    "str": ("s", "text", "string", "word", "sentence", "name", "line", "str",
             "st", "string1", "string2", "s1", "s2", "prefix", "suffix", "sep", "path",
             "filename", "email", "url"),
     "list": ("lst", "items", "nums", "numbers", "xs", "arr", "values", "seq", "sequence",
@@ -47,7 +49,8 @@ _WORD_HINTS: dict[str, tuple[str, ...]] = {
     "strlist": ("list of words", "list of strings", "list of names"),
     "list": ("list", "numbers", "array", "elements", "items", "sequence"),
     "dict": ("dict", "dictionary", "mapping"),
-    "str": ("string", "word", "text", "sentence", "character", "vowel", "palindrome", "letter"),
+    "str": ("string", "word", "text", "sentence", "palindrome", "name"),
+    "char": ("character", "vowel", "letter"),
     "float": ("celsius", "fahrenheit", "temperature", "kelvin", "float", "percent"),
     "int": ("number", "integer", "prime", "factorial", "even", "odd", "digit", "year"),
 }
@@ -95,22 +98,22 @@ def entry_of(code: str) -> tuple[str, list[str]]:
     return fn.name, names[: max(required, 0)]
 
 
-def kind_of(param: str, request: str) -> str:
-    """The probe type for a parameter: from its name first, then from the request's words."""
-    low = param.lower()
-    for kind, names in _NAME_HINTS.items():
-        if low in names:
-            return kind
+def kind_of(param: str, request: str, first: bool = False) -> str:
+    """The probe type for a parameter: from its name, unless it is the first one and the
+    request never mentions that type ("sorts a list of numbers" probes ``text`` with lists);
+    without a name hint, from the request's words; else int."""
     text = request.lower()
-    for kind, words in _WORD_HINTS.items():
-        if any(w in text for w in words):
-            return kind
-    return "int"
+    said = next((k for k, words in _WORD_HINTS.items() if any(w in text for w in words)), "")
+    low = param.lower()
+    named = next((k for k, names in _NAME_HINTS.items() if low in names), "")
+    if named and first and said and not any(w in text for w in _WORD_HINTS.get(named, ())):
+        return said
+    return named or said or "int"
 
 
 def probe_calls(request: str, params: Sequence[str]) -> list[Call]:
     """``PROBES`` calls built from the signature and the request (one probe list per type)."""
-    kinds = [kind_of(p, request) for p in params]
+    kinds = [kind_of(p, request, i == 0) for i, p in enumerate(params)]
     calls: list[Call] = []
     for i in range(PROBES):
         args = tuple(_VALUES[k][(i + j) % PROBES] for j, k in enumerate(kinds))
@@ -137,10 +140,12 @@ def doctest_calls(code: str, entry: str) -> list[tuple[Call, Any]]:
 
 
 def name_matches(entry: str, request: str) -> bool:
-    """True when a word of the function's name (3+ letters, stemmed to 4) is in the request."""
-    words = {w[:4] for w in re.findall(r"[a-z]{3,}", request.lower()) if w not in _STOP}
-    parts = [p for p in re.split(r"_|(?<=[a-z])(?=[A-Z])", entry) if p]
-    return any(p.lower()[:4] in words for p in parts if len(p) >= 3 and p.lower() not in _STOP)
+    """True when a word of the function's name (3+ letters, its first 4) starts a word of the
+    request ("add" matches "adds", "is_prime" matches "prime")."""
+    words = [w for w in re.findall(r"[a-z]{3,}", request.lower()) if w not in _STOP]
+    parts = [p.lower() for p in re.split(r"_|(?<=[a-z])(?=[A-Z])", entry) if p]
+    stems = [p[:4] for p in parts if len(p) >= 3 and p not in _STOP]
+    return any(w.startswith(stem) for stem in stems for w in words)
 
 
 def check_draft(draft: Draft, request: str, iso: Isolation) -> None:
@@ -152,6 +157,10 @@ def check_draft(draft: Draft, request: str, iso: Isolation) -> None:
         return
     if not name_matches(entry, request):
         draft.status, draft.reason = "off_topic", f"name {entry!r} shares no word with the request"
+        return
+    wanted = wanted_arity(request)
+    if len(params) < wanted:
+        draft.status, draft.reason = "wrong_arity", f"takes {len(params)} arguments, not {wanted}"
         return
     doctests = doctest_calls(draft.code, entry)
     calls = probe_calls(request, params) + [c for c, _ in doctests]
@@ -170,10 +179,60 @@ def check_draft(draft: Draft, request: str, iso: Isolation) -> None:
     if all(ok and got is None for ok, got in probes):
         draft.status, draft.reason = "returns_none", "returns None for every probe"
         return
+    calls_made = probe_calls(request, params)
+    shape = degenerate(calls_made, probes) or wrong_type(request, probes)
+    if shape:
+        draft.status, draft.reason = "implausible", shape
+        return
     draft.behaviour = tuple(
         repr(got) if ok else "raised " + str(got).split(":")[0] for ok, got in probes
     )
     draft.status = "kept"
+
+
+_TWO = re.compile(
+    r"\btwo (\w+ )?(lists|numbers|integers|words|strings|dictionaries|points|vectors|values)\b"
+)
+_BOOL = re.compile(r"\b(returns? (true|whether)|checks? (whether|if)|is it|tells? whether)\b")
+_COUNT = re.compile(r"\b(number of|how many|counts?)\b")
+_DICT = re.compile(r"\b(returns?|builds?|makes?|groups?) (\w+ ){0,3}(a |an |the )?(new )?dict")
+_SORT = re.compile(r"\bsort(s|ed)?\b")
+
+
+def wanted_arity(request: str) -> int:
+    """Arguments the request implies: 2 for "two lists/numbers/...", else 0 (no demand)."""
+    return 2 if _TWO.search(request.lower()) else 0
+
+
+def degenerate(calls: Sequence[Call], probes: Sequence[tuple[bool, Any]]) -> str:
+    """Why the results cannot be an answer (same value for every input, or the input itself
+    unchanged every time); ``""`` when they look like a real computation."""
+    values = [repr(got) for ok, got in probes if ok]
+    inputs = {repr(args) for args, _ in calls}
+    if len(values) == len(probes) and len(set(values)) == 1 and len(inputs) > 1:
+        return f"returns {values[0][:40]} for every probe"
+    pairs = zip(probes, calls, strict=True)
+    if all(ok and args and got == args[0] for (ok, got), (args, _) in pairs):
+        return "returns its input unchanged"
+    return ""
+
+
+def wrong_type(request: str, probes: Sequence[tuple[bool, Any]]) -> str:
+    """Why the result type contradicts the request (true/false, a count, a dict, a sorted
+    list); ``""`` when it does not."""
+    text = request.lower()
+    got = [value for ok, value in probes if ok]
+    if _DICT.search(text):
+        want, ok = "a dict", all(isinstance(v, dict) for v in got)
+    elif _BOOL.search(text):
+        want, ok = "true or false", all(isinstance(v, bool) for v in got)
+    elif _COUNT.search(text) and "dict" not in text:
+        want, ok = "a count", all(isinstance(v, int) and not isinstance(v, bool) for v in got)
+    elif _SORT.search(text) and "sorted list" not in text and "if" not in text.split():
+        want, ok = "a list", all(isinstance(v, list) for v in got)
+    else:
+        return ""
+    return "" if ok else f"returns {type(got[0]).__name__ if got else 'nothing'}, not {want}"
 
 
 def choose(drafts: Sequence[Draft], min_agree: int = 2, min_share: float = 0.5) -> Verification:

@@ -107,3 +107,24 @@ def test_an_installed_function_is_named_with_its_import() -> None:
     out = json.loads(done.stdout)
     assert out["data"]["library"]["import"] == "from statistics import median"
     assert "from statistics import median" in out["output"]
+
+
+def test_implausible_results_are_discarded(iso: Isolation) -> None:
+    cases = {
+        ("write a function that returns the square of a number",
+         "def square_it(n):\n    return n * 0\n"): "returns 0 for every probe",
+        ("write a function that sorts a list of numbers",
+         "def sort_numbers(text):\n    return list(text)\n"): "returns its input unchanged",
+        ("write a function that returns the number of words in a string",
+         "def word_words(text):\n    return text.split()\n"): "not a count",
+        ("write a function that returns true if a string is empty",
+         "def is_empty(s):\n    return len(s)\n"): "not true or false",
+        ("write a function that returns a dictionary counting each word",
+         "def count_words(s):\n    return s.split()\n"): "not a dict",
+        ("write a function that adds two numbers",
+         "def add(a):\n    return a\n"): "not 2",
+    }
+    for (request, code), why in cases.items():
+        draft = Draft(code)
+        check_draft(draft, request, iso)
+        assert draft.status in ("implausible", "wrong_arity") and why in draft.reason, draft
