@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,8 +114,9 @@ def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> T
     if hit is not None:  # an installed function already does it: say so, with its import
         data["library"] = hit.to_dict()
         output += hit.comment() + "\n"
-    if context.streaming:
-        context.emit(output)
+    if context.streaming:  # only now, after the checks: the checked text, word by word
+        for piece in re.findall(r"\S+|\s+", output):
+            context.emit(piece)
     if context.options.get("show_sources"):
         k = int(context.options.get("sources") or DEFAULT_SOURCES)
         hits = model.index().search(request, k)
