@@ -14,6 +14,10 @@ from enigma_core.cli.common import JsonOpt, err, print_json, read_batch, read_re
 from enigma_core.cli.task_options import CallOptions
 from enigma_core.errors import EnigmaError
 
+NO_ANSWER = "no_answer"
+NO_ANSWER_EXIT = 3
+"""Exit status of ``enigma route`` when the task found no answer it stands behind."""
+
 TextArg = Annotated[
     str | None, typer.Argument(help="The request; '-' reads it from stdin.", show_default=False)
 ]
@@ -48,6 +52,7 @@ def route(
     """Classify a request, hand it to the specialist that owns it, and print the answer.
 
     A request that starts with '-' works as it is ("-40 C to F") or after '--'.
+    Exit status 3: the task answered but could not stand behind an answer (no_answer).
     """
     engine = state.engine(model_dirs=call.model_dirs)
     options = {"show_sources": show_sources, **call.options}
@@ -56,7 +61,10 @@ def route(
         return
     request = read_request(text)
     if json_out:
-        print_json(_route_dict(engine, request, options))
+        out = _route_dict(engine, request, options)
+        print_json(out)
+        if out.get("status") == NO_ANSWER:
+            raise typer.Exit(NO_ANSWER_EXIT)
         return
     streamed: list[bool] = []
 
@@ -77,6 +85,8 @@ def route(
     else:
         sys.stdout.write(result.output.rstrip("\n") + "\n")
     sys.stdout.flush()
+    if result.status == NO_ANSWER:
+        raise typer.Exit(NO_ANSWER_EXIT)
 
 
 def _route_dict(engine: Any, text: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -102,6 +102,9 @@ def eval_code(
     guided: Annotated[
         bool, typer.Option(help="Apply the lexical decoding guards (off: raw sampling).")
     ] = True,
+    drafts: Annotated[
+        int, typer.Option(min=1, max=32, help="Drafts sampled and checked per suite task.")
+    ] = 5,
     unsafe_no_isolation: UnsafeOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -128,7 +131,7 @@ def eval_code(
             print(f"  {stage}: {i}/{n}", file=sys.stderr)
 
     options = CodeOptions(max_attempts=max_attempts, guided=guided)
-    report = evaluate(code_model, pairs, tasks, options, limit, progress, isolation)
+    report = evaluate(code_model, pairs, tasks, options, limit, progress, isolation, drafts)
     report["data"] = str(data)
     h, s = report["heldout"], report["suite"]
     _print(
@@ -141,8 +144,15 @@ def eval_code(
             f"parses      {h['parse_rate']:.1%} of {h['generated']} answers "
             f"(first attempt {h['first_attempt_parse_rate']:.1%}, {h['mean_attempts']} attempts)",
             f"exact match {h['exact_match']:.1%}",
-            f"suite       pass@1 {s['pass_at_1']:.1%} of {s['tasks']} tasks, parses "
-            f"{s['parse_rate']:.1%}; outcomes {s['outcomes']}",
+            *[
+                f"suite {name:<6} pass@1 {p['pass_at_1']:.1%} of {p['tasks']} tasks; shown "
+                f"{p['shown']}, of them wrong {p['shown_wrong']} ({p['shown_wrong_share']:.1%});"
+                f" no answer {p['no_answer']}; unparseable shown {p['unparseable_shown']}; "
+                f"failed drafts printed {p['failed_drafts_printed']}; median s to a verified "
+                f"answer {p['median_seconds_verified']}"
+                for name, p in s["parts"].items()
+            ],
+            f"outcomes    {s['outcomes']}",
             f"sandbox     {isolation.describe()}",
         ],
     )

@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from enigma_code.answer import DEFAULT_DRAFTS
 from enigma_code.generate import CodeModel, CodeOptions, write_code
 from enigma_code.sandbox import DEFAULT_TIMEOUT_S, resolve_isolation, run_candidate
 from enigma_code.sandbox_isolation import Isolation
 from enigma_code.suite import CodeTask
+from enigma_code.suite_eval import suite_report
 from enigma_core.training.recipe import QAPair
 
 
@@ -137,9 +139,10 @@ def evaluate(
     limit: int = 0,
     progress: Callable[[str, int, int], None] | None = None,
     isolation: Isolation | None = None,
+    drafts: int = DEFAULT_DRAFTS,
 ) -> dict[str, Any]:
-    """Every figure of ``enigma eval code`` as one JSON-ready dict (``isolation``: see
-    :func:`suite_pass_at_1`)."""
+    """Every figure of ``enigma eval code`` as one JSON-ready dict (suite: verified answers,
+    :mod:`enigma_code.suite_eval`; ``isolation`` None means the best backend here)."""
     sample = _spread(heldout, limit) if limit else list(heldout)
 
     def step(stage: str) -> Callable[[int, int], None] | None:
@@ -152,8 +155,9 @@ def evaluate(
             **perplexity(model, heldout),
             **heldout_generation(model, sample, options, step("held-out")),
         },
-        "suite": suite_pass_at_1(
-            model, tasks, options, progress=step("suite"), isolation=isolation
+        "suite": suite_report(
+            model, tasks, options, isolation or resolve_isolation(), drafts,
+            progress=step("suite"),
         ),
         "options": options.__dict__,
     }

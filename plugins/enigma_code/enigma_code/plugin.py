@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ ENIGMA_PLUGIN_API = ">=1.1,<2"
 CODE_TASK = TaskSpec(
     name="code",
     intents=("code",),
-    description="Writes Python functions from a request, streamed and checked with ast.",
+    description="Writes Python functions from a request, shown only once checked in a sandbox.",
     keywords=(
         "code",
         "function",
@@ -84,24 +85,47 @@ def enigma_model_info(
 
 @hookimpl
 def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> TaskResult:
-    """Write code for ``request``: streamed through ``context.emit``, checked with ``ast``.
+    """Write a function for ``request`` and show it only once it passed the behaviour checks.
 
-    Options: ``show_sources`` (also list the most similar training functions with file and
-    line), ``sources`` (how many, default 3) and the decoding keys of ``CodeOptions``.
+    Drafts are sampled silently and run in the sandbox (:mod:`enigma_code.answer`); the
+    verified code is emitted at once. When none passes, the answer says so and the status is
+    ``no_answer`` (the engine then tries the task's fallback). A standard-library function
+    that already does it is named with its import (:mod:`enigma_code.library`). Options:
+    ``drafts`` (5), ``show_sources``, ``sources`` (3) and the decoding keys of ``CodeOptions``.
     """
-    from enigma_code.generate import CodeOptions, write_code
+    from enigma_code.answer import DEFAULT_DRAFTS, verified_code
+    from enigma_code.generate import CodeOptions
+    from enigma_code.library import lookup
+    from enigma_code.sandbox import resolve_isolation
+    from enigma_core.errors import EnigmaError
 
     model = context.model(CODE_TASK.name)
-    emit = context.emit if context.streaming else None
-    answer = write_code(model, request, CodeOptions.from_options(context.options), emit)
+    try:
+        iso = resolve_isolation()
+    except EnigmaError:
+        iso = None
+    drafts = int(context.options.get("drafts") or DEFAULT_DRAFTS)
+    answer = verified_code(
+        model, request, iso, CodeOptions.from_options(context.options), drafts
+    )
     data: dict[str, Any] = answer.to_data()
+    output = answer.output
+    hit = lookup(request)
+    if hit is not None:  # an installed function already does it: say so, with its import
+        data["library"] = hit.to_dict()
+        output += hit.comment() + "\n"
+    if context.streaming:  # only now, after the checks: the checked text, word by word
+        for piece in re.findall(r"\S+|\s+", output):
+            context.emit(piece)
     if context.options.get("show_sources"):
         k = int(context.options.get("sources") or DEFAULT_SOURCES)
         hits = model.index().search(request, k)
         data["sources"] = [hit.to_dict() for hit in hits]
         lines = [f"# similar: {h.path}:{h.line} {h.name} - {h.summary}" for h in hits]
         data["after_stream"] = "\n".join(lines) if lines else "# similar: no match"
-    return TaskResult(output=answer.code, data=data)
+    return TaskResult(
+        output=output, data=data, status="ok" if answer.verified else "no_answer"
+    )
 
 
 @hookimpl

@@ -20,6 +20,7 @@ import secrets
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,48 @@ def _execute(
 ) -> SandboxResult:
     """Compile the tests, pre-check the code, run the child in ``iso``, judge its output."""
     plan = compile_tests(tests, entry)
+    run = _run_calls(iso, code, entry, plan.calls, timeout, memory_mb)
+    if isinstance(run, SandboxResult):
+        return run
+    record, base = run
+    status, detail = _verdict(record, plan)
+    return SandboxResult(status, detail, **base)
+
+
+def probe_candidate(
+    code: str,
+    entry: str,
+    calls: Sequence[tuple[tuple[Any, ...], tuple[tuple[str, Any], ...]]],
+    iso: Isolation,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+) -> tuple[SandboxResult, list[tuple[bool, Any]]]:
+    """Run ``code`` in ``iso`` and call ``entry`` with each of ``calls``; what each returned.
+
+    The result is ``ran`` with one ``(True, value)`` or ``(False, "Type: message")`` per call,
+    or a failure (syntax_error, no_function, timeout, crashed, error) with no values."""
+    run = _run_calls(iso, code, entry, tuple(calls), timeout, memory_mb)
+    if isinstance(run, SandboxResult):
+        return run, []
+    record, base = run
+    status = record.get("status")
+    if status in ("syntax_error", "error", "no_function"):
+        return SandboxResult(str(status), str(record.get("detail", ""))[:300], **base), []
+    values = _values(record, len(calls))
+    if values is None:
+        return SandboxResult("crashed", "malformed result", **base), []
+    return SandboxResult("ran", "", **base), values
+
+
+def _run_calls(
+    iso: Isolation,
+    code: str,
+    entry: str,
+    calls: Sequence[tuple[tuple[Any, ...], tuple[tuple[str, Any], ...]]],
+    timeout: float,
+    memory_mb: int,
+) -> SandboxResult | tuple[dict[str, Any], dict[str, Any]]:
+    """Run the child: its result record and timing fields, or a final failure result."""
     start = time.perf_counter()
     early = _precheck(code)
     if isinstance(early, SandboxResult):
@@ -150,7 +193,7 @@ def _execute(
         "fallback": early,
         "calls": [
             [[sandbox_child.encode(a) for a in args], [[k, sandbox_child.encode(v)] for k, v in kw]]
-            for args, kw in plan.calls
+            for args, kw in calls
         ],
         "nonce": nonce,
         "limits": _limits(iso, timeout, memory_mb),
@@ -175,8 +218,7 @@ def _execute(
     base = {"seconds": seconds, "isolation": iso.name, "pid": outcome.pid}
     record = _record(outcome.stdout, nonce)
     if isinstance(record, dict):
-        status, detail = _verdict(record, plan)
-        return SandboxResult(status, detail, **base)
+        return record, base
     if outcome.timed_out:
         return SandboxResult("timeout", f"killed after {timeout:g} s", **base)
     if outcome.overflow:
@@ -236,9 +278,17 @@ def _verdict(record: dict[str, Any], plan: TestPlan) -> tuple[str, str]:
     status = record.get("status")
     if status in ("syntax_error", "error", "no_function"):
         return str(status), str(record.get("detail", ""))[:300]
-    calls = record.get("calls")
-    if status != "ran" or not isinstance(calls, list) or len(calls) != len(plan.calls):
+    results = _values(record, len(plan.calls))
+    if results is None:
         return "crashed", "malformed result"
+    return judge(plan, results)
+
+
+def _values(record: dict[str, Any], expected: int) -> list[tuple[bool, Any]] | None:
+    """Each call's ``(True, value)`` or ``(False, "Type: message")``; None if malformed."""
+    calls = record.get("calls")
+    if record.get("status") != "ran" or not isinstance(calls, list) or len(calls) != expected:
+        return None
     results: list[tuple[bool, Any]] = []
     try:
         for call in calls:
@@ -247,10 +297,10 @@ def _verdict(record: dict[str, Any], plan: TestPlan) -> tuple[str, str]:
             elif set(call) == {"raised"} and isinstance(call["raised"], str):
                 results.append((False, call["raised"][:300]))
             else:
-                return "crashed", "malformed result"
+                return None
     except (TypeError, ValueError, KeyError, IndexError, RecursionError):
-        return "crashed", "malformed result"
-    return judge(plan, results)
+        return None
+    return results
 
 
 @functools.lru_cache(maxsize=4)

@@ -15,6 +15,8 @@ from pathlib import Path
 from enigma_code.verdict import compile_tests
 from enigma_core.errors import EnigmaError
 
+PARTS = ("tune", "report")
+
 
 @dataclass(frozen=True)
 class CodeTask:
@@ -26,6 +28,8 @@ class CodeTask:
     reference: str
     tests: str
     line: int = 0
+    part: str = "tune"
+    """``tune`` (may be tuned on) or ``report`` (only reported: ``enigma eval code``'s pass@1)."""
 
 
 def default_suite_path() -> Path:
@@ -55,6 +59,7 @@ def parse_suite(text: str, name: str = "suite.txt") -> list[CodeTask]:
                 reference=str(block["reference"]).strip("\n") + "\n",
                 tests=str(block["tests"]).strip("\n") + "\n",
                 line=line,
+                part=str(block.get("part") or "tune"),
             )
         )
 
@@ -74,11 +79,15 @@ def parse_suite(text: str, name: str = "suite.txt") -> list[CodeTask]:
             block[f"{section}_at"] = number + 1
         elif section:
             block[section] = str(block[section]) + raw + "\n"
-        elif raw.startswith(("prompt:", "entry:")):
+        elif raw.startswith(("prompt:", "entry:", "part:")):
             key, value = raw.split(":", 1)
             block[key] = value.strip()
+            if key == "part" and block[key] not in PARTS:
+                raise EnigmaError(f"{name}:{number}: part must be one of {', '.join(PARTS)}")
         elif raw.strip():
-            raise EnigmaError(f"{name}:{number}: expected 'prompt:', 'entry:' or '--- section'")
+            raise EnigmaError(
+                f"{name}:{number}: expected 'prompt:', 'entry:', 'part:' or '--- section'"
+            )
     finish()
     ids = [t.id for t in tasks]
     if len(ids) != len(set(ids)):

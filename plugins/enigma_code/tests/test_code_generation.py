@@ -183,24 +183,47 @@ def test_threads_share_one_model_and_get_the_serial_answers(
     assert threaded == serial
 
 
-def test_the_task_hook_streams_and_lists_sources(trained: tuple[CodeModel, Path, Path]) -> None:
-    _, model_dir, tok_path = trained
+def _engine(model_dir: Path, tok_path: Path) -> EnigmaEngine:
     config = Config(shared_tokenizer=str(tok_path), models={"code": ModelEntry(str(model_dir))})
     plugins = build_plugin_manager(entry_points=False, extra=[("enigma-code", enigma_code.plugin)])
-    engine = EnigmaEngine(config=config, plugin_manager=plugins)
+    return EnigmaEngine(config=config, plugin_manager=plugins)
+
+
+def test_the_task_hook_shows_a_verified_function_at_once_and_lists_sources(
+    trained: tuple[CodeModel, Path, Path],
+) -> None:
+    _, model_dir, tok_path = trained
     pieces: list[str] = []
-    result = engine.route(
+    result = _engine(model_dir, tok_path).route(
         "write a function that greets someone by name",
         emit=pieces.append,
         options={"show_sources": True},
     )
-    assert result.task == "code"
+    assert result.task == "code" and result.status == "ok"
     assert result.output == 'def greet(name):\n    return "hello " + name\n'
-    assert "".join(pieces) == result.output
-    assert result.data["parses"] is True and result.data["attempts"] == 1
+    assert "".join(pieces) == result.output and len(pieces) > 3  # after the checks passed
+    assert result.data["verified"] is True and result.data["agreement"] >= 0.5
+    assert result.data["checks"]["outcomes"]["kept"] >= 3
     top = result.data["sources"][0]
     assert top["name"] == "greet" and top["source"] == "code.txt" and top["line"] == 1
     assert "code.txt:1 greet" in result.data["after_stream"]
+
+
+def test_no_failed_draft_is_shown_and_the_status_is_no_answer(
+    trained: tuple[CodeModel, Path, Path],
+) -> None:
+    _, model_dir, tok_path = trained
+    pieces: list[str] = []
+    engine = _engine(model_dir, tok_path)
+    for request in ("write a function that computes the airspeed of a swallow",
+                    "write a broken function"):
+        pieces.clear()
+        result = engine.route(request, emit=pieces.append, options={"drafts": 3})
+        assert result.status == "no_answer", result.data
+        assert result.output.startswith("# no verified function found for this request")
+        assert "".join(pieces) == result.output and "def " not in result.output
+        assert result.data["verified"] is False and result.data["drafts"] == 3
+        assert result.data["reason"] and "checks" in result.data
 
 
 def test_guards_never_ban_real_code_from_the_standard_library() -> None:

@@ -124,3 +124,15 @@ def test_eval_code_refuses_without_isolation(tmp_path: Path) -> None:
     assert allowed.returncode == 0, allowed.stderr
     assert json.loads(allowed.stdout)["suite"]["isolation"] == "none"
     assert "WITHOUT isolation" in allowed.stderr
+
+
+def test_suite_has_150_tasks_split_into_tune_and_report_parts() -> None:
+    tasks = load_suite()
+    parts = {t.part for t in tasks}
+    assert len(tasks) >= 150 and parts == {"tune", "report"}
+    assert sum(t.part == "report" for t in tasks) >= 75
+    block = "### t\nprompt: p\nentry: f\npart: {part}\n--- reference\ndef f():\n    return 1\n"
+    block += "--- tests\nassert f() == 1\n"
+    assert parse_suite(block.format(part="report"))[0].part == "report"
+    with pytest.raises(EnigmaError, match=r"suite.txt:4: part must be one of tune, report"):
+        parse_suite(block.format(part="train"))

@@ -1,0 +1,261 @@
+"""Check drafts by behaviour: run each in the sandbox on probe inputs, cluster, pick by agreement.
+
+A draft is kept only if it parses, defines a function whose name shares a word with the request,
+runs without crashing or timing out, passes any doctest examples it wrote, and does not raise or
+return None on every probe. Kept drafts are grouped by what they returned on the same probes
+(behaviour clusters); the answer is the largest cluster, and it counts as verified only when at
+least two drafts, and half of all drafts sampled, agree. Otherwise there is no verified answer.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from enigma_code.sandbox import probe_candidate
+from enigma_code.sandbox_isolation import Isolation
+
+Call = tuple[tuple[Any, ...], tuple[tuple[str, Any], ...]]
+PROBE_TIMEOUT_S = 2.0
+PROBES = 5
+
+_VALUES: dict[str, list[Any]] = {
+    "str": ["hello world", "", "Racecar", "a,b;c d", "Python 3.11"],
+    "char": ["a", "b", "E", "z", "7"],
+    "int": [0, 1, 7, -3, 12],
+    "float": [0.0, 1.5, -40.0, 36.6, 100.0],
+    "list": [[3, 1, 2], [], [5], [1, 2, 2, 3], [-4, 0, 9, 9]],
+    "strlist": [["b", "a"], [], ["x"], ["hi", "there", "hi"], ["Ab", "cD"]],
+    "dict": [{"a": 1, "b": 2}, {}, {"x": 9}, {"k": 0, "z": -1}, {"b": 2, "a": 3}],
+    "bool": [True, False, True, False, True],
+}
+_NAME_HINTS: dict[str, tuple[str, ...]] = {
+    "char": ("c", "ch", "char", "letter", "character"),
+    "str": ("s", "text", "string", "word", "sentence", "name", "line", "str",
+            "st", "string1", "string2", "s1", "s2", "prefix", "suffix", "sep", "path",
+            "filename", "email", "url"),
+    "list": ("lst", "items", "nums", "numbers", "xs", "arr", "values", "seq", "sequence",
+             "l", "lists", "data", "elements", "iterable", "a_list", "list1", "list2", "array"),
+    "strlist": ("words", "strings", "names", "lines"),
+    "dict": ("d", "dct", "dictionary", "mapping", "dict1", "dict2", "counts"),
+    "float": ("celsius", "fahrenheit", "temp", "f", "c_temp", "price", "rate", "kelvin"),
+    "int": ("n", "x", "y", "a", "b", "num", "number", "k", "i", "m", "count", "year", "base",
+            "exp", "width", "size", "start", "stop", "step", "limit", "times"),
+}
+_WORD_HINTS: dict[str, tuple[str, ...]] = {
+    "strlist": ("list of words", "list of strings", "list of names"),
+    "list": ("list", "numbers", "array", "elements", "items", "sequence"),
+    "dict": ("dict", "dictionary", "mapping"),
+    "str": ("string", "word", "text", "sentence", "palindrome", "name"),
+    "char": ("character", "vowel", "letter"),
+    "float": ("celsius", "fahrenheit", "temperature", "kelvin", "float", "percent"),
+    "int": ("number", "integer", "prime", "factorial", "even", "odd", "digit", "year"),
+}
+_DOCTEST = re.compile(r"^[\s\"']*>>> (.+)\n\s*(?!>>>)(\S.*)$", re.MULTILINE)
+_STOP = {"a", "an", "the", "of", "to", "is", "if", "get", "make", "do", "and", "or", "in",
+         "def", "fn", "func", "function", "my", "value", "result", "helper"}
+
+
+@dataclass
+class Draft:
+    """One sampled answer and what the checks found."""
+
+    code: str
+    entry: str = ""
+    status: str = "pending"
+    reason: str = ""
+    behaviour: tuple[str, ...] = ()
+
+
+@dataclass
+class Verification:
+    """The outcome: the chosen code (or ``""``), the checks run and the agreement found."""
+
+    code: str
+    verified: bool
+    checks: dict[str, Any] = field(default_factory=dict)
+    agreement: float = 0.0
+    reason: str = ""
+
+
+def entry_of(code: str) -> tuple[str, list[str]]:
+    """Name and positional parameter names of the last top-level function, or ``("", [])``."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return "", []
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    if not defs:
+        return "", []
+    fn = defs[-1]
+    names = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+    if names and names[0] in ("self", "cls"):
+        names = names[1:]
+    required = len(names) - len(fn.args.defaults)
+    return fn.name, names[: max(required, 0)]
+
+
+def kind_of(param: str, request: str, first: bool = False) -> str:
+    """The probe type for a parameter: from its name, unless it is the first one and the
+    request never mentions that type ("sorts a list of numbers" probes ``text`` with lists);
+    without a name hint, from the request's words; else int."""
+    text = request.lower()
+    said = next((k for k, words in _WORD_HINTS.items() if any(w in text for w in words)), "")
+    low = param.lower()
+    named = next((k for k, names in _NAME_HINTS.items() if low in names), "")
+    if named and first and said and not any(w in text for w in _WORD_HINTS.get(named, ())):
+        return said
+    return named or said or "int"
+
+
+def probe_calls(request: str, params: Sequence[str]) -> list[Call]:
+    """``PROBES`` calls built from the signature and the request (one probe list per type)."""
+    kinds = [kind_of(p, request, i == 0) for i, p in enumerate(params)]
+    calls: list[Call] = []
+    for i in range(PROBES):
+        args = tuple(_VALUES[k][(i + j) % PROBES] for j, k in enumerate(kinds))
+        calls.append((args, ()))
+    return calls
+
+
+def doctest_calls(code: str, entry: str) -> list[tuple[Call, Any]]:
+    """``>>> entry(literal, ...)`` examples the draft wrote, with their expected literal."""
+    found: list[tuple[Call, Any]] = []
+    for expr, want in _DOCTEST.findall(code):
+        try:
+            call = ast.parse(expr.strip(), mode="eval").body
+            expected = ast.literal_eval(want.strip())
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+                continue
+            if call.func.id != entry or call.keywords:
+                continue
+            args = tuple(ast.literal_eval(a) for a in call.args)
+        except (SyntaxError, ValueError, TypeError, RecursionError):
+            continue
+        found.append(((args, ()), expected))
+    return found[:5]
+
+
+def name_matches(entry: str, request: str) -> bool:
+    """True when a word of the function's name (3+ letters, its first 4) starts a word of the
+    request ("add" matches "adds", "is_prime" matches "prime")."""
+    words = [w for w in re.findall(r"[a-z]{3,}", request.lower()) if w not in _STOP]
+    parts = [p.lower() for p in re.split(r"_|(?<=[a-z])(?=[A-Z])", entry) if p]
+    stems = [p[:4] for p in parts if len(p) >= 3 and p not in _STOP]
+    return any(w.startswith(stem) for stem in stems for w in words)
+
+
+def check_draft(draft: Draft, request: str, iso: Isolation) -> None:
+    """Run one draft's checks; sets its status (``kept`` or why not) and behaviour."""
+    entry, params = entry_of(draft.code)
+    draft.entry = entry
+    if not entry:
+        draft.status, draft.reason = "no_function", "no top-level function"
+        return
+    if not name_matches(entry, request):
+        draft.status, draft.reason = "off_topic", f"name {entry!r} shares no word with the request"
+        return
+    wanted = wanted_arity(request)
+    if len(params) < wanted:
+        draft.status, draft.reason = "wrong_arity", f"takes {len(params)} arguments, not {wanted}"
+        return
+    doctests = doctest_calls(draft.code, entry)
+    calls = probe_calls(request, params) + [c for c, _ in doctests]
+    result, values = probe_candidate(draft.code, entry, calls, iso, timeout=PROBE_TIMEOUT_S)
+    if result.status != "ran":
+        draft.status, draft.reason = result.status, result.detail[:120]
+        return
+    for (ok, got), (_, want) in zip(values[PROBES:], doctests, strict=True):
+        if not ok or got != want:
+            draft.status, draft.reason = "doctest_failed", f"its own example gives {got!r:.60}"
+            return
+    probes = values[:PROBES]
+    if all(not ok for ok, _ in probes):
+        draft.status, draft.reason = "raises", str(probes[0][1])[:120]
+        return
+    if all(ok and got is None for ok, got in probes):
+        draft.status, draft.reason = "returns_none", "returns None for every probe"
+        return
+    calls_made = probe_calls(request, params)
+    shape = degenerate(calls_made, probes) or wrong_type(request, probes)
+    if shape:
+        draft.status, draft.reason = "implausible", shape
+        return
+    draft.behaviour = tuple(
+        repr(got) if ok else "raised " + str(got).split(":")[0] for ok, got in probes
+    )
+    draft.status = "kept"
+
+
+_TWO = re.compile(
+    r"\btwo (\w+ )?(lists|numbers|integers|words|strings|dictionaries|points|vectors|values)\b"
+)
+_BOOL = re.compile(r"\b(returns? (true|whether)|checks? (whether|if)|is it|tells? whether)\b")
+_COUNT = re.compile(r"\b(number of|how many|counts?)\b")
+_DICT = re.compile(r"\b(returns?|builds?|makes?|groups?) (\w+ ){0,3}(a |an |the )?(new )?dict")
+_SORT = re.compile(r"\bsort(s|ed)?\b")
+
+
+def wanted_arity(request: str) -> int:
+    """Arguments the request implies: 2 for "two lists/numbers/...", else 0 (no demand)."""
+    return 2 if _TWO.search(request.lower()) else 0
+
+
+def degenerate(calls: Sequence[Call], probes: Sequence[tuple[bool, Any]]) -> str:
+    """Why the results cannot be an answer (same value for every input, or the input itself
+    unchanged every time); ``""`` when they look like a real computation."""
+    values = [repr(got) for ok, got in probes if ok]
+    inputs = {repr(args) for args, _ in calls}
+    if len(values) == len(probes) and len(set(values)) == 1 and len(inputs) > 1:
+        return f"returns {values[0][:40]} for every probe"
+    pairs = zip(probes, calls, strict=True)
+    if all(ok and args and got == args[0] for (ok, got), (args, _) in pairs):
+        return "returns its input unchanged"
+    return ""
+
+
+def wrong_type(request: str, probes: Sequence[tuple[bool, Any]]) -> str:
+    """Why the result type contradicts the request (true/false, a count, a dict, a sorted
+    list); ``""`` when it does not."""
+    text = request.lower()
+    got = [value for ok, value in probes if ok]
+    if _DICT.search(text):
+        want, ok = "a dict", all(isinstance(v, dict) for v in got)
+    elif _BOOL.search(text):
+        want, ok = "true or false", all(isinstance(v, bool) for v in got)
+    elif _COUNT.search(text) and "dict" not in text:
+        want, ok = "a count", all(isinstance(v, int) and not isinstance(v, bool) for v in got)
+    elif _SORT.search(text) and "sorted list" not in text and "if" not in text.split():
+        want, ok = "a list", all(isinstance(v, list) for v in got)
+    else:
+        return ""
+    return "" if ok else f"returns {type(got[0]).__name__ if got else 'nothing'}, not {want}"
+
+
+def choose(drafts: Sequence[Draft], min_agree: int = 2, min_share: float = 0.5) -> Verification:
+    """Pick the largest behaviour cluster among kept drafts; verified when at least
+    ``min_agree`` drafts and ``min_share`` of all drafts sampled behave exactly alike on every
+    probe. ``checks`` counts each draft's outcome; ``agreement`` is the cluster's share."""
+    outcomes: dict[str, int] = {}
+    for d in drafts:
+        outcomes[d.status] = outcomes.get(d.status, 0) + 1
+    kept = [d for d in drafts if d.status == "kept"]
+    checks: dict[str, Any] = {"drafts": len(drafts), "probes": PROBES, "outcomes": outcomes}
+    if not kept:
+        why = "; ".join(sorted({f"{d.status}: {d.reason}" for d in drafts}))[:300]
+        return Verification("", False, checks, 0.0, why or "no draft")
+    clusters: dict[tuple[str, ...], list[Draft]] = {}
+    for d in kept:
+        clusters.setdefault(d.behaviour, []).append(d)
+    best = max(clusters.values(), key=len)
+    agreement = round(len(best) / len(drafts), 3)
+    checks["clusters"] = len(clusters)
+    checks["cluster_size"] = len(best)
+    if len(best) < min_agree or agreement < min_share:
+        return Verification("", False, checks, agreement,
+                            f"drafts disagree ({len(best)} of {len(drafts)} behave alike)")
+    shortest = min(best, key=lambda d: len(d.code))
+    return Verification(shortest.code, True, checks, agreement)

@@ -1,0 +1,130 @@
+"""Behaviour checks of drafts: probe inputs, own doctests, name check, clusters, and the CLI's
+no-answer exit status. Drafts really run in the sandbox (bubblewrap or unshare)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from enigma_code.sandbox import resolve_isolation
+from enigma_code.sandbox_isolation import Isolation
+from enigma_code.verify import (
+    Draft,
+    check_draft,
+    choose,
+    doctest_calls,
+    entry_of,
+    name_matches,
+    probe_calls,
+)
+
+ENIGMA = str(Path(sys.executable).with_name("enigma"))
+
+
+@pytest.fixture(scope="module")
+def iso() -> Isolation:
+    return resolve_isolation()
+
+
+def test_probes_follow_the_signature_and_the_request() -> None:
+    assert entry_of("import os\ndef f(s, n=2):\n    return s\n") == ("f", ["s"])
+    assert entry_of("x = 1\n") == ("", [])
+    calls = probe_calls("reverse a string", ["s"])
+    assert len(calls) == 5 and all(isinstance(args[0], str) for args, _ in calls)
+    calls = probe_calls("sum of a list of numbers", ["xs", "n"])
+    assert all(isinstance(a[0], list) and isinstance(a[1], int) for a, _ in calls)
+    assert all(isinstance(a[0], list) for a, _ in probe_calls("largest item in a list", ["q"]))
+
+
+def test_a_drafts_own_doctest_examples_are_read() -> None:
+    code = 'def sq(x):\n    """\n    >>> sq(3)\n    9\n    >>> os.system("x")\n    0\n    """\n'
+    assert doctest_calls(code, "sq") == [(((3,), ()), 9)]
+
+
+def test_the_name_must_share_a_word_with_the_request() -> None:
+    assert name_matches("is_prime", "checks if a number is prime")
+    assert not name_matches("is_even", "checks if a number is prime")
+    assert name_matches("celsiusToFahrenheit", "convert celsius to fahrenheit")
+
+
+def test_drafts_that_crash_hang_raise_or_lie_are_discarded(iso: Isolation) -> None:
+    request = "write a function that squares a number"
+    cases = {
+        "def square(x):\n    while True:\n        pass\n": "timeout",
+        "def square(x):\n    raise ValueError(x)\n": "raises",
+        "def square(x):\n    print(x)\n": "returns_none",
+        'def square(x):\n    """>>> square(3)\n    10\n    """\n    return x * x\n':
+            "doctest_failed",
+        "def cube(x):\n    return x * x\n": "off_topic",
+        "def square(x):\n    return x * x\n": "kept",
+    }
+    for code, status in cases.items():
+        draft = Draft(code)
+        check_draft(draft, request, iso)
+        assert draft.status == status, (code, draft.reason)
+
+
+def test_agreement_picks_the_majority_behaviour_or_nothing() -> None:
+    a = Draft("def f(x):\n    return x+1\n", status="kept", behaviour=("1", "2"))
+    b = Draft("def f(x):\n    return 1+x\n", status="kept", behaviour=("1", "2"))
+    c = Draft("def f(x):\n    return x\n", status="kept", behaviour=("0", "1"))
+    bad = Draft("def f(:\n", status="syntax_error", reason="line 1")
+    chosen = choose([a, b, c, bad])
+    assert chosen.verified and chosen.code == a.code and chosen.agreement == 0.5
+    assert chosen.checks["clusters"] == 2 and chosen.checks["outcomes"]["syntax_error"] == 1
+    assert not choose([a, c, bad]).verified  # no two drafts agree
+    assert not choose([a, b, c, bad, bad]).verified  # 2 of 5 is no majority
+    assert not choose([bad]).verified
+
+
+def test_route_exits_3_with_a_plain_line_when_nothing_is_verified() -> None:
+    request = "write a function that computes the airspeed velocity of an unladen swallow"
+    done = subprocess.run([ENIGMA, "route", request], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.startswith("# no verified function found for this request")
+    assert len(done.stdout.splitlines()) == 1
+    as_json = subprocess.run([ENIGMA, "route", "--json", request], capture_output=True,
+                             text=True, timeout=120, check=False)
+    assert as_json.returncode == 3, as_json.stderr
+    out = json.loads(as_json.stdout)
+    assert out["status"] == "no_answer" and out["data"]["verified"] is False
+
+
+def test_an_installed_function_is_named_with_its_import() -> None:
+    from enigma_code.library import lookup
+
+    hit = lookup("write a function that returns the greatest common divisor of two integers")
+    assert hit is not None and hit.statement == "from math import gcd"
+    assert hit.comment().startswith("# already installed (Python standard library)")
+    assert lookup("write a function that greets someone") is None
+    done = subprocess.run([ENIGMA, "route", "--json", "write a function that returns the "
+                           "median of a list of numbers"], capture_output=True, text=True,
+                          timeout=120, check=False)
+    out = json.loads(done.stdout)
+    assert out["data"]["library"]["import"] == "from statistics import median"
+    assert "from statistics import median" in out["output"]
+
+
+def test_implausible_results_are_discarded(iso: Isolation) -> None:
+    cases = {
+        ("write a function that returns the square of a number",
+         "def square_it(n):\n    return n * 0\n"): "returns 0 for every probe",
+        ("write a function that sorts a list of numbers",
+         "def sort_numbers(text):\n    return list(text)\n"): "returns its input unchanged",
+        ("write a function that returns the number of words in a string",
+         "def word_words(text):\n    return text.split()\n"): "not a count",
+        ("write a function that returns true if a string is empty",
+         "def is_empty(s):\n    return len(s)\n"): "not true or false",
+        ("write a function that returns a dictionary counting each word",
+         "def count_words(s):\n    return s.split()\n"): "not a dict",
+        ("write a function that adds two numbers",
+         "def add(a):\n    return a\n"): "not 2",
+    }
+    for (request, code), why in cases.items():
+        draft = Draft(code)
+        check_draft(draft, request, iso)
+        assert draft.status in ("implausible", "wrong_arity") and why in draft.reason, draft
