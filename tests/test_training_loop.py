@@ -199,6 +199,28 @@ def test_ctrl_c_and_kill_9_then_resume_equal_an_uninterrupted_run(
     assert got["training"]["steps"] == want["training"]["steps"]
 
 
+def test_one_model_exported_again_gives_the_same_bytes(tmp_path: Path) -> None:
+    """Export is deterministic: safetensors' own save() wrote its metadata keys in a random
+    order, so the same weights differed byte-wise about half the time (the kill test's flake)."""
+    from enigma_core.model import build_model
+    from enigma_core.presets import config_for
+    from enigma_core.training.checkpoint import export_model
+
+    torch.manual_seed(0)
+    config = config_for("nano", vocab_size=64, n_labels=0)
+    model = build_model(config)
+    meta = {"task": "qa", "head": "lm", "labels": [], "model": config.to_dict()}
+    blobs = set()
+    for i in range(8):  # old code: all 8 equal with probability 1/128
+        export_model(tmp_path / str(i % 2), model, meta, half=("wte.weight",))
+        blobs.add((tmp_path / str(i % 2) / "model.safetensors").read_bytes())
+    assert len(blobs) == 1
+    loaded = load_file(str(tmp_path / "0" / "model.safetensors"))
+    assert loaded["wte.weight"].dtype == np.float16
+    want = model.state_dict()["blocks.0.attn.c_attn.weight"].numpy()
+    np.testing.assert_array_equal(loaded["blocks.0.attn.c_attn.weight"], want)
+
+
 def test_early_stopping_on_a_flat_metric(tmp_path: Path, work: Path, tok: SharedTokenizer) -> None:
     recipe = tiny_data.router_recipe(epochs=20, patience=2)
     recipe.evaluate = lambda model, examples, ctx: {"accuracy": 0.5}

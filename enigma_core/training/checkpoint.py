@@ -123,12 +123,13 @@ def export_model(
 
     Tensors named in ``half`` are stored in float16; those in ``exclude`` are left out. The
     protected config entries (labels, ...) are stored inside the weights file too, and the old
-    model stays in ``.previous/`` until both files are written (``modeldir.commit``).
+    model stays in ``.previous/`` until both files are written (``modeldir.commit``). The same
+    weights and config always give the same bytes (a resumed run equals an uninterrupted one).
     """
     import json
 
     from enigma_core.model import model_tensors
-    from enigma_core.training import modeldir
+    from enigma_core.training import modeldir, weights
 
     tensors = model_tensors(model)
     for name in exclude:
@@ -144,7 +145,10 @@ def export_model(
     cpu = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     meta = {**meta, "model_id": modeldir.model_id(cpu, meta, protected_keys)}
     stored = modeldir.protected(meta, protected_keys)
-    blob = save(tensors, metadata={"format": "pt", modeldir.META_KEY: json.dumps(stored)})
+    # Our encoder, not safetensors' save(): that one writes ``__metadata__`` keys in a random
+    # (Rust HashMap) order, so one model exported twice gave different bytes half the time.
+    arrays = {k: v.numpy() for k, v in cpu.items()}
+    blob = weights.encode(arrays, {"format": "pt", modeldir.META_KEY: json.dumps(stored)})
     config = {**meta, "weights_sha256": sha256_bytes(blob)}
     modeldir.commit(Path(out_dir), lambda p: atomic_write_bytes(p, blob), config)
 

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from enigma_core.tokenizer import SharedTokenizer
     from enigma_core.training.recipe import FitResult, HyperParams, TrainingRecipe
 
+
 def run_training(
     recipe: TrainingRecipe, args: TrainArgs, tokenizer: SharedTokenizer | None = None
 ) -> TrainOutcome:
