@@ -18,7 +18,8 @@ _COUNT = "|".join(["a", "an", "single", *NUMBER_WORDS[1:], r"\d+"])
 _COLOUR = "|".join(COLOUR_NAMES)
 _SHAPE = "|".join(sorted({*SHAPES, *(s + "s" for s in SHAPES)}, key=len, reverse=True))
 _PLACE_WORDS = "|".join(sorted(PLACE_PHRASES, key=len, reverse=True))
-_NOT_FORMAT = r"(?!\s+(?:image|picture|format))"  # "a square image" names no square shape
+# "a square image" / "a black and white square photo" name no square shape
+_NOT_FORMAT = r"(?!\s+(?:image|picture|format|photo|drawing|diagram|screenshot))"
 _PLACE = rf"(?:at|on|in)\s+the\s+(?:{_PLACE_WORDS})\b(?!\s+half)"  # not "in the left half"
 MENTION = re.compile(
     rf"\b(?:(?P<count>{_COUNT})\s+)?(?P<colour>{_COLOUR})\s+(?P<shape>{_SHAPE})\b{_NOT_FORMAT}"

@@ -28,12 +28,14 @@ if TYPE_CHECKING:
 
 SEED_DATA = find_data_file("data/specialized/vision_training.txt", __file__)
 SYNTHETIC_EXAMPLES = 2000
+SCENE_EXAMPLES = 1200
+"""Pairs from random photo-like features (kind, faces, regions, subject, time of day)."""
 SYNTHETIC_SEED = 20
 FILE_REPEAT = 2
 """The file's pairs are seen this many times per epoch (hand-written phrasing is scarce)."""
 HYPER = HyperParams(
     size="tiny",
-    epochs=14,
+    epochs=16,
     lr=2e-3,
     batch_size=32,
     warmup=0.05,
@@ -60,7 +62,8 @@ def vision_recipe(synthetic: int = SYNTHETIC_EXAMPLES) -> TrainingRecipe:
         default_data=(SEED_DATA,),
         hyper=HYPER,
         metric="val_loss",
-        meta={"synthetic_examples": synthetic, "synthetic_seed": SYNTHETIC_SEED},
+        meta={"synthetic_examples": synthetic, "synthetic_seed": SYNTHETIC_SEED,
+              "scene_examples": SCENE_EXAMPLES if synthetic > 0 else 0},
         description="Image captions from extracted features (seed Q/A file + procedural images).",
     )
     base_load = recipe.load_examples
@@ -70,10 +73,15 @@ def vision_recipe(synthetic: int = SYNTHETIC_EXAMPLES) -> TrainingRecipe:
         examples = base_load(paths, tokenizer)
         calls.append(1)
         if len(calls) == 1 and synthetic > 0:  # the first call loads the training data
-            from enigma_vision.training_data import synthetic_pairs
+            from enigma_vision.training_data import scene_feature_pairs, synthetic_pairs
 
             for n, (prompt, caption) in enumerate(synthetic_pairs(synthetic, SYNTHETIC_SEED)):
                 pair = QAPair(prompt, caption, f"synthetic:{SYNTHETIC_SEED}:{n}")
+                examples.append(encode_qa(tokenizer, pair))
+            for n, (prompt, caption) in enumerate(
+                scene_feature_pairs(SCENE_EXAMPLES, SYNTHETIC_SEED)
+            ):
+                pair = QAPair(prompt, caption, f"scene:{SYNTHETIC_SEED}:{n}")
                 examples.append(encode_qa(tokenizer, pair))
         return examples
 
