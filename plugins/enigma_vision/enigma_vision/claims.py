@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from enigma_vision.captions import MENTION
+from enigma_vision.captions import MENTION, mentions
 from enigma_vision.features import KINDS, ImageFeatures, mostly_holds
 from enigma_vision.palette import COLOUR_NAMES
 from enigma_vision.template import PLACE_PHRASES
@@ -31,7 +31,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("kind", re.compile(rf"\b(?P<kind>{_KIND})s?\b", re.I)),
     ("orientation", re.compile(rf"\b(?P<value>landscape|portrait|square)(?=\s+{_NOUN}\b)", re.I)),
     ("black_and_white", re.compile(rf"\bblack\s+and\s+white(?=\s+(?:\w+\s+)?{_NOUN}\b)", re.I)),
-    ("tone", re.compile(r"\b(?P<value>dark|bright)\b(?!\s+(?:" + _COLOUR + "))", re.I)),
+    ("tone", re.compile(r"\b(?P<value>dark|bright)\b", re.I)),
     ("saturation", re.compile(r"\b(?P<value>muted|vivid)\s+colou?rs\b", re.I)),
     ("contrast", re.compile(r"\b(?P<value>low|high)\s+contrast\b", re.I)),
     ("mostly", re.compile(rf"\b(?:mostly|mainly)\s+(?P<list>{_LIST})", re.I)),
@@ -121,6 +121,9 @@ def _measure(features: ImageFeatures, name: str) -> dict[str, Any]:
 def _judge(kind: str, match: re.Match[str], f: ImageFeatures) -> tuple[str, bool, dict[str, Any]]:
     """Key, verdict and evidence of one matched claim."""
     text_source = f.source == "text"
+    said = set(tokenize(match.group(0))) - GLUE
+    if f.tags and said and said <= {w for tag in f.tags for w in tokenize(tag)}:
+        return f"tag:{' '.join(sorted(said))}", True, {"features": "the request's own words"}
     if kind == "kind":
         value = match["kind"].lower()
         return f"kind:{value}", f.kind == value, {"kind": f.kind or "can't tell",
@@ -211,3 +214,24 @@ def check_claims(caption: str, features: ImageFeatures) -> ClaimCheck:
         w for w in tokenize("".join(rest)) if w not in GLUE and w not in tag_words
     )
     return ClaimCheck(tuple(c for _, c in sorted(found, key=lambda x: x[0])), stray)
+
+
+def object_claims(caption: str, features: ImageFeatures) -> list[Claim]:
+    """The ``count colour shape places`` claims of a caption, checked against the objects."""
+    groups = {(g.colour, g.shape): g for g in features.objects}
+    out = []
+    for claim in mentions(caption):
+        group = groups.get((claim.colour, claim.shape))
+        count = claim.count if claim.count is not None else "?"
+        key = f"object:{count} {claim.colour} {claim.shape}"
+        text = " ".join(str(x) for x in (count, claim.colour, claim.shape, *claim.positions))
+        holds = group is not None and claim.count in (None, group.count)
+        holds = holds and all(p in group.positions for p in claim.positions) if group else False
+        evidence = {"found": group.to_text() if group else "no such object"}
+        out.append(Claim("object", key, text, holds, evidence))
+    return out
+
+
+def all_claims(caption: str, features: ImageFeatures) -> list[Claim]:
+    """Object claims and every other claim of ``caption``, for the answer's data."""
+    return object_claims(caption, features) + list(check_claims(caption, features).claims)

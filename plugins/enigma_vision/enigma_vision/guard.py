@@ -59,7 +59,8 @@ def problems(caption: str, features: ImageFeatures) -> list[str]:
             found.append(f"{claim.colour} {claim.shape} not at {', '.join(extra)}")
     if shape_words(caption) > len(claims):
         found.append("a shape is named without its colour")
-    if place_phrases(caption) > sum(len(c.positions) for c in claims):
+    scene_places = sum(place_phrases(c.text) for c in check_claims(caption, features).claims)
+    if place_phrases(caption) > sum(len(c.positions) for c in claims) + scene_places:
         found.append("a place is named without its object")
     found.extend(_scene_problems(caption, features))
     said = {(c.colour, c.shape) for c in claims}

@@ -87,8 +87,9 @@ def classify_kind(pixels: np.ndarray, stats: PixelStats, shapes: bool = False) -
     spread = _neighbourhood_range(pixels)
     flat = spread <= 2
     flat_share = float(flat.mean())
-    _, counts = np.unique(pixels.reshape(-1, 3), axis=0, return_counts=True)
-    top_share = float(counts.max()) / float(counts.sum())
+    packed = pixels.reshape(-1, 3).astype(np.int32)
+    codes = (packed[:, 0] << 16) | (packed[:, 1] << 8) | packed[:, 2]
+    top_share = float(np.unique(codes, return_counts=True)[1].max()) / float(codes.size)
     lightness = stats.lightness
     lap = np.abs(
         4 * lightness[1:-1, 1:-1] - lightness[:-2, 1:-1] - lightness[2:, 1:-1]

@@ -35,7 +35,7 @@ FILE_REPEAT = 2
 """The file's pairs are seen this many times per epoch (hand-written phrasing is scarce)."""
 HYPER = HyperParams(
     size="tiny",
-    epochs=16,
+    epochs=12,
     lr=2e-3,
     batch_size=32,
     warmup=0.05,

@@ -185,21 +185,24 @@ def find_text(lightness: np.ndarray, chroma: np.ndarray) -> Region | None:
     A 16x16 block qualifies when it is nearly colourless, has a light paper level, 4-40 % ink,
     and its ink varies far more from row to row (lines of text) than from column to column.
     """
-    h, w = lightness.shape
     size = 16
-    hits = np.zeros((h // size, w // size), dtype=bool)
-    for by in range(h // size):
-        for bx in range(w // size):
-            window = (slice(by * size, (by + 1) * size), slice(bx * size, (bx + 1) * size))
-            block = lightness[window]
-            paper = float(np.percentile(block, 80))
-            ink = block < paper - 20
-            share = float(ink.mean())
-            if paper < 55 or not 0.04 <= share <= 0.4 or float(chroma[window].mean()) > 12:
-                continue
-            rows, cols = ink.mean(axis=1), ink.mean(axis=0)
-            if float(rows.std()) >= TEXT_ANISOTROPY * max(float(cols.std()), 0.02):
-                hits[by, bx] = True
+    rows_n, cols_n = lightness.shape[0] // size, lightness.shape[1] // size
+    if rows_n == 0 or cols_n == 0:
+        return None
+
+    def blocks(values: np.ndarray) -> np.ndarray:
+        cut = values[: rows_n * size, : cols_n * size]
+        return cut.reshape(rows_n, size, cols_n, size).transpose(0, 2, 1, 3)
+
+    light = blocks(lightness)
+    paper = np.percentile(light.reshape(rows_n, cols_n, -1), 80, axis=-1)
+    ink = light < (paper - 20)[..., None, None]
+    share = ink.mean(axis=(2, 3))
+    colourless = blocks(chroma).mean(axis=(2, 3)) <= 12
+    row_spread = ink.mean(axis=3).std(axis=2)
+    col_spread = ink.mean(axis=2).std(axis=2)
+    hits = (paper >= 55) & (share >= 0.04) & (share <= 0.4) & colourless
+    hits &= row_spread >= TEXT_ANISOTROPY * np.maximum(col_spread, 0.02)
     share = float(hits.mean()) if hits.size else 0.0
     if share < TEXT_SHARE:
         return None

@@ -128,10 +128,9 @@ def _scene_sentence(features: ImageFeatures) -> str:
     elif features.time == "night":
         sentence += " at night"
     details = []
-    if features.faces:
-        details.append("showing " + faces_phrase(features))
-    if features.tags:
-        details.append("showing " + join_and(list(features.tags)))
+    shown = ([faces_phrase(features)] if features.faces else []) + list(features.tags)
+    if shown:
+        details.append("showing " + join_and(shown))
     things = [REGION_PHRASES[r] for r in features.regions if r in REGION_PHRASES]
     subject = subject_phrase(features)
     if subject:
