@@ -64,7 +64,9 @@ RULES = {
     "mostly": "1 colour >= 50% of pixels; 2 colours each >= 15% and together >= 65%; 3 colours "
     "each >= 10% and together >= 75%; no colour left out covers more than one named",
     "tone": "dark: mean Lab lightness < 30; bright: > 70",
-    "contrast": "low: lightness spread < 10; high: > 30",
+    "contrast": "low: lightness spread < 10 and 0.5-99.5 % range < 50; high: spread > 30",
+    "kind": "photo: noise >= 0.3 in smooth areas, top exact colour < 30 %, not flat once blurred;"
+    " drawing: >= 40 % flat pixels, noise < 0.2 (or shapes on a flat background)",
     "saturation": "muted: mean chroma < 12; vivid: > 45",
     "black_and_white": "under 1% of pixels have chroma > 15",
     "half": "the colour covers >= 50% of that half and differs from the other half's",
@@ -127,7 +129,8 @@ def _judge(kind: str, match: re.Match[str], f: ImageFeatures) -> tuple[str, bool
     if kind == "kind":
         value = match["kind"].lower()
         return f"kind:{value}", f.kind == value, {"kind": f.kind or "can't tell",
-                                                  **f.evidence.get("kind", {})}  # fmt: skip
+                                                  **f.evidence.get("kind", {}),
+                                                  "rule": RULES["kind"]}  # fmt: skip
     if kind == "orientation":
         value = match["value"].lower()
         return f"orientation:{value}", f.orientation == value, {

@@ -96,10 +96,12 @@ def eval_vision(
 
 def _eval_real(captioner: object, json_out: bool) -> None:
     """Print the real-photo evaluation (see :mod:`enigma_vision.realeval`)."""
+    from enigma_vision.labelled import kind_confusion
     from enigma_vision.realeval import evaluate_real
 
     report = evaluate_real(captioner)
     report["model"] = captioner.info()  # type: ignore[attr-defined]
+    report["generated_kinds"] = kind_confusion()
     if json_out:
         _out(report)
         return
@@ -110,6 +112,11 @@ def _eval_real(captioner: object, json_out: bool) -> None:
                    f"{len(row['facts_covered'])} facts]{flags}")  # fmt: skip
     for skip in report["skipped"]:
         typer.echo(f"skipped {skip['id']}: {skip['reason']}")
+    typer.echo("rules against the hand labels (hits / false alarms / misses):")
+    for name, t in report["rules"].items():
+        if name.split(":")[0] in ("kind", "region", "scene", "time", "faces", "subject_place"):
+            typer.echo(f"  {name:22s} {t['tp']:3d} / {t['fp']:2d} / {t['fn']:2d}")
+    typer.echo(f"generated pictures, true kind -> named: {report['generated_kinds']}")
     for name, totals in (("real photos", report), ("all pictures", report["all_pictures"])):
         if "photos" not in totals:
             continue

@@ -112,3 +112,31 @@ def labelled_picture(kind: str, index: int, seed: int = 0) -> Image.Image:
     """Picture number ``index`` of ``kind`` (deterministic)."""
     rng = np.random.default_rng([seed, index, KINDS.index(kind)])
     return DRAWERS[kind](rng)
+
+
+def kind_confusion(count: int = 40, seed: int = 0) -> dict[str, dict[str, int]]:
+    """How the kind rule names ``count`` generated pictures of each kind (and procedural
+    images): true kind -> {named kind or "can't tell": how many}."""
+    from pathlib import Path
+    from tempfile import TemporaryDirectory
+
+    from enigma_vision.features import extract_features
+    from enigma_vision.loader import load_image, loaded_from_image
+    from enigma_vision.synth import encode, generate
+
+    table: dict[str, dict[str, int]] = {}
+    for kind in KINDS:
+        for index in range(count):
+            loaded = loaded_from_image(labelled_picture(kind, index, seed))
+            named = extract_features(loaded, faces=False).kind or "can't tell"
+            row = table.setdefault(kind, {})
+            row[named] = row.get(named, 0) + 1
+    with TemporaryDirectory() as folder:
+        for index in range(count):
+            synth = generate(index, seed + 9000)
+            path = Path(folder) / f"s.{synth.fmt}"
+            path.write_bytes(encode(synth))
+            named = extract_features(load_image(path), faces=False).kind or "can't tell"
+            row = table.setdefault("procedural drawing", {})
+            row[named] = row.get(named, 0) + 1
+    return table

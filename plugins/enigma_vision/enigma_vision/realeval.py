@@ -22,6 +22,7 @@ from enigma_core.errors import EnigmaError
 from enigma_vision.captions import mentions
 from enigma_vision.claims import check_claims
 from enigma_vision.features import ImageFeatures
+from enigma_vision.template import template_caption
 from enigma_vision.words import tokenize
 
 FACTS_FILE = find_data_file("data/vision_real_photos.json", __file__)
@@ -130,6 +131,7 @@ def evaluate_real(captioner: Any = None, faces: bool = True) -> dict[str, Any]:
     from enigma_vision.api import describe, describe_attached
 
     rows, skipped = [], []
+    rules: dict[str, dict[str, int]] = {}
     for photo in load_photos():
         file, reason = locate(photo)
         if file is None:
@@ -143,6 +145,7 @@ def evaluate_real(captioner: Any = None, faces: bool = True) -> dict[str, Any]:
             result = describe_attached(source, captioner, faces=faces, name=photo.id)
         ms = (time.perf_counter() - start) * 1000
         keys = said_keys(result.caption, result.features)
+        found = said_keys(template_caption(result.features), result.features)
         judged = [k for k in keys if not k.startswith("orientation:")]
         false = sorted({k for k in judged if k in photo.false_keys()})
         covered = sorted(photo.fact_keys() & set(judged))
@@ -155,12 +158,40 @@ def evaluate_real(captioner: Any = None, faces: bool = True) -> dict[str, Any]:
             "false": false, "facts_covered": covered, "facts_listed": len(photo.facts),
             "unjudged": unjudged, "doubtful": sorted(set(judged) & set(photo.doubtful)),
             "words": len(tokenize(result.caption)), "ms": round(ms, 1),
-            "rejected": list(result.problems),
+            "rejected": list(result.problems), "found": found,
         })  # fmt: skip
+        _tally_rules(rules, photo, found)
     if not rows:
         reasons = "; ".join(sorted({s["reason"] for s in skipped}))
         raise EnigmaError(f"no real photo available: {reasons}")
-    return _summary(rows, skipped)
+    summary = _summary(rows, skipped)
+    summary["rules"] = {
+        name: {**t, "precision": t["tp"] / (t["tp"] + t["fp"]) if t["tp"] + t["fp"] else None,
+               "recall": t["tp"] / (t["tp"] + t["fn"]) if t["tp"] + t["fn"] else None}
+        for name, t in sorted(rules.items())
+    }  # fmt: skip
+    return summary
+
+
+RULE_FAMILIES = (
+    "kind", "region", "scene", "time", "faces", "face_place", "subject", "subject_place",
+    "colour", "tone", "contrast", "saturation", "half", "background",
+)  # fmt: skip
+
+
+def _tally_rules(rules: dict[str, dict[str, int]], photo: Photo, found: list[str]) -> None:
+    """Score each rule's finding (what the template would say) against the hand labels:
+    a labelled-true key found is a hit, a labelled-false key found a false alarm, a
+    labelled-true key not found a miss. Tallied per key (``region:sky``...)."""
+    true, false = photo.fact_keys(), photo.false_keys()
+    for key in true | false:
+        if key.split(":", 1)[0] not in RULE_FAMILIES:
+            continue
+        tally = rules.setdefault(key, {"tp": 0, "fp": 0, "fn": 0})
+        if key in found:
+            tally["tp" if key in true else "fp"] += 1
+        elif key in true:
+            tally["fn"] += 1
 
 
 def _summary(rows: list[dict[str, Any]], skipped: list[dict[str, str]]) -> dict[str, Any]:

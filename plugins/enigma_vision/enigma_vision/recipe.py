@@ -34,9 +34,9 @@ SYNTHETIC_SEED = 20
 FILE_REPEAT = 2
 """The file's pairs are seen this many times per epoch (hand-written phrasing is scarce)."""
 HYPER = HyperParams(
-    size="tiny",
+    size="micro",
     epochs=12,
-    lr=2e-3,
+    lr=3e-3,
     batch_size=32,
     warmup=0.05,
     patience=3,

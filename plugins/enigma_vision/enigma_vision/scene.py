@@ -51,7 +51,7 @@ def analyse_scene(pixels: np.ndarray, black_and_white: bool, shapes: bool) -> Sc
     """Run the kind, region, time and subject rules on the analysis copy."""
     stats = PixelStats.of(pixels)
     kind = classify_kind(pixels, stats, shapes=shapes)
-    evidence: dict[str, Any] = {"kind": kind.measures}
+    evidence: dict[str, Any] = {"kind": {k: round(v, 3) for k, v in kind.measures.items()}}
     unknown = [] if kind.kind else ["what kind of picture it is"]
     regions: list[Region] = []
     outdoors, time = False, ""
