@@ -14,6 +14,11 @@ from enigma_vision.features import ImageFeatures
 from enigma_vision.template import template_caption
 from enigma_vision.words import FUNCTION_WORDS, tokenize
 
+_DANGLING_TEXT = """a an the and or of in on at with to from by for as is are shows showing show
+depicts contains containing featuring mostly its this that"""
+DANGLING = frozenset(_DANGLING_TEXT.split())
+"""Words a finished caption never ends on ("A black and white square image shows.")."""
+
 
 @dataclass(frozen=True)
 class GuardedCaption:
@@ -31,7 +36,7 @@ def problems(caption: str, features: ImageFeatures) -> list[str]:
     vocabulary = features.vocabulary()
     if not any(w in vocabulary for w in words):
         return ["no word of the caption comes from the features"]
-    if not caption.rstrip().endswith((".", "!")):
+    if not caption.rstrip().endswith((".", "!")) or words[-1] in DANGLING:
         found.append("caption is not a finished sentence")
     if _repeats(words):
         found.append("caption repeats itself")

@@ -99,3 +99,12 @@ def test_template_claims_always_hold() -> None:
         assert not check.false_claims, (caption, check.false_claims)
         assert not check.stray_words, (caption, check.stray_words)
         assert problems(caption, features) == [], (caption, features.to_text())
+
+
+def test_a_caption_ending_on_a_dangling_word_is_rejected() -> None:
+    """The shipped model once wrote "A black and white square image shows." for the moon."""
+    features = parse_features("mostly gray, black and white, square")
+    assert "caption is not a finished sentence" in problems(
+        "A black and white square image shows.", features
+    )
+    assert problems(template_caption(features), features) == []
