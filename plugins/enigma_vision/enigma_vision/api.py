@@ -18,6 +18,7 @@ from typing import Any
 from enigma_core.context import FileAccess
 from enigma_core.errors import EnigmaError
 from enigma_vision.access import exists, shown
+from enigma_vision.claims import all_claims
 from enigma_vision.features import ImageFeatures, extract_features, parse_features
 from enigma_vision.guard import guard
 from enigma_vision.loader import LoadedImage, load_image, loaded_from_image
@@ -48,6 +49,8 @@ class Description:
             "path": self.path,
             "features": self.features.to_dict(),
             "rejected": list(self.problems),
+            "claims": [c.to_dict() for c in all_claims(self.caption, self.features)],
+            "cannot_tell": list(self.features.cannot_tell),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
 

@@ -18,7 +18,8 @@ _COUNT = "|".join(["a", "an", "single", *NUMBER_WORDS[1:], r"\d+"])
 _COLOUR = "|".join(COLOUR_NAMES)
 _SHAPE = "|".join(sorted({*SHAPES, *(s + "s" for s in SHAPES)}, key=len, reverse=True))
 _PLACE_WORDS = "|".join(sorted(PLACE_PHRASES, key=len, reverse=True))
-_NOT_FORMAT = r"(?!\s+(?:image|picture|format))"  # "a square image" names no square shape
+# "a square image" / "a black and white square photo" name no square shape
+_NOT_FORMAT = r"(?!\s+(?:image|picture|format|photo|drawing|diagram|screenshot))"
 _PLACE = rf"(?:at|on|in)\s+the\s+(?:{_PLACE_WORDS})\b(?!\s+half)"  # not "in the left half"
 MENTION = re.compile(
     rf"\b(?:(?P<count>{_COUNT})\s+)?(?P<colour>{_COLOUR})\s+(?P<shape>{_SHAPE})\b{_NOT_FORMAT}"
@@ -64,7 +65,11 @@ _LIST = rf"(?:{_COLOUR})(?:\s*(?:,|and)\s*(?:{_COLOUR}))*"
 _MOSTLY = re.compile(rf"\bmostly\s+({_LIST})", re.IGNORECASE)
 _HALF = re.compile(rf"\b({_COLOUR})\s+in\s+the\s+(upper|lower|left|right)\s+half\b", re.IGNORECASE)
 _BACKGROUND = re.compile(rf"\b({_LIST})\s+background\b", re.IGNORECASE)
-_BLACK_AND_WHITE = re.compile(r"\bblack\s+and\s+white\s+(?=image|picture|\w+\s+image)", re.I)
+_BLACK_AND_WHITE = re.compile(
+    r"\bblack\s+and\s+white\s+(?=(?:\w+\s+)?(?:image|picture|photo|drawing|diagram|screenshot)\b)",
+    re.I,
+)
+_VEGETATION = re.compile(r"\bgreen\s+vegetation\b", re.IGNORECASE)
 _FACES = re.compile(rf"\b({_COUNT})\s+(faces?|people|persons?)\b", re.IGNORECASE)
 _DOUBLED = re.compile(r"\b(\w+)\s*(?:,|and)\s*\1\b", re.IGNORECASE)
 _COLOUR_WORD = re.compile(rf"\b(?:{_COLOUR})\b", re.IGNORECASE)
@@ -103,6 +108,8 @@ def scene_claims(caption: str) -> SceneClaims:
         background.extend(_colours_in(match.group(1)))
         covered.append(match.span())
     for match in _BLACK_AND_WHITE.finditer(caption):
+        covered.append(match.span())
+    for match in _VEGETATION.finditer(caption):
         covered.append(match.span())
     faces = tuple(
         (parse_count(m.group(1)) or 0, m.group(2).lower()) for m in _FACES.finditer(caption)

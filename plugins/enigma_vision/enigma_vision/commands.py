@@ -52,7 +52,12 @@ def data_vision(
 
 
 def eval_vision(
-    data: Annotated[Path, typer.Option("--data", help="Folder made by 'enigma data vision'.")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Folder made by 'enigma data vision'.")
+    ] = None,
+    real: Annotated[
+        bool, typer.Option("--real", help="Real photos shipped in installed packages instead.")
+    ] = False,
     model: Annotated[
         Path | None, typer.Option("--model", help="Caption model folder (default: shipped).")
     ] = None,
@@ -64,7 +69,9 @@ def eval_vision(
     ] = 0,
     json_out: JsonOpt = False,
 ) -> None:
-    """Attribute accuracy (colours, shapes, counts, positions), hallucination rate, BLEU."""
+    """Procedural set: attribute accuracy, hallucination rate, BLEU. ``--real``: false
+    statements, true facts and words per caption on real photos from installed packages."""
+    from enigma_core.errors import EnigmaError
     from enigma_vision.api import default_captioner
     from enigma_vision.evaluate import evaluate_dir
     from enigma_vision.model import Captioner, load_captioner
@@ -73,6 +80,11 @@ def eval_vision(
         captioner = Captioner()
     else:
         captioner = load_captioner(model) if model is not None else default_captioner()
+    if real:
+        _eval_real(captioner, json_out)
+        return
+    if data is None:
+        raise EnigmaError("give --data DIR (a folder made by 'enigma data vision') or --real")
     report = evaluate_dir(data, captioner, limit=limit or None)
     report["model"] = captioner.info()
     if json_out:
@@ -84,6 +96,43 @@ def eval_vision(
         typer.echo(f"{name:>20}: caption {cap[name]:.3f}   features {feat[name]:.3f}")
     typer.echo(f"{'hallucination_rate':>20}: caption {cap['hallucination_rate']:.3f}")
     typer.echo(f"{'BLEU (smoke)':>20}: {report['bleu']:.1f}   mean {report['mean_ms']:.1f} ms")
+
+
+def _eval_real(captioner: object, json_out: bool) -> None:
+    """Print the real-photo evaluation (see :mod:`enigma_vision.realeval`)."""
+    from enigma_vision.labelled import kind_confusion
+    from enigma_vision.realeval import evaluate_real
+
+    report = evaluate_real(captioner)
+    report["model"] = captioner.info()  # type: ignore[attr-defined]
+    report["generated_kinds"] = kind_confusion()
+    if json_out:
+        _out(report)
+        return
+    for row in report["rows"]:
+        flags = f" FALSE {row['false']}" if row["false"] else ""
+        flags += f" UNJUDGED {row['unjudged']}" if row["unjudged"] else ""
+        typer.echo(f"{row['id']}: {row['caption']} [{row['source']}, "
+                   f"{len(row['facts_covered'])} facts]{flags}")  # fmt: skip
+    for skip in report["skipped"]:
+        typer.echo(f"skipped {skip['id']}: {skip['reason']}")
+    typer.echo("rules against the hand labels (hits / false alarms / misses):")
+    for name, t in report["rules"].items():
+        if name.split(":")[0] in ("kind", "region", "scene", "time", "faces", "subject_place"):
+            typer.echo(f"  {name:22s} {t['tp']:3d} / {t['fp']:2d} / {t['fn']:2d}")
+    typer.echo(f"generated pictures, true kind -> named: {report['generated_kinds']}")
+    for name, totals in (("real photos", report), ("all pictures", report["all_pictures"])):
+        if "photos" not in totals:
+            continue
+        typer.echo(
+            f"{name}: {totals['photos']}  false statements {totals['false_statements']}  "
+            f"true facts/photo {totals['true_facts_per_photo']:.2f} "
+            f"(of {totals['facts_listed_per_photo']:.1f} listed)  "
+            f"words/caption {totals['words_per_caption']:.1f}  "
+            f"unjudged {totals['unjudged_claims']}  doubtful {totals['doubtful_claims']}  "
+            f"model captions {totals['model_captions']}/{totals['photos']}  "
+            f"median {totals['median_ms']:.0f} ms"
+        )
 
 
 def bench_vision(

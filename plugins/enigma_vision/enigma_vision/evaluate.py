@@ -104,6 +104,20 @@ def colour_hallucination(caption: str, truth: dict[str, Any]) -> bool:
     return any(w in COLOUR_NAMES and w not in present for w in tokenize(caption))
 
 
+SCENE_CLAIMS = ("faces", "sky", "vegetation", "water", "text", "outdoors", "day", "night")
+
+
+def scene_hallucination(caption: str, features: ImageFeatures) -> bool:
+    """True when a caption of a procedural (drawn) image calls it anything but a drawing, or
+    claims faces, sky, vegetation, water, text, outdoors or a time of day: none are drawn."""
+    from enigma_vision.claims import check_claims
+
+    for claim in check_claims(caption, features).claims:
+        if claim.kind in SCENE_CLAIMS or (claim.kind == "kind" and claim.key != "kind:drawing"):
+            return True
+    return False
+
+
 def bleu(candidates: Sequence[str], references: Sequence[str], order: int = 4) -> float:
     """Corpus BLEU (0–100) with add-one smoothing of higher-order precisions."""
     matches, totals = [0] * order, [0] * order
@@ -165,6 +179,7 @@ def evaluate_dir(
             bad = score(claims, truth, tally)
             if text is not None:
                 bad = bad or colour_hallucination(text, record)
+                bad = bad or scene_hallucination(text, result.features)
                 bad = bad or shape_words(text) > len(claims)
                 tally.add("background", _background_said(text, record))
             else:

@@ -9,17 +9,49 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from enigma_vision.loader import LoadedImage
-from enigma_vision.palette import COLOUR_NAMES, NEUTRALS, quantize, rgb_to_lab
-from enigma_vision.segment import POSITIONS, DetectedObject, detect_objects, find_background
+from enigma_vision.palette import (
+    COLOUR_NAMES,
+    NEUTRALS,
+    confident_quantize,
+    quantize,
+    rgb_to_lab,
+)
+from enigma_vision.scene import analyse_scene
+from enigma_vision.segment import (
+    POSITIONS,
+    DetectedObject,
+    detect_objects,
+    find_background,
+    position_name,
+)
 from enigma_vision.shapes import SHAPES
+from enigma_vision.subject import Subject
 from enigma_vision.words import number_word, parse_count, plural, singular, tokenize
 
+if TYPE_CHECKING:
+    from enigma_vision.faces import FaceReport
+
+PLACE_MARGIN = 0.04
+"""A place (left / center / ...) is claimed only when the point is this far from a border of
+the 3x3 grid (fractions of width or height); nearer, the place is left unsaid."""
+FACE_SKIN = 0.25
+"""Least share of skin-toned pixels in the middle of a face box (colour images)."""
+
 REGIONS = ("upper half", "lower half", "left half", "right half")
+REGION_ITEMS = {"sky": "sky top", "vegetation": "vegetation", "water": "water",
+                "text": "text-like marks"}  # fmt: skip
+"""How each found region is written in the features string."""
+TIME_ITEMS = {"day": "daylight", "night": "night"}
+KINDS = ("photo", "drawing", "diagram", "screenshot")
+SIZES = ("small", "medium", "large")
+MOSTLY_RULES = ((1, 0.5, 0.5), (2, 0.15, 0.65), (3, 0.1, 0.75))
+"""(how many colours, least share of each, least share together) for "mostly X[, Y and Z]",
+tried in order; a list must also be the largest colours (see :func:`mostly_holds`)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +90,16 @@ class ImageFeatures:
     people: int | None = None
     tags: tuple[str, ...] = ()  # free features from a text features string
     measures: dict[str, float] = field(default_factory=dict)
+    kind: str = ""  # photo | drawing | diagram | screenshot | "" (can't tell)
+    regions: tuple[str, ...] = ()  # sky, vegetation, water, text
+    outdoors: bool = False
+    time: str = ""  # day | night
+    subject: tuple[str, ...] = ()  # (size, place), e.g. ("large", "center")
+    face_places: tuple[str, ...] = ()  # one grid place per located face ("" when borderline)
+    faces_at_least: bool = False  # the count is a lower bound (a looser pass found more)
+    shares: dict[str, float] = field(default_factory=dict)  # palette colour -> pixel share
+    evidence: dict[str, Any] = field(default_factory=dict)  # measurements behind each fact
+    cannot_tell: tuple[str, ...] = ()
 
     def items(self) -> list[str]:
         """The features as short phrases, in a fixed order (the model's prompt items)."""
@@ -66,9 +108,20 @@ class ImageFeatures:
             out.append(f"{' and '.join(self.background)} background")
         out.extend(self.layout)
         if self.faces:
-            out.append(f"{self.faces} {plural('face', self.faces)}")
-        if self.smiles:
+            places = " and ".join(p for p in self.face_places if p)
+            least = "at least " if self.faces_at_least else ""
+            out.append(f"{least}{self.faces} {plural('face', self.faces)} {places}".strip())
+        if self.smiles and self.source == "text":
             out.append("smiling")
+        if self.kind:
+            out.append(self.kind)
+        out.extend(REGION_ITEMS[r] for r in self.regions)
+        if self.outdoors:
+            out.append("outdoors")
+        if self.time:
+            out.append(TIME_ITEMS[self.time])
+        if self.subject:
+            out.append(f"{self.subject[0]} subject {self.subject[1]}")
         out.extend(self.tags)
         if self.colours:
             out.append("mostly " + " and ".join(self.colours))
@@ -106,6 +159,12 @@ class ImageFeatures:
                 for g in self.objects
             ],
             "tags": list(self.tags),
+            "kind": self.kind,
+            "regions": list(self.regions),
+            "outdoors": self.outdoors,
+            "time": self.time,
+            "subject": list(self.subject),
+            "cannot_tell": list(self.cannot_tell),
         }
         if self.source == "image":
             data.update(
@@ -113,9 +172,11 @@ class ImageFeatures:
                 brightness=self.brightness, contrast=self.contrast, saturation=self.saturation,
                 black_and_white=self.black_and_white,
                 measures={k: round(v, 3) for k, v in self.measures.items()},
+                shares={k: round(v, 3) for k, v in self.shares.items() if v >= 0.005},
             )  # fmt: skip
         if self.faces is not None:
-            data.update(faces=self.faces, smiles=self.smiles, people=self.people)
+            data.update(faces=self.faces, smiles=self.smiles, people=self.people,
+                        face_places=list(self.face_places))  # fmt: skip
         return data
 
     def vocabulary(self) -> set[str]:
@@ -134,6 +195,14 @@ class ImageFeatures:
         if self.faces:
             words.update({"face", "faces", plural("face", self.faces), number_word(self.faces)})
             words.update({"person"} if self.faces == 1 else {"people", number_word(self.faces)})
+        if "vegetation" in self.regions:
+            words.add("green")
+        if "text" in self.regions:
+            words.update({"text-like", "marks"})
+        if self.subject:
+            words.update({"main", "subject", "medium-sized"})
+        if self.time == "day":
+            words.add("daylight")
         return words
 
 
@@ -143,12 +212,41 @@ def _orientation(width: int, height: int) -> str:
     return "landscape" if ratio > 1.1 else "portrait" if ratio < 0.9 else "square"
 
 
-def _dominant(labels: np.ndarray, limit: int = 3, minimum: float = 0.1) -> tuple[str, ...]:
-    """The palette colours covering at least ``minimum`` of the pixels, largest first."""
-    counts = np.bincount(labels.ravel().astype(np.int64), minlength=len(COLOUR_NAMES))
+def colour_shares(labels: np.ndarray, sure: np.ndarray | None = None) -> dict[str, float]:
+    """Share of the pixels each palette colour covers (only surely-named ones with ``sure``)."""
+    kept = labels.ravel() if sure is None else labels[sure]
+    counts = np.bincount(kept.astype(np.int64), minlength=len(COLOUR_NAMES))
     fractions = counts / max(1, labels.size)
-    order = [int(i) for i in np.argsort(-fractions, kind="stable") if fractions[i] >= minimum]
-    return tuple(COLOUR_NAMES[i] for i in order[:limit])
+    return {name: float(fractions[i]) for i, name in enumerate(COLOUR_NAMES)}
+
+
+def mostly_holds(colours: tuple[str, ...], shares: dict[str, float]) -> bool:
+    """True when "mostly <colours>" is right: the rule for that many colours holds and no
+    colour left out covers more than one named (order does not matter)."""
+    rule = next((r for r in MOSTLY_RULES if r[0] == len(colours)), None)
+    if rule is None or len(set(colours)) != len(colours):
+        return False
+    named = [shares.get(c, 0.0) for c in colours]
+    others = [v for c, v in shares.items() if c not in colours]
+    if min(named) < rule[1] or sum(named) < rule[2]:
+        return False
+    return not others or max(others) <= min(named)
+
+
+def main_colours(shares: dict[str, float]) -> tuple[str, ...]:
+    """The shortest "mostly" list that holds, largest first; () when none does."""
+    order = sorted(shares, key=lambda c: -shares[c])
+    for count, _, _ in MOSTLY_RULES:
+        if mostly_holds(tuple(order[:count]), shares):
+            return tuple(order[:count])
+    return ()
+
+
+def _dominant(labels: np.ndarray, limit: int = 1, minimum: float = 0.5) -> tuple[str, ...]:
+    """The palette colours covering at least ``minimum`` of the pixels, largest first."""
+    shares = colour_shares(labels)
+    order = [c for c in sorted(shares, key=lambda c: -shares[c]) if shares[c] >= minimum]
+    return tuple(order[:limit])
 
 
 def _half_colour(labels: np.ndarray) -> str | None:
@@ -193,11 +291,15 @@ def extract_features(image: LoadedImage, faces: bool = True) -> ImageFeatures:
     lightness = lab[..., 0]
     chroma = np.sqrt(lab[..., 1] ** 2 + lab[..., 2] ** 2)
     mean_l, std_l, mean_c = float(lightness.mean()), float(lightness.std()), float(chroma.mean())
+    low, high = np.percentile(lightness, [0.5, 99.5])
+    spread = float(high - low)  # a few bright stars on black are high contrast, not low
     colourful = float((chroma > 15).mean())
     black_and_white = colourful < 0.01
-    colours = _dominant(labels)
-    if black_and_white:
-        colours = tuple(c for c in colours if c in NEUTRALS)
+    named, sure = confident_quantize(pixels)
+    shares = colour_shares(named, sure)
+    if black_and_white:  # a trace of colour is noise here: name only the neutrals
+        shares = _neutral_shares(shares)
+    colours = main_colours(shares)
     objects = detect_objects(pixels, labels)
     background = find_background(pixels, labels)
     report = None
@@ -205,25 +307,92 @@ def extract_features(image: LoadedImage, faces: bool = True) -> ImageFeatures:
         from enigma_vision.faces import detect_faces
 
         report = detect_faces(image.gray)
+    scene = analyse_scene(pixels, black_and_white, shapes=bool(objects))
+    face_places, face_evidence = _located_faces(report, pixels, black_and_white)
+    count = None if report is None else len(face_places)
+    loose, _ = _located_faces(report, pixels, black_and_white, loose=True)
+    at_least = count is not None and len(loose) > count
+    evidence = dict(scene.evidence)
+    if face_evidence:
+        evidence["faces"] = face_evidence
+    subject = scene.subject
     return ImageFeatures(
         source="image",
         width=image.width,
         height=image.height,
         orientation=_orientation(image.width, image.height),
         brightness="dark" if mean_l < 30 else "bright" if mean_l > 70 else "medium",
-        contrast="low" if std_l < 10 else "high" if std_l > 30 else "normal",
+        contrast="low" if std_l < 10 and spread < 50 else "high" if std_l > 30 else "normal",
         saturation="muted" if mean_c < 12 else "vivid" if mean_c > 45 else "normal",
         black_and_white=black_and_white,
         colours=colours,
-        layout=_layout(labels),
+        layout=_layout(np.where(sure, named, len(COLOUR_NAMES))),
         background=background.colours if background.flat else (),
         objects=_group(objects),
-        faces=None if report is None else report.faces,
+        faces=count,
         smiles=None if report is None else report.smiles,
-        people=None if report is None else report.people,
+        people=count,
         measures={"lightness": mean_l, "contrast": std_l, "chroma": mean_c,
-                  "colourful": colourful},
+                  "colourful": colourful, "lightness_range": spread},
+        kind=scene.kind,
+        regions=tuple(r.name for r in scene.regions),
+        outdoors=scene.outdoors,
+        time=scene.time,
+        subject=() if subject is None else (subject.size, _subject_place(subject)),
+        face_places=tuple(face_places),
+        faces_at_least=at_least,
+        shares=shares,
+        evidence=evidence,
+        cannot_tell=scene.cannot_tell,
     )  # fmt: skip
+
+
+def _neutral_shares(shares: dict[str, float]) -> dict[str, float]:
+    """Shares of a black-and-white image: every chromatic pixel counted as gray."""
+    out = {c: (v if c in NEUTRALS else 0.0) for c, v in shares.items()}
+    out["gray"] += sum(v for c, v in shares.items() if c not in NEUTRALS)
+    return out
+
+
+def _subject_place(subject: Subject) -> str:
+    """Grid place of the subject, or "" when its centre sits near a cell border."""
+    return grid_place(*subject.center)
+
+
+def grid_place(x: float, y: float) -> str:
+    """3x3 grid place of a point (fractions), or "" within PLACE_MARGIN of a cell border."""
+    for value in (x, y):
+        if min(abs(value - 1 / 3), abs(value - 2 / 3)) < PLACE_MARGIN:
+            return ""
+    return position_name(x, y)
+
+
+def _located_faces(
+    report: FaceReport | None, pixels: np.ndarray, black_and_white: bool, loose: bool = False
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Grid places of the faces worth claiming, plus their evidence.
+
+    In colour images a face box must hold at least FACE_SKIN of skin-toned pixels (a Haar hit
+    on a cat or a carving has none)."""
+    if report is None:
+        return [], []
+    from enigma_vision.regions import PixelStats, skin_mask
+
+    skin = None if black_and_white else skin_mask(pixels, PixelStats.of(pixels))
+    h, w = pixels.shape[:2]
+    places, evidence = [], []
+    for x, y, bw, bh in report.loose_boxes if loose else report.boxes:
+        share = 1.0
+        if skin is not None:
+            rows = slice(int((y + bh * 0.2) * h), max(int((y + bh * 0.8) * h), int(y * h) + 1))
+            cols = slice(int((x + bw * 0.2) * w), max(int((x + bw * 0.8) * w), int(x * w) + 1))
+            share = float(skin[rows, cols].mean()) if skin[rows, cols].size else 0.0
+        if share < FACE_SKIN:
+            continue
+        places.append(grid_place(x + bw / 2, y + bh / 2))
+        evidence.append({"box": [round(v, 3) for v in (x, y, bw, bh)],
+                         "skin": round(share, 3)})  # fmt: skip
+    return places, evidence
 
 
 _COLOUR_RE = "|".join(COLOUR_NAMES)
@@ -235,6 +404,13 @@ _GROUP = re.compile(
     rf"(?P<places>(?:\s+(?:and\s+)?(?:{_POSITION_RE}))*)$"
 )
 _PLACE = re.compile(rf"\b({_POSITION_RE})\b")
+_FACES = re.compile(
+    rf"^(?P<least>at least )?(?P<count>\d+) faces?"
+    rf"(?P<places>(?:\s+(?:and\s+)?(?:{_POSITION_RE}))*)$"
+)
+_SUBJECT = re.compile(rf"^(?P<size>small|medium|large) subject(?:\s+(?P<place>{_POSITION_RE}))?$")
+_REGION_NAMES = {text: name for name, text in REGION_ITEMS.items()}
+_TIME_NAMES = {text: name for name, text in TIME_ITEMS.items()}
 
 
 def parse_features(text: str) -> ImageFeatures:
@@ -247,6 +423,7 @@ def parse_features(text: str) -> ImageFeatures:
     background: tuple[str, ...] = ()
     layout: list[str] = []
     tags: list[str] = []
+    regions: list[str] = []
     fields: dict[str, Any] = {}
     for raw in text.replace(";", ",").split(","):
         item = " ".join(raw.lower().split())
@@ -275,11 +452,27 @@ def parse_features(text: str) -> ImageFeatures:
             fields["saturation"] = item.split()[0]
         elif item == "black and white":
             fields["black_and_white"] = True
-        elif re.fullmatch(r"\d+ faces?", item):
-            fields["faces"] = fields["people"] = int(item.split()[0])
+        elif _FACES.match(item):
+            found = _FACES.match(item)
+            assert found is not None
+            fields["faces"] = fields["people"] = int(found["count"])
+            fields["face_places"] = tuple(_PLACE.findall(found["places"] or ""))
+            fields["faces_at_least"] = bool(found["least"])
+        elif item in KINDS:
+            fields["kind"] = item
+        elif item in _REGION_NAMES:
+            regions.append(_REGION_NAMES[item])
+        elif item == "outdoors":
+            fields["outdoors"] = True
+        elif item in _TIME_NAMES:
+            fields["time"] = _TIME_NAMES[item]
+        elif _SUBJECT.match(item):
+            found = _SUBJECT.match(item)
+            assert found is not None
+            fields["subject"] = (found["size"], found["place"] or "")
         else:
             tags.append(item)
     return ImageFeatures(
         source="text", objects=tuple(objects), background=background, layout=tuple(layout),
-        tags=tuple(tags), **fields,
+        tags=tuple(tags), regions=tuple(regions), **fields,
     )  # fmt: skip

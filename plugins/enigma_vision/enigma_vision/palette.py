@@ -71,6 +71,35 @@ def quantize(pixels: np.ndarray) -> np.ndarray:
     lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
     chroma = np.hypot(a, b)
     hue = np.degrees(np.arctan2(b, a)) % 360.0
+    return _name_lab(lightness, chroma, hue)
+
+
+HUE_MARGIN = 8.0
+"""Degrees of hue a pixel's colour may move without changing name, for it to count as sure."""
+LIGHTNESS_MARGIN = 4.0
+CHROMA_MARGIN = 3.0
+
+
+def confident_quantize(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Palette index of every pixel plus whether its name is sure: the same name results
+    when hue moves by ±HUE_MARGIN degrees, lightness by ±LIGHTNESS_MARGIN and chroma by
+    ±CHROMA_MARGIN (so a teal-blue wall is neither surely teal nor surely blue)."""
+    lab = rgb_to_lab(pixels)
+    lightness = lab[..., 0]
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1])) % 360.0
+    labels = _name_lab(lightness, chroma, hue)
+    sure = np.ones(labels.shape, dtype=bool)
+    for dl, dc, dh in ((LIGHTNESS_MARGIN, 0, 0), (-LIGHTNESS_MARGIN, 0, 0),
+                       (0, CHROMA_MARGIN, 0), (0, -CHROMA_MARGIN, 0),
+                       (0, 0, HUE_MARGIN), (0, 0, -HUE_MARGIN)):  # fmt: skip
+        moved = _name_lab(lightness + dl, np.maximum(chroma + dc, 0), (hue + dh) % 360.0)
+        sure &= moved == labels
+    return labels, sure
+
+
+def _name_lab(lightness: np.ndarray, chroma: np.ndarray, hue: np.ndarray) -> np.ndarray:
+    """Palette index from Lab lightness, chroma and hue angle (see :func:`quantize`)."""
     index = {name: i for i, name in enumerate(COLOUR_NAMES)}
     out = np.full(lightness.shape, index["pink"], dtype=np.int16)
     reddish = lightness <= 55.0

@@ -41,7 +41,7 @@ VISION_TASK = TaskSpec(
         "what do you see in ~/pics/cat.png",
         "caption this image",
     ),
-    default_size="tiny",
+    default_size="micro",
     module_id="vision_captioner",
     provides=("image_description",),
     requires=("tokenizer",),

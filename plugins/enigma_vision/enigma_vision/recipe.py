@@ -28,13 +28,15 @@ if TYPE_CHECKING:
 
 SEED_DATA = find_data_file("data/specialized/vision_training.txt", __file__)
 SYNTHETIC_EXAMPLES = 2000
+SCENE_EXAMPLES = 1200
+"""Pairs from random photo-like features (kind, faces, regions, subject, time of day)."""
 SYNTHETIC_SEED = 20
 FILE_REPEAT = 2
 """The file's pairs are seen this many times per epoch (hand-written phrasing is scarce)."""
 HYPER = HyperParams(
-    size="tiny",
-    epochs=14,
-    lr=2e-3,
+    size="micro",
+    epochs=12,
+    lr=3e-3,
     batch_size=32,
     warmup=0.05,
     patience=3,
@@ -60,20 +62,29 @@ def vision_recipe(synthetic: int = SYNTHETIC_EXAMPLES) -> TrainingRecipe:
         default_data=(SEED_DATA,),
         hyper=HYPER,
         metric="val_loss",
-        meta={"synthetic_examples": synthetic, "synthetic_seed": SYNTHETIC_SEED},
+        meta={"synthetic_examples": synthetic, "synthetic_seed": SYNTHETIC_SEED,
+              "scene_examples": SCENE_EXAMPLES if synthetic > 0 else 0},
         description="Image captions from extracted features (seed Q/A file + procedural images).",
     )
 
     def add_examples(paths: Sequence[Path], tokenizer: SharedTokenizer) -> list[Example]:
-        """Fresh procedural pairs, added to the training set once (the core calls this)."""
+        """Fresh procedural and scene pairs, added to the training set once (the core calls
+        this)."""
         if synthetic <= 0:
             return []
-        from enigma_vision.training_data import synthetic_pairs
+        from enigma_vision.training_data import scene_feature_pairs, synthetic_pairs
 
-        return [
+        examples = [
             encode_qa(tokenizer, QAPair(prompt, caption, f"synthetic:{SYNTHETIC_SEED}:{n}"))
             for n, (prompt, caption) in enumerate(synthetic_pairs(synthetic, SYNTHETIC_SEED))
         ]
+        examples += [
+            encode_qa(tokenizer, QAPair(prompt, caption, f"scene:{SYNTHETIC_SEED}:{n}"))
+            for n, (prompt, caption) in enumerate(
+                scene_feature_pairs(SCENE_EXAMPLES, SYNTHETIC_SEED)
+            )
+        ]
+        return examples
 
     recipe.add_examples = add_examples
     return recipe

@@ -79,19 +79,64 @@ def template_caption(features: ImageFeatures) -> str:
     return _capital(_scene_sentence(features)) + "."
 
 
+def faces_phrase(features: ImageFeatures) -> str:
+    """``a face in the center`` / ``two faces, on the left and at the top right`` (or empty)."""
+    if not features.faces:
+        return ""
+    count = features.faces
+    head = "a face" if count == 1 else f"{number_word(count)} {plural('face', count)}"
+    if features.faces_at_least:
+        head = f"at least {number_word(count)} {plural('face', count)}"
+    places = [PLACE_PHRASES[p] for p in features.face_places if p in PLACE_PHRASES]
+    if not places:
+        return head
+    if count == 1:
+        return f"{head} {places[0]}"
+    return f"{head}, {join_and(places)}" if len(places) == count else head
+
+
+REGION_PHRASES = {"sky": "sky at the top", "vegetation": "green vegetation", "water": "water",
+                  "text": "text-like marks"}  # fmt: skip
+
+
+def subject_phrase(features: ImageFeatures) -> str:
+    """``a large main subject in the center`` (or empty)."""
+    if not features.subject:
+        return ""
+    size, place = features.subject
+    head = f"{article(size)} {size.replace('medium', 'medium-sized')} main subject"
+    return f"{head} {PLACE_PHRASES[place]}" if place in PLACE_PHRASES else head
+
+
 def _scene_sentence(features: ImageFeatures) -> str:
-    """A sentence for images without shapes: tone, colours, layout, faces, free tags."""
+    """A sentence for images without shapes: kind, tone, faces, regions, subject, colours."""
     adjectives = [features.brightness] if features.brightness in ("dark", "bright") else []
     if features.black_and_white:
         adjectives.append("black and white")
-    noun = f"{features.orientation} image" if features.orientation else "image"
+    noun = features.kind or "image"
+    noun = f"{features.orientation} {noun}" if features.orientation else noun
     words = " ".join([*adjectives, noun])
     sentence = f"{article(words)} {words}"
     if features.saturation in ("muted", "vivid") and not features.black_and_white:
         sentence += f" in {features.saturation} colours"
     if features.contrast in ("low", "high"):
         sentence += f" with {features.contrast} contrast"
+    if features.outdoors:
+        sentence += " taken outdoors"
+    if features.time == "day":
+        sentence += " in daylight"
+    elif features.time == "night":
+        sentence += " at night"
     details = []
+    shown = ([faces_phrase(features)] if features.faces else []) + list(features.tags)
+    if shown:
+        details.append("showing " + join_and(shown))
+    things = [REGION_PHRASES[r] for r in features.regions if r in REGION_PHRASES]
+    subject = subject_phrase(features)
+    if subject:
+        things.append(subject)
+    if things:
+        details.append("with " + join_and(things))
     if features.colours:
         details.append("mostly " + join_and(list(features.colours)))
     layout = layout_phrase(features)
@@ -99,11 +144,6 @@ def _scene_sentence(features: ImageFeatures) -> str:
         details.append(f"with {layout}")
     elif features.background:
         details.append(background_phrase(features))
-    if features.faces:
-        faces = f"{number_word(features.faces)} {plural('face', features.faces)}"
-        details.append(f"showing {faces}" + (", smiling" if features.smiles else ""))
-    if features.tags:
-        details.append("showing " + join_and(list(features.tags)))
     if details and details[0].startswith("showing"):
         sentence, details = f"{sentence} {details[0]}", details[1:]
     return ", ".join([sentence, *details])

@@ -58,6 +58,63 @@ def _scratch_file() -> str:
     return os.path.join(os.environ.get("TMPDIR", "/tmp"), f"enigma_vision_{os.getpid()}.png")
 
 
+def random_scene_features(rng: np.random.Generator) -> ImageFeatures:
+    """Photo-like features in the extractor's own vocabulary (kind, faces, regions, time,
+    subject, colours, tone): pairs the procedural images can never produce."""
+    from enigma_vision.features import KINDS, MOSTLY_RULES, SIZES
+    from enigma_vision.palette import COLOUR_NAMES, NEUTRALS
+    from enigma_vision.segment import POSITIONS
+
+    def pick(options: tuple[str, ...] | list[str]) -> str:
+        return str(options[int(rng.integers(len(options)))])
+
+    black_and_white = rng.random() < 0.25
+    kind = pick(KINDS) if rng.random() < 0.3 else ("photo" if rng.random() < 0.8 else "")
+    palette = sorted(NEUTRALS) if black_and_white else list(COLOUR_NAMES)
+    count = MOSTLY_RULES[int(rng.integers(len(MOSTLY_RULES)))][0] if rng.random() < 0.8 else 0
+    colours = tuple(str(c) for c in rng.permutation(palette)[:count])
+    faces = int(rng.choice([0, 0, 1, 1, 2, 3])) if kind == "photo" else 0
+    places = tuple(pick(POSITIONS) if rng.random() < 0.7 else "" for _ in range(faces))
+    regions: list[str] = []
+    time = ""
+    outdoors = False
+    if kind == "photo" and not black_and_white and rng.random() < 0.4:
+        regions.append("sky")
+        outdoors = True
+        time = "day" if rng.random() < 0.8 else "night"
+        if rng.random() < 0.3:
+            regions.append("water")
+    if kind == "photo" and not black_and_white and rng.random() < 0.3:
+        regions.append("vegetation")
+    if kind in ("photo", "") and rng.random() < 0.1:
+        regions.append("text")
+    subject: tuple[str, ...] = ()
+    if rng.random() < 0.35:
+        subject = (pick(SIZES), pick(POSITIONS) if rng.random() < 0.7 else "")
+    layout: tuple[str, ...] = ()
+    if colours and rng.random() < 0.3:
+        layout = (f"{colours[0]} {pick(('upper half', 'lower half', 'left half'))}",)
+    return ImageFeatures(
+        source="image", orientation=pick(("landscape", "portrait", "square")),
+        brightness=pick(("dark", "medium", "medium", "bright")),
+        contrast=pick(("low", "normal", "normal", "high")),
+        saturation="" if black_and_white else pick(("muted", "normal", "normal", "vivid")),
+        black_and_white=black_and_white, colours=colours, layout=layout, kind=kind,
+        regions=tuple(regions), outdoors=outdoors, time=time, subject=subject,
+        faces=faces or None, people=faces or None, face_places=places,
+    )  # fmt: skip
+
+
+def scene_feature_pairs(count: int, seed: int = 0) -> list[tuple[str, str]]:
+    """``count`` (prompt, caption) pairs from :func:`random_scene_features` (template caption)."""
+    rng = np.random.default_rng([seed, 5151])
+    pairs = []
+    for _ in range(count):
+        features = random_scene_features(rng)
+        pairs.append((prompt_text(features.to_text()), template_caption(features)))
+    return pairs
+
+
 def synthetic_pairs(count: int, seed: int = 0, start: int = 0) -> list[tuple[str, str]]:
     """``count`` (prompt, caption) pairs: about 3 procedural images to 1 scene."""
     rng = np.random.default_rng([seed, 4242])

@@ -27,7 +27,7 @@ image picture shows showing shown show depicts depicting contains containing fea
 featuring seen visible appears appear against set placed sits sitting lies lying
 one-colour colour colours color colors tone tones toned shade shades half halves part
 upper lower left right top bottom middle center centre corner side area region
-background foreground overall whole entire"""
+background foreground overall whole entire taken"""
 FUNCTION_WORDS = frozenset(_FUNCTION_TEXT.split())
 """Words that name no thing, colour or count: always allowed in a caption."""
 

@@ -102,7 +102,7 @@ def test_guard_checks_scene_claims(caption: str) -> None:
 def test_scene_template_is_accepted() -> None:
     """The template sentence for a photo passes every scene check."""
     caption = template_caption(PHOTO)
-    assert "blue in the upper half" in caption and "one face" in caption
+    assert "blue in the upper half" in caption and "a face" in caption
     assert problems(caption, PHOTO) == []
 
 
