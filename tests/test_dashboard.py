@@ -155,12 +155,14 @@ def test_decision_appears_in_live_list(page: Any) -> None:
 
 
 def test_review_queue_labels_with_one_click(page: Any, server: Server) -> None:
-    with server.client() as client:  # the router does not know weather yet: keyword fallback
+    with server.client() as client:  # the router was not trained on weather yet
         answer = client.post("/v1/classify", json={"input": "umbrella needed in Oslo?"}).json()
-    assert answer["intent"] == "weather" and answer["via"] == "keywords", answer
+    # matched by its examples' nearest neighbours (unsure) or, failing that, by keywords
+    assert answer["intent"] == "weather" and answer["via"] in ("model", "keywords"), answer
     item = page.locator("#review li", has_text="umbrella needed in Oslo")
     expect(item).to_be_visible(timeout=30_000)
-    assert "keyword fallback" in item.inner_text()
+    why = "keyword fallback" if answer["via"] == "keywords" else "low confidence"
+    assert why in item.inner_text()
     shot(page, "review")
     item.get_by_role("button", name="as weather").click()
     expect(item).to_have_count(0, timeout=15_000)

@@ -98,7 +98,9 @@ def classify(
                 f"trained on (similarity {sim:.3f} vs {rival:.3f}); retrain to learn it",
                 "new_intent": True,
             }
-        known += list(new_intents)
+            # Known only when chosen: otherwise the core may still reach a new intent by its
+            # keywords (its nearest examples were not close enough to claim the request).
+            known += list(new_intents)
     if explain:
         details["explain"] = {
             "nearest": model.nearest(acc, EXPLAIN_K),
