@@ -311,7 +311,8 @@ class EnigmaEngine:
         """The decision itself: explicit marker, then the model, then keywords."""
         validate_request(text)
         self._maybe_reload_config()
-        default = self.default_task().intents[0] if self.default_task().intents else "chat"
+        intents = self.default_task().intents
+        default = intents[0] if intents else "chat"
         explicit = EXPLICIT_MARKER.match(text)
         if explicit and (
             self.intent_owner(explicit.group(1)) or explicit.group(1) in KNOWN_INTENTS

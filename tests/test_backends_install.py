@@ -11,29 +11,9 @@ from pathlib import Path
 import pytest
 from enigma_openai.fake_server import FakeServer, start_fake_server
 
-from tests.venvs import Venv, create_venv
+from tests.venvs import Venv, create_venv, import_spy
 
-SPY = """
-import importlib.abc, sys
 HEAVY = ("httpx", "httpx_sse", "httpcore", "torch")
-tried = []
-class Spy(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in HEAVY:
-            tried.append(name)
-        return None
-sys.meta_path.insert(0, Spy())
-from enigma_core.cli.main import run
-sys.argv = ["enigma", *{args!r}]
-code = 0
-try:
-    run()
-except SystemExit as exc:
-    code = exc.code
-print("EXIT=" + str(code))
-print("HEAVY=" + ",".join(sorted({{n.split(".")[0] for n in tried}})))
-"""
-"""Runs the CLI in-process and prints which heavy packages it even tried to import."""
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +64,8 @@ def test_only_a_backend_task_imports_the_http_client(
     openai_venv: Venv, home: dict[str, str]
 ) -> None:
     for args in (["--help"], ["plugins"], ["route", "hello there"], ["classify", "forecast"]):
-        done = openai_venv.run_python(SPY.format(args=args), env=home)
+        done = openai_venv.run_python(import_spy(args, HEAVY), env=home)
         assert "EXIT=0\n" in done.stdout, done.stdout + done.stderr
         assert done.stdout.rstrip().endswith("HEAVY="), (args, done.stdout)
-    used = openai_venv.run_python(SPY.format(args=["route", "forecast for Rome"]), env=home)
+    used = openai_venv.run_python(import_spy(["route", "forecast for Rome"], HEAVY), env=home)
     assert "EXIT=0\n" in used.stdout and "HEAVY=httpcore,httpx,httpx_sse" in used.stdout

@@ -4,31 +4,10 @@ from __future__ import annotations
 
 import json
 
-from tests.venvs import Venv
+from tests.venvs import Venv, import_spy
 
-NO_TORCH_CHECK = """
-import importlib.abc, sys
 HEAVY = ("torch", "matplotlib", "safetensors.torch", "sklearn", "starlette", "uvicorn")
-tried = []
-class Spy(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name in HEAVY or name.split(".")[0] in HEAVY:
-            tried.append(name)
-        return None
-sys.meta_path.insert(0, Spy())
-from enigma_core.cli.main import run
-sys.argv = ["enigma", *{args!r}]
-code = 0
-try:
-    run()
-except SystemExit as exc:
-    code = exc.code
-heavy = sorted(set(tried) | {{m for m in HEAVY if m in sys.modules}})
-print("EXIT=" + str(code))
-print("HEAVY=" + ",".join(heavy))
-"""
-"""Runs the CLI in-process and prints every heavy module it even tried to import (an import
-that fails because the module is absent still counts) and the exit code."""
+"""What routing and listing must never even try to import."""
 
 
 def _names(env: Venv, extra_env: dict[str, str] | None = None) -> dict[str, dict]:
@@ -51,14 +30,14 @@ def test_core_alone_never_imports_torch(core_venv: Venv) -> None:
         ["--help"],
         ["classify", "describe photo.jpg"],
     ):
-        done = core_venv.run_python(NO_TORCH_CHECK.format(args=args))
+        done = core_venv.run_python(import_spy(args, HEAVY))
         assert "EXIT=0\n" in done.stdout, done.stdout + done.stderr
         assert done.stdout.rstrip().endswith("HEAVY="), done.stdout + done.stderr
 
 
 def test_the_no_torch_check_sees_an_attempted_import(code_venv: Venv) -> None:
     """The check above can fail: training the code model tries to import torch (absent here)."""
-    done = code_venv.run_python(NO_TORCH_CHECK.format(args=["train", "code"]))
+    done = code_venv.run_python(import_spy(["train", "code"], HEAVY))
     assert "HEAVY=torch" in done.stdout, done.stdout + done.stderr
 
 
@@ -135,7 +114,7 @@ def test_config_show_names_the_file_under_enigma_home(core_venv: Venv, tmp_path)
 
 def test_router_model_routes_without_torch(router_venv: Venv) -> None:
     assert router_venv.run_python("import torch").returncode != 0, "torch must not be installed"
-    done = router_venv.run_python(NO_TORCH_CHECK.format(args=["route", "--json", "draw me a cat"]))
+    done = router_venv.run_python(import_spy(["route", "--json", "draw me a cat"], HEAVY))
     assert "EXIT=0\n" in done.stdout and done.stdout.rstrip().endswith("HEAVY="), (
         done.stdout + done.stderr
     )

@@ -118,3 +118,33 @@ def create_venv(path: Path, wheelhouse: Path) -> Venv:
     """A fresh venv without pip (the test runner's pip installs into it via --python)."""
     venv.EnvBuilder(with_pip=False, clear=True).create(path)
     return Venv(path=path, wheelhouse=wheelhouse)
+
+
+_IMPORT_SPY = """
+import importlib.abc, sys
+HEAVY = {heavy!r}
+tried = []
+class Spy(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        if name in HEAVY or top in HEAVY:
+            tried.append(name if name in HEAVY else top)
+        return None
+sys.meta_path.insert(0, Spy())
+from enigma_core.cli.main import run
+sys.argv = ["enigma", *{args!r}]
+code = 0
+try:
+    run()
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted(set(tried) | {{m for m in HEAVY if m in sys.modules}})
+print("EXIT=" + str(code))
+print("HEAVY=" + ",".join(heavy))
+"""
+
+
+def import_spy(args: list[str], heavy: tuple[str, ...]) -> str:
+    """Python code that runs ``enigma ARGS`` in-process and prints ``EXIT=`` and ``HEAVY=``:
+    every module of ``heavy`` it even tried to import (a failed import of an absent one counts)."""
+    return _IMPORT_SPY.format(heavy=heavy, args=args)
