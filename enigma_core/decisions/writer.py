@@ -39,7 +39,7 @@ def writer_for(path: Path, max_rows: int | None, max_days: float | None) -> Deci
         return found
 
 
-def flush_all(timeout_s: float = 5.0) -> None:
+def flush_all(timeout_s: float = 30.0) -> None:
     """Write every queued decision of every writer (called at exit and by tests)."""
     with _writers_lock:
         writers = list(_writers.values())
@@ -101,11 +101,18 @@ class DecisionWriter:
             print(f"enigma: warning: {message} (requests are not affected)", file=sys.stderr)
 
     def _connect(self) -> sqlite3.Connection | None:
-        try:
-            return schema.connect(self.path)
-        except Exception as exc:  # the log is optional: report once, keep routing
-            self._report("open", f"cannot open decision log {self.path}: {exc}")
-            return None
+        for attempt in range(5):  # several processes may create or migrate it at once
+            try:
+                return schema.connect(self.path, timeout_s=10.0)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 4:
+                    self._report("open", f"cannot open decision log {self.path}: {exc}")
+                    return None
+                time.sleep(0.2 * (attempt + 1))
+            except Exception as exc:  # the log is optional: report once, keep routing
+                self._report("open", f"cannot open decision log {self.path}: {exc}")
+                return None
+        return None
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
