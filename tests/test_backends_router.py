@@ -147,12 +147,6 @@ def test_examples_reach_training_and_staleness_clears(trained: dict[str, Any]) -
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the router trains without class balance: 20 examples against ~250 per shipped "
-    "intent route about half the held-out phrasings (see docs/BACKENDS.md)",
-)
 def test_held_out_phrasings_route_to_the_declared_task(trained: dict[str, Any]) -> None:
     home = trained["home"]
     results = _batch(home, "classify", HELD_OUT)

@@ -100,13 +100,19 @@ def train_net(
     valid: Matrix | None = None,
     log: Log | None = None,
     phase: str = "train",
+    repeats: np.ndarray | None = None,
 ) -> RouterNet:
     """Train ``net`` in place for ``schedule.epochs`` epochs; validates after each epoch.
 
-    Appends one ``{"epoch", "train_loss", "accuracy", "val_loss"}`` row per epoch to
-    ``schedule.history``; a non-finite loss stops with a one-line EnigmaError.
+    ``repeats`` (per label) oversamples small classes: each epoch sees every example of label
+    ``c`` ``repeats[c]`` times (class balance, ``trainer.class_repeats``). Appends one
+    ``{"epoch", "train_loss", "accuracy", "val_loss"}`` row per epoch to ``schedule.history``;
+    a non-finite loss stops with a one-line EnigmaError.
     """
-    n = len(data)
+    pool = np.arange(len(data))
+    if repeats is not None and len(data) and int(repeats.max()) > 1:
+        pool = np.repeat(pool, np.asarray(repeats)[data.y])
+    n = len(pool)
     bs = max(1, schedule.batch_size)
     per_epoch = -(-n // bs)
     total = per_epoch * schedule.epochs
@@ -118,7 +124,7 @@ def train_net(
     step = 0
     t0 = time.perf_counter()
     for epoch in range(schedule.epochs):
-        perm = np.random.default_rng([seed, epoch]).permutation(n)
+        perm = pool[np.random.default_rng([seed, epoch]).permutation(n)]
         loss_sum = 0.0
         for s in range(0, n, bs):
             idx = np.sort(perm[s : s + bs])

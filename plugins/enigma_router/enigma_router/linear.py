@@ -37,11 +37,13 @@ def fit(
     n_labels: int,
     seed: int = 0,
     c: float = LINEAR_C,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One-vs-rest squared-hinge linear SVM on the sparse feature matrix ``x`` (CSR).
 
-    Returns ``weight (n_features, n_labels)`` and ``bias (n_labels,)`` float32; a label with no
-    example scores -1 everywhere (the SVM's "not this class").
+    ``weights`` (per label) multiplies C for that label's examples in its one-vs-rest problem
+    (class balance, ``trainer.class_repeats``). Returns ``weight (n_features, n_labels)`` and
+    ``bias (n_labels,)`` float32; a label with no example scores -1 everywhere.
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
@@ -51,7 +53,17 @@ def fit(
     classes = np.unique(targets)
     if len(classes) < 2:
         return weight, bias
-    svm = LinearSVC(C=c, dual=True, random_state=seed, max_iter=2000, tol=LINEAR_TOL)
+    class_weight = None
+    if weights is not None and float(np.max(weights[classes])) > 1.0:
+        class_weight = {int(k): float(weights[k]) for k in classes}
+    svm = LinearSVC(
+        C=c,
+        dual=True,
+        random_state=seed,
+        max_iter=2000,
+        tol=LINEAR_TOL,
+        class_weight=class_weight,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         svm.fit(x.astype(np.float64), targets)

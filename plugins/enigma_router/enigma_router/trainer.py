@@ -50,6 +50,8 @@ class RouterSettings:
     label_groups: bool = True  # labels sharing a prefix before "_" share an output vector
     oos_budget: float = -1.0  # share of in-scope validation to reject as unknown; < 0: default
     examples: bool = True  # store the training examples' hidden vectors (unknown score, explain)
+    balance: bool = True  # a class k >= 2 times smaller than the median weighs k times more
+    balance_cap: int = 4  # ... at most this many times in the MLP (the linear member: uncapped)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (recorded in ``config.json``)."""
@@ -93,6 +95,35 @@ def label_groups(labels: Sequence[str]) -> tuple[int, ...]:
     if len(names) in (1, len(labels)):
         return ()
     return tuple(names.index(p) for p in prefixes)
+
+
+def class_repeats(y: np.ndarray, n_labels: int, cap: int | None = None) -> np.ndarray:
+    """Class balance: ``floor(median / count)`` per label, at least 1, at most ``cap`` (None:
+    no cap), the median taken over labels that have examples.
+
+    A task declared with 20 examples next to intents of ~250 is otherwise outvoted by its
+    neighbours (57 % of its held-out phrasings routed to it; docs/ROUTER_BENCHMARKS.md). Labels
+    at least half the median's size get 1, so nearly balanced sets train exactly as without it.
+    """
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_labels)
+    present = counts[counts > 0]
+    if not len(present):
+        return np.ones(n_labels, dtype=np.int64)
+    ratio = np.floor(float(np.median(present)) / np.maximum(counts, 1)).astype(np.int64)
+    reps = np.maximum(ratio, 1)
+    if cap is not None:
+        reps = np.minimum(reps, max(int(cap), 1))
+    return np.where(counts > 0, reps, 1)
+
+
+def _balance(y: np.ndarray, n_labels: int, settings: RouterSettings) -> tuple[Any, Any]:
+    """``(MLP repeats, linear member class weights)`` per label, or ``(None, None)`` when off.
+
+    The MLP repeats small classes at most ``balance_cap`` times (more over-fits their few
+    examples: measured), the exact linear member weighs them by the uncapped ratio."""
+    if not settings.balance:
+        return None, None
+    return class_repeats(y, n_labels, settings.balance_cap), class_repeats(y, n_labels)
 
 
 def train_router(
@@ -139,11 +170,12 @@ def train_router(
         label_groups=label_groups(labels) if settings.label_groups else (),
     )
     schedule = _schedule(hyper, settings, hyper.epochs, hyper.lr)
-    net = train_net(new_net(cfg, seed), tr, schedule, seed, valid=va, log=log)
+    repeats, class_weight = _balance(tr.y, cfg.n_labels, settings)
+    net = train_net(new_net(cfg, seed), tr, schedule, seed, valid=va, log=log, repeats=repeats)
     history = list(schedule.history)
     steps = schedule.steps
     clock.lap("network")
-    lin = linear.fit(tr.x, tr.y, cfg.n_labels, seed) if use_linear else None
+    lin = linear.fit(tr.x, tr.y, cfg.n_labels, seed, weights=class_weight) if use_linear else None
     beta = None
     if lin is not None:
         probe = va if len(va) else tr  # no validation split: the spread on the training data
@@ -166,10 +198,11 @@ def train_router(
     both = tr
     if settings.refit != "none" and valid_carved and len(va):
         both = Matrix(_vstack(tr.x, va.x), np.concatenate([tr.y, va.y]))
-        net, refit_info = _refit(net, cfg, both, hyper, settings, seed, log)
+        repeats, class_weight = _balance(both.y, cfg.n_labels, settings)
+        net, refit_info = _refit(net, cfg, both, hyper, settings, seed, log, repeats)
         steps += int(refit_info["steps"])
         if lin is not None:
-            lin = linear.fit(both.x, both.y, cfg.n_labels, seed)
+            lin = linear.fit(both.x, both.y, cfg.n_labels, seed, weights=class_weight)
         clock.lap("refit")
     tensors = {**net.folded(), "feat_keys": vocab.keys, "feat_idf": vocab.idf}
     if settings.examples:
@@ -303,17 +336,26 @@ def _refit(
     settings: RouterSettings,
     seed: int,
     log: Log | None,
+    repeats: np.ndarray | None = None,
 ) -> tuple[RouterNet, dict[str, Any]]:
     """Train on train + carved valid: continue ``net`` (warm) or start over (full)."""
     if settings.refit == "full":
         schedule = _schedule(hyper, settings, hyper.epochs, hyper.lr)
-        net = train_net(new_net(cfg, seed + 1), both, schedule, seed + 1, log=log, phase="refit")
+        net = train_net(
+            new_net(cfg, seed + 1),
+            both,
+            schedule,
+            seed + 1,
+            log=log,
+            phase="refit",
+            repeats=repeats,
+        )
         info = {"mode": "full", "examples": len(both), "epochs": hyper.epochs}
         return net, {**info, "steps": schedule.steps}
     lr = hyper.lr * settings.refit_lr
     schedule = _schedule(hyper, settings, settings.refit_epochs, lr)
     schedule.warmup = 0.0
-    net = train_net(net, both, schedule, seed + 1, log=log, phase="refit")
+    net = train_net(net, both, schedule, seed + 1, log=log, phase="refit", repeats=repeats)
     return net, {
         "mode": "warm",
         "examples": len(both),
