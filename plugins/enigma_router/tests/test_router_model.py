@@ -304,3 +304,22 @@ def test_word_cache_overflow_and_threads_give_same_logits(
     monkeypatch.setattr(inference, "CACHE_LIMIT", 5)
     small = inference.RouterModel.load(trained["out"])
     assert np.allclose(small.logits(texts), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("min_docs", [1, 10**9])  # scipy.sparse rows / per-request gathers
+def test_batch_paths_agree_with_one_request_at_a_time(
+    trained: dict, monkeypatch: pytest.MonkeyPatch, min_docs: int
+) -> None:
+    import enigma_router.inference as inference
+
+    monkeypatch.setattr(inference, "SPARSE_MIN_DOCS", min_docs)
+    model = inference.RouterModel.load(trained["out"])
+    texts = [*[r["text"] for r in trained["test"]][:120], "", "zzzz qqqq", "? ? ?"]
+    for budget in (0.0, 0.2):
+        batch = model.classify_batch(texts, top_k=4, budget=budget)
+        assert budget == 0.0 or any(r[0] == "oos" for r in batch)
+        for text, (intent, conf, alt) in zip(texts, batch, strict=True):
+            one, one_conf, one_alt = model.classify(text, top_k=4, budget=budget)
+            assert (one, [a for a, _ in one_alt]) == (intent, [a for a, _ in alt])
+            assert abs(one_conf - conf) < 1e-5 and len(alt) == 3
+            assert all(abs(p - q) < 1e-5 for (_, p), (_, q) in zip(one_alt, alt, strict=True))
