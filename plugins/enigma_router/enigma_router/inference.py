@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 OOS = "oos"
 _KEY_BITS = 36  # n-gram keys are group << 32 | crc32 (group < 16): below 2**36
-_KEY_MASK = (1 << _KEY_BITS) - 1
+_MAX_DOCS = 1 << 20  # requests per packed batch: key << doc bits must stay below 2**63
 Alternatives = list[tuple[str, float]]
 Result = tuple[str, float, Alternatives]
 REQUIRED = ("feat_keys", "feat_idf", "table", "bag_bias", "out_weight", "out_bias")
@@ -135,37 +135,49 @@ whole ``classify_batch`` on banking77's test set); smaller batches are not worth
 _SPARSE: list[Any] = []
 
 
-def _csr_matrix() -> Any | None:
-    """``scipy.sparse.csr_matrix``, or None without scipy (imported once, on first batch)."""
+def _scipy_sparse() -> Any | None:
+    """The ``scipy.sparse`` module, or None without scipy (imported once, on first batch)."""
     if not _SPARSE:
         try:
-            from scipy.sparse import csr_matrix
+            import scipy.sparse as sparse
         except ImportError:
-            csr_matrix = None
-        _SPARSE.append(csr_matrix)
+            sparse = None
+        _SPARSE.append(sparse)
     return _SPARSE[0]
 
 
 def _segment_dot(
-    values: np.ndarray, doc: np.ndarray, n: int, w: np.ndarray | None, rows: np.ndarray
+    values: np.ndarray,
+    doc: np.ndarray,
+    n: int,
+    w: np.ndarray | None,
+    rows: np.ndarray,
+    rows_sorted: bool = False,
 ) -> np.ndarray:
-    """Per document (``doc`` sorted ascending) ``w_seg @ values[rows_seg]`` (or the plain row
-    sum); zeros for documents without rows. A sparse ``(n, len(values))`` matrix times
-    ``values`` for batches (see :data:`SPARSE_MIN_DOCS`), else one small gather and dot per
-    document: never a batch-sized gather (~27 MB for 1k requests, memory bound)."""
+    """Per document ``sum_j w_j values[rows_j]`` over its entries (``w`` None: weights 1);
+    zeros for documents without rows. Entries come sorted by ``doc``, or by ``rows`` when
+    ``rows_sorted``. Batches (see :data:`SPARSE_MIN_DOCS`) multiply a sparse ``(n,
+    len(values))`` matrix by ``values`` (CSC when sorted by row: each row is read once, in
+    memory order); else one small gather and dot per document. Never a batch-sized gather."""
+    sparse = _scipy_sparse() if n >= SPARSE_MIN_DOCS else None
+    weights = np.ones(len(rows), np.float32) if w is None else w
+    shape = (n, values.shape[0])
+    if sparse is not None and rows_sorted:
+        indptr = np.zeros(values.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=values.shape[0]), out=indptr[1:])
+        return np.asarray(sparse.csc_matrix((weights, doc, indptr), shape) @ values, np.float32)
+    if rows_sorted:
+        order = np.argsort(doc, kind="stable")
+        doc, rows, weights = doc[order], rows[order], weights[order]
     bounds = np.searchsorted(doc, np.arange(n + 1))
-    csr_matrix = _csr_matrix() if n >= SPARSE_MIN_DOCS else None
-    if csr_matrix is not None:
-        weights = np.ones(len(rows), np.float32) if w is None else w
-        x = csr_matrix((weights, rows, bounds), shape=(n, values.shape[0]))
-        return np.asarray(x @ values, dtype=np.float32)
+    if sparse is not None:
+        return np.asarray(sparse.csr_matrix((weights, rows, bounds), shape) @ values, np.float32)
     out = np.zeros((n, values.shape[1]), dtype=np.float32)
     bounds = bounds.tolist()
     for i in range(n):
         s, e = bounds[i], bounds[i + 1]
         if e > s:
-            seg = values[rows[s:e]]
-            out[i] = w[s:e] @ seg if w is not None else seg.sum(axis=0)
+            out[i] = weights[s:e] @ values[rows[s:e]]
     return out
 
 
@@ -392,6 +404,10 @@ class RouterModel:
             return out
         if self.spec.word_n != 2 or not self.spec.boundaries:
             return self._bag_sums_general(texts, out)
+        if n > _MAX_DOCS:
+            for s in range(0, n, _MAX_DOCS):
+                out[s : s + _MAX_DOCS] = self.bag_sums(texts[s : s + _MAX_DOCS])
+            return out
         lower, chars = self.spec.lowercase, self._chars
         cache, info_of, crc32 = self._winfo, self._word_info, zlib.crc32
         keys: list[int] = []  # word n-gram CRCs, request after request (2 * words + 1 each)
@@ -415,18 +431,22 @@ class RouterModel:
             return out
         per_doc = np.array(lengths, dtype=np.int64)
         docs = np.arange(n, dtype=np.int64)
-        # count each request's keys at once: (doc, key) packed in one int64, then unique
+        # count each request's keys at once: (key, doc) packed in one int64, then unique; the
+        # result is sorted by key, so the key search and the row reads go in memory order
+        bits = max((n - 1).bit_length(), 1)  # + _KEY_BITS <= 63
         packed = np.array(keys, dtype=np.int64)
-        packed |= np.repeat(docs << _KEY_BITS, 2 * per_doc + (per_doc > 0)) | (GROUP_WORD << 32)
+        packed |= GROUP_WORD << 32
+        packed <<= bits
+        packed |= np.repeat(docs, 2 * per_doc + (per_doc > 0))
         packed, counts = np.unique(packed, return_counts=True)
-        pos, found = self._find(packed & _KEY_MASK)
+        pos, found = self._find(packed >> bits)
         rows = pos[found]
-        doc = (packed >> _KEY_BITS)[found]
+        doc = (packed & ((1 << bits) - 1))[found]
         w = self.idf[rows] * (1.0 + np.log(counts[found].astype(np.float32)))
         norm = np.bincount(doc, weights=w * w, minlength=n)
         w *= (1.0 / np.sqrt(np.where(norm > 0, norm, 1.0)))[doc].astype(np.float32)
-        self.convert(rows)  # rows not seen before; the dot below gathers per request
-        out += _segment_dot(self._f32, doc, n, w, rows)
+        self.convert(rows)  # rows not seen before
+        out += _segment_dot(self._f32, doc, n, w, rows, rows_sorted=True)
         if chars and ids:
             idx = np.array(ids, dtype=np.int64)
             doc = np.repeat(docs, per_doc)

@@ -306,13 +306,17 @@ def test_word_cache_overflow_and_threads_give_same_logits(
     assert np.allclose(small.logits(texts), expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("min_docs", [1, 10**9])  # scipy.sparse rows / per-request gathers
+@pytest.mark.parametrize(
+    ("min_docs", "max_docs"),
+    [(1, 1 << 20), (10**9, 1 << 20), (1, 50)],  # scipy.sparse / per-request gathers / sub-batches
+)
 def test_batch_paths_agree_with_one_request_at_a_time(
-    trained: dict, monkeypatch: pytest.MonkeyPatch, min_docs: int
+    trained: dict, monkeypatch: pytest.MonkeyPatch, min_docs: int, max_docs: int
 ) -> None:
     import enigma_router.inference as inference
 
     monkeypatch.setattr(inference, "SPARSE_MIN_DOCS", min_docs)
+    monkeypatch.setattr(inference, "_MAX_DOCS", max_docs)
     model = inference.RouterModel.load(trained["out"])
     texts = [*[r["text"] for r in trained["test"]][:120], "", "zzzz qqqq", "? ? ?"]
     for budget in (0.0, 0.2):
