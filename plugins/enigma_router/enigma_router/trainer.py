@@ -157,11 +157,13 @@ def train_router(
     tr = Matrix(matrix(train_docs, featurizer), np.asarray(train[1], dtype=np.int64))
     va = Matrix(matrix(valid_docs, featurizer), np.asarray(valid[1], dtype=np.int64))
     va_oos = matrix(hash_texts(valid_oos, hasher), featurizer) if len(valid_oos) else None
-    del train_docs, valid_docs
+    feat_keys, feat_idf = vocab.keys, vocab.idf
+    # peak memory: the per-word caches and the key index are not needed past this point
+    del train_docs, valid_docs, featurizer, hasher, vocab
     clock.lap("features")
     use_linear = settings.linear and linear.available()
     cfg = RouterNetConfig(
-        n_features=len(vocab),
+        n_features=len(feat_keys),
         n_labels=max(len(labels), 2),
         hidden=settings.hidden,
         members=settings.members,
@@ -195,18 +197,19 @@ def train_router(
         )
     clock.lap("calibration")
     refit_info = None
-    both = tr
+    final = tr
     if settings.refit != "none" and valid_carved and len(va):
-        both = Matrix(_vstack(tr.x, va.x), np.concatenate([tr.y, va.y]))
-        repeats, class_weight = _balance(both.y, cfg.n_labels, settings)
-        net, refit_info = _refit(net, cfg, both, hyper, settings, seed, log, repeats)
+        final = Matrix(_vstack(tr.x, va.x), np.concatenate([tr.y, va.y]))
+        del tr, va  # peak memory: only train + valid is used from here on
+        repeats, class_weight = _balance(final.y, cfg.n_labels, settings)
+        net, refit_info = _refit(net, cfg, final, hyper, settings, seed, log, repeats)
         steps += int(refit_info["steps"])
         if lin is not None:
-            lin = linear.fit(both.x, both.y, cfg.n_labels, seed, weights=class_weight)
+            lin = None  # the first solution's weights go before the second is solved
+            lin = linear.fit(final.x, final.y, cfg.n_labels, seed, weights=class_weight)
         clock.lap("refit")
-    tensors = {**net.folded(), "feat_keys": vocab.keys, "feat_idf": vocab.idf}
+    tensors = {**net.folded(), "feat_keys": feat_keys, "feat_idf": feat_idf}
     if settings.examples:
-        final = both if refit_info is not None else tr
         texts = [*train[0], *valid[0]] if refit_info is not None else list(train[0])
         tensors.update(_example_tensors(net, final, texts, cfg.n_labels, oos_index))
     if lin is not None and beta is not None:  # one table: [MLP rows | linear member rows]
@@ -259,7 +262,7 @@ def _unknown_calibration(
     n_labels = logits.shape[1]
     keep = tr.y != oos_index
     order, offsets = unknown.by_label(tr.y[keep], n_labels)
-    ref = unknown.normalise(hidden(net, tr.x[np.flatnonzero(keep)]))[order]
+    ref = unknown.normalise(hidden(net, tr.x)[np.flatnonzero(keep)[order]])
     is_oos = va.y == oos_index if oos_index >= 0 else np.zeros(len(va), bool)
     if not len(va) or is_oos.all():
         return None
@@ -305,7 +308,7 @@ def _example_tensors(
     keep = np.flatnonzero(data.y != oos_index)
     order, offsets = unknown.by_label(data.y[keep], n_labels)
     rows = keep[order]
-    vectors = unknown.normalise(hidden(net, data.x[rows]))
+    vectors = unknown.normalise(hidden(net, data.x)[rows])  # no reordered copy of the matrix
     raw = [texts[int(i)].encode("utf-8") for i in rows]
     ends = np.cumsum([len(b) for b in raw], dtype=np.int64)
     return {
