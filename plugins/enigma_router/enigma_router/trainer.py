@@ -236,7 +236,8 @@ def _unknown_calibration(
     unsure = (top[:, -1] < calibration.threshold) | (top[:, -1] - top[:, -2] < calibration.margin)
     learned = (pred == oos_index) | (unsure & (pred != oos_index) & (oos_index >= 0))
     scores = unknown.unknown_scores(hidden(net, va.x), pred, ref, offsets)
-    doubt = unknown.doubt_coefficient(scores[~is_oos], probs.max(axis=1)[~is_oos])
+    plain = ~is_oos & ~learned  # in-scope requests no learned rule already rejects
+    doubt = unknown.doubt_coefficient(scores[plain], probs.max(axis=1)[plain])
     scores = unknown.mixed(scores, probs.max(axis=1), doubt)
     oos_scores, caught = scores[is_oos], learned[is_oos]
     x_oos, oos_logits = held_oos
