@@ -27,7 +27,7 @@ demo: $(STAMP)
 		echo "\$$ enigma route \"$$q\""; $(BIN)/enigma route "$$q" || exit 1; echo; done
 
 bench: $(STAMP) $(RAY_STAMP)  ## Full-size benchmarks (router vs fastText/TF-IDF/MiniLM incl. oos sets, vision, code, serve, Ray)
-	$(BIN)/pip install -q --disable-pip-version-check "plugins/enigma_router[bench]"
+	$(BIN)/pip install -q --disable-pip-version-check -e "plugins/enigma_router[bench]"
 	bash bench/router/setup_baselines.sh
 	$(BIN)/python bench/router/run.py
 	$(BIN)/python bench/router/process.py

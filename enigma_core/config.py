@@ -21,9 +21,24 @@ from enigma_core.home import config_path
 
 MAX_CONFIG_BYTES = 1 << 20
 MAX_DEPTH = 16
-TOP_KEYS = ("enabled", "shared_tokenizer", "default_task", "models", "log", "chat")
+TOP_KEYS = ("enabled", "shared_tokenizer", "default_task", "models", "log", "chat", "cascade")
 MODEL_KEYS = ("path", "size", "description")
 LOG_KEYS = ("enabled", "text", "max_rows", "max_days")
+CASCADE_KEYS = ("fallback", "escalate_below")
+
+
+@dataclass(frozen=True)
+class CascadeRule:
+    """``cascade.<task>`` in the config: the task that answers instead of ``<task>`` when the
+    router is unsure (out of scope, or confidence below ``escalate_below``) or ``<task>`` could
+    not answer. It gives any task, a plugin's or a built-in one, a fallback without code."""
+
+    fallback: str
+    escalate_below: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"fallback": self.fallback, "escalate_below": self.escalate_below}
 
 
 @dataclass
@@ -70,6 +85,8 @@ class Config:
     default_task: str = "chat"
     models: dict[str, ModelEntry] = field(default_factory=dict)
     log: LogSettings = field(default_factory=LogSettings)
+    cascades: dict[str, CascadeRule] = field(default_factory=dict)
+    """``cascade``: per task name, the fallback that overrides the one its plugin declared."""
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
     """The file's JSON as read: plugins validate the sections they own (see :meth:`section`)."""
@@ -92,6 +109,7 @@ class Config:
             "default_task": self.default_task,
             "models": {name: entry.to_dict() for name, entry in self.models.items()},
             "log": self.log.to_dict(),
+            "cascade": {name: rule.to_dict() for name, rule in self.cascades.items()},
         }
 
     def model_path(self, name: str) -> Path | None:
@@ -197,6 +215,7 @@ def load_config(path: Path | None = None) -> Config:
         default_task=default_task,
         models=_parse_models(path, raw.get("models", {})),
         log=_parse_log(path, raw.get("log", {})),
+        cascades=_parse_cascades(path, raw.get("cascade", {})),
         source=path,
         raw=raw,
     )
@@ -221,6 +240,30 @@ def _parse_log(path: Path, raw: Any) -> LogSettings:
                 raise _fail(path, f"field 'log.{key}' must be a positive number or null")
             setattr(settings, key, value)
     return settings
+
+
+def _parse_cascades(path: Path, raw: Any) -> dict[str, CascadeRule]:
+    """``cascade: {task: {fallback, escalate_below}}``, each field checked."""
+    if not isinstance(raw, dict):
+        raise _fail(path, "field 'cascade' must be an object of {task: {fallback, escalate_below}}")
+    rules: dict[str, CascadeRule] = {}
+    for name, entry in raw.items():
+        where = f"cascade.{name}"
+        if not isinstance(entry, dict):
+            raise _fail(path, f"field '{where}' must be an object of {{fallback, escalate_below}}")
+        _warn_unknown(path, entry, CASCADE_KEYS, f"{where}.")
+        fallback = entry.get("fallback")
+        if not isinstance(fallback, str) or not fallback:
+            raise _fail(path, f"field '{where}.fallback' must name the task that answers instead")
+        if fallback == name:
+            raise _fail(path, f"field '{where}.fallback' names the task itself")
+        below = entry.get("escalate_below")
+        if below is not None and (
+            isinstance(below, bool) or not isinstance(below, int | float) or not 0 <= below <= 1
+        ):
+            raise _fail(path, f"field '{where}.escalate_below' must be a number from 0 to 1")
+        rules[name] = CascadeRule(fallback, None if below is None else float(below))
+    return rules
 
 
 def update_config(change: Callable[[dict[str, Any]], None], path: Path | None = None) -> Path:

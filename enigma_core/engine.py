@@ -440,26 +440,24 @@ class EnigmaEngine:
     ) -> tuple[TaskSpec, TaskResult]:
         """Run ``task``, or its ``fallback`` when the router was unsure or the task could not
         answer; the classification's ``via``/``details.cascade`` say when that happened."""
+        rule = self.config.cascades.get(task.name)  # the config's cascade wins over the plugin's
+        target = rule.fallback if rule else task.fallback
+        below = rule.escalate_below if rule else task.escalate_below
         reason = None
-        if task.fallback and c.details.get("routed_from") in OOS_INTENTS:
+        if target and c.details.get("routed_from") in OOS_INTENTS:
             reason = "router unsure (out of scope)"
-        elif (
-            task.fallback
-            and task.escalate_below is not None
-            and c.via == "model"
-            and c.confidence < task.escalate_below
-        ):
-            reason = f"confidence {c.confidence:.2f} below {task.escalate_below:g}"
+        elif target and below is not None and c.via == "model" and c.confidence < below:
+            reason = f"confidence {c.confidence:.2f} below {below:g}"
         if reason is None:
             result = self.execute(task, text, **extras)
-            if result.status != "no_answer" or not task.fallback:
+            if result.status != "no_answer" or not target:
                 return task, result
             reason = f"{task.name} could not answer"
-        fallback = self.tasks.get(task.fallback or "")
+        fallback = self.tasks.get(target or "")
         if fallback is None:
+            where = "config 'cascade." + task.name + ".fallback'" if rule else f"task {task.name!r}"
             raise EnigmaError(
-                f"task {task.name!r} names fallback {task.fallback!r}, which no installed "
-                "plugin registers"
+                f"{where} names fallback {target!r}, which no installed plugin registers"
             )
         c.details["cascade"] = {"from": task.name, "to": fallback.name, "reason": reason}
         c.via = "cascade"

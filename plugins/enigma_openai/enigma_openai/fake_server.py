@@ -59,9 +59,16 @@ class FakeServer:
         self.thread.join(timeout=10)
 
 
+class _Server(ThreadingHTTPServer):
+    """A threading HTTP server with a listen backlog for many clients at once (the default, 5,
+    resets connections when 32 threads connect together on a loaded machine)."""
+
+    request_queue_size = 256
+
+
 def start_fake_server() -> FakeServer:
     """Start the server on a free port of 127.0.0.1 in a daemon thread."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd = _Server(("127.0.0.1", 0), _Handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, name="fake-openai", daemon=True)
     server = FakeServer(httpd=httpd, thread=thread)

@@ -139,6 +139,48 @@ def test_an_unsure_router_cascades_from_the_default_task(server: FakeServer) -> 
     assert result.classification.details["routed_from"] == "oos"
 
 
+def test_config_gives_a_local_specialist_a_fallback(server: FakeServer) -> None:
+    """``cascade.code`` in the config sends what the local code model cannot verify to a model
+    server, with no plugin code; a fallback that is not installed is a one-line error."""
+    request = "write a function that books a flight to Paris on the cheapest airline"
+    write_config(server)
+    assert EnigmaEngine(use_routing=True, log=False).route(request).status == "no_answer"
+    write_config(server, cascade={"code": {"fallback": "big"}})
+    result = EnigmaEngine(use_routing=True, log=False).route(request)
+    assert result.task == "big" and result.output == f"echo: {request}"
+    assert result.classification.details["cascade"] == {
+        "from": "code",
+        "to": "big",
+        "reason": "code could not answer",
+    }
+    write_config(server, cascade={"code": {"fallback": "bigger"}})
+    with pytest.raises(EnigmaError) as info:
+        EnigmaEngine(use_routing=True, log=False).route(request)
+    assert str(info.value) == (
+        "config 'cascade.code.fallback' names fallback 'bigger', which no installed plugin "
+        "registers"
+    )
+
+
+@pytest.mark.parametrize(
+    ("cascade", "message"),
+    [
+        ([], "field 'cascade' must be an object of {task: {fallback, escalate_below}}"),
+        ({"code": {}}, "field 'cascade.code.fallback' must name the task that answers instead"),
+        ({"code": {"fallback": "code"}}, "field 'cascade.code.fallback' names the task itself"),
+        (
+            {"code": {"fallback": "big", "escalate_below": 2}},
+            "field 'cascade.code.escalate_below' must be a number from 0 to 1",
+        ),
+    ],
+)
+def test_a_bad_cascade_names_its_field(server: FakeServer, cascade: Any, message: str) -> None:
+    path = write_config(server, cascade=cascade)
+    with pytest.raises(EnigmaError) as info:
+        EnigmaEngine(use_routing=True, log=False)
+    assert str(info.value) == f"{path}: {message}"
+
+
 def test_a_failing_backend_is_one_error_and_the_rest_still_answers(server: FakeServer) -> None:
     write_config(server, tasks={"weather": {"backend": "broken", "keywords": ["forecast"]}})
     engine = EnigmaEngine(use_routing=True)

@@ -75,7 +75,7 @@ def unknown_scores(model: RouterModel, texts: Sequence[str]) -> np.ndarray:
     probs = model.probabilities(model._head(acc))
     pred = probs.argmax(axis=1)
     if model.has_examples:
-        score = model.unknown(acc, pred).astype(np.float64)
+        score = model.unknown(acc, pred, probs.max(axis=1)).astype(np.float64)
     else:
         score = 1.0 - probs.max(axis=1).astype(np.float64)
     if model.oos_index >= 0:

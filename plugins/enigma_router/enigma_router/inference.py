@@ -56,8 +56,9 @@ class Calibration:
     """Softmax temperature plus the out-of-scope knobs (``config.json`` ``router.calibration``).
 
     A prediction is ``oos`` when its confidence < ``threshold``, top1 - top2 < ``margin``, or
-    its unknown score (``unknown.py``) > ``unknown_threshold``, the threshold of ``oos_budget``
-    on the stored validation ``curve`` (any other budget is read off the same curve).
+    its unknown score (``unknown.py``: distance + ``unknown_doubt`` x (1 - confidence)) >
+    ``unknown_threshold``, the threshold of ``oos_budget`` on the stored validation ``curve``
+    (any other budget is read off the same curve).
     """
 
     temperature: float = 1.0
@@ -66,6 +67,7 @@ class Calibration:
     oos_budget: float | None = None
     unknown_threshold: float | None = None
     curve: list[dict[str, Any]] = field(default_factory=list)
+    unknown_doubt: float = 0.0
     _limits: dict[float, float] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,6 +80,7 @@ class Calibration:
         if self.oos_budget is not None:
             out["oos_budget"] = self.oos_budget
             out["unknown_threshold"] = self.unknown_threshold
+            out["unknown_doubt"] = self.unknown_doubt
         return out
 
     def limit(self, budget: float | None = None) -> float:
@@ -106,6 +109,7 @@ class Calibration:
             oos_budget=None if budget is None else float(budget),
             unknown_threshold=None if limit is None else float(limit),
             curve=list(data.get("curve") or []),
+            unknown_doubt=float(data.get("unknown_doubt", 0.0)),
         )
 
 
@@ -515,11 +519,13 @@ class RouterModel:
             self._ex32 = np.asarray(self.ex_vectors, dtype=np.float32)
         return self._ex32
 
-    def unknown(self, acc: np.ndarray, pred: np.ndarray) -> np.ndarray:
-        """Unknown scores (``unknown.py``) of bag sums ``(n, width)`` given predicted labels."""
-        from enigma_router.unknown import unknown_scores
+    def unknown(self, acc: np.ndarray, pred: np.ndarray, p_max: np.ndarray) -> np.ndarray:
+        """Unknown scores (``unknown.py``) of bag sums ``(n, width)`` given predicted labels
+        and their probabilities."""
+        from enigma_router.unknown import mixed, unknown_scores
 
-        return unknown_scores(self.hidden(acc), pred, self.example_vectors(), self.ex_offsets)
+        dist = unknown_scores(self.hidden(acc), pred, self.example_vectors(), self.ex_offsets)
+        return mixed(dist, p_max, self.calibration.unknown_doubt)
 
     def example_text(self, i: int) -> str:
         """The text of stored training example ``i`` (label order)."""
@@ -597,10 +603,13 @@ class RouterModel:
         limit = self.calibration.limit(budget) if self.has_examples else math.inf
         if limit == math.inf:
             return probs, None, None
-        return probs, self.unknown_one(acc, int(probs.argmax())), limit
+        best = int(probs.argmax())
+        doubt = self.calibration.unknown_doubt * (1.0 - float(probs[best]))
+        return probs, self.unknown_one(acc, best) + doubt, limit
 
     def unknown_one(self, acc: np.ndarray, label: int) -> float:
-        """:meth:`unknown` of one bag sum (no batch temporaries: the per-request path)."""
+        """The distance part of :meth:`unknown` for one bag sum (no batch temporaries: the
+        per-request path; :meth:`scored` adds the doubt)."""
         s, e = int(self.ex_offsets[label]), int(self.ex_offsets[label + 1])
         if e <= s:
             return 2.0
@@ -627,7 +636,7 @@ class RouterModel:
         if not len(texts):
             return []
         limit = self.calibration.limit(budget) if self.has_examples else math.inf
-        scores = None if limit == math.inf else self.unknown(acc, top[:, 0])
+        scores = None if limit == math.inf else self.unknown(acc, top[:, 0], probs.max(axis=1))
         return self._decide_rows(np.take_along_axis(probs, top, 1), top, top_k, scores, limit)
 
     def _decide_rows(

@@ -272,11 +272,15 @@ def _unknown_calibration(
     unsure = (top[:, -1] < calibration.threshold) | (top[:, -1] - top[:, -2] < calibration.margin)
     learned = (pred == oos_index) | (unsure & (pred != oos_index) & (oos_index >= 0))
     scores = unknown.unknown_scores(hidden(net, va.x), pred, ref, offsets)
+    plain = ~is_oos & ~learned  # in-scope requests no learned rule already rejects
+    doubt = unknown.doubt_coefficient(scores[plain], probs.max(axis=1)[plain])
+    scores = unknown.mixed(scores, probs.max(axis=1), doubt)
     oos_scores, caught = scores[is_oos], learned[is_oos]
     x_oos, oos_logits = held_oos
     if x_oos is not None and oos_logits is not None:  # a validation file's oos, none in training
         p_oos = oos_logits.argmax(axis=1)
         extra = unknown.unknown_scores(hidden(net, x_oos), p_oos, ref, offsets)
+        extra = unknown.mixed(extra, softmax(oos_logits, calibration.temperature).max(1), doubt)
         oos_scores = np.concatenate([oos_scores, extra])
         caught = np.concatenate([caught, np.zeros(len(extra), bool)])
     ins = ~is_oos
@@ -288,7 +292,8 @@ def _unknown_calibration(
         caught if len(oos_scores) else None,
     )
     return {
-        "unknown": "1 - max cosine to the predicted intent's training examples (hidden layer)",
+        "unknown": unknown.DESCRIPTION,
+        "unknown_doubt": doubt,
         "oos_budget": round(budget, 6),
         "unknown_threshold": _finite_or_none(unknown.threshold_for(curve, budget)),
         "valid_oos": len(oos_scores),

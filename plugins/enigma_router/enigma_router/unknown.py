@@ -1,10 +1,14 @@
 """Unknown-request scores and the rejection budget (numpy only, shared by training and use).
 
 A request is scored "unlike anything I know" by how far its hidden vector (the MLP's ReLU layer,
-the router's own feature space) is from the nearest *training example of the intent it was given*:
-``unknown = 1 - max cosine``. Chosen by measurement (docs/ROUTER_BENCHMARKS.md, "Out-of-scope"):
-on banking77-oos and hwu64-oos it beat max-probability, max-logit, energy, class centroids and
-nearest-over-all-intents, and it needs no out-of-scope examples.
+the router's own feature space) is from the nearest *training example of the intent it was given*
+(``distance = 1 - max cosine``; it needs no out-of-scope examples and beat max-probability,
+max-logit, energy, class centroids and nearest-over-all-intents at catching unknown requests),
+plus the model's *doubt* in that intent: ``unknown = distance + doubt x (1 - max probability)``.
+Distance catches unknown requests; doubt spends the rejection budget on in-scope requests the
+model would get wrong anyway (a rejected request it had right is what costs in-scope accuracy).
+The coefficient is :data:`DEFAULT_DOUBT` in z-units of validation scores, stored per model as
+``unknown_doubt`` (docs/ROUTER_BENCHMARKS.md, "Out-of-scope"; 0 in older models: distance only).
 
 Calibration stores the validation trade-off as a curve: for each in-scope rejection rate
 (the *budget*) the score threshold reaching it, and the oos recall / in-scope accuracy there when
@@ -21,6 +25,16 @@ import numpy as np
 DEFAULT_BUDGET = 0.10
 """Share of in-scope validation requests a router may reject: chosen on banking77-oos and
 hwu64-oos validation (best accuracy over the 4:1 in-scope:oos mix on both), see the docs."""
+DEFAULT_DOUBT = 0.25
+"""Weight of doubt (``1 - max probability``) next to distance in the unknown score, in z-units
+of in-scope validation scores. Chosen on banking77-oos and hwu64-oos *validation* (seeds 0-2):
+the worse of our two margins (in-scope accuracy, oos recall at the default budget) to the better
+baseline is flat from 0 to 0.25 and falls beyond; 0.25 is the flat region's end with the most
+in-scope accuracy. See docs/ROUTER_BENCHMARKS.md, "Out-of-scope"."""
+DESCRIPTION = (
+    "1 - max cosine to the predicted intent's training examples (hidden layer) "
+    "+ unknown_doubt x (1 - max probability)"
+)
 CURVE_STEP = 0.005
 CURVE_MAX = 0.5
 NEVER = float("inf")
@@ -62,6 +76,33 @@ def unknown_scores(
 ) -> np.ndarray:
     """``1 - max cosine`` to the predicted label's examples (0: a known example, 2: opposite)."""
     return 1.0 - nearest_same_label(normalise(queries), pred, vectors, offsets)
+
+
+def doubt_coefficient(
+    distance: np.ndarray, p_max: np.ndarray, weight: float | None = None
+) -> float:
+    """The coefficient of doubt (``1 - max probability``) in :func:`mixed`: ``weight`` times
+    the ratio of the two parts' standard deviations over in-scope validation requests, so that
+    ``weight`` is unit-free (``weight`` z-units of doubt per z-unit of distance; None:
+    :data:`DEFAULT_DOUBT`); 0 when either part does not vary (no data, or one label)."""
+    weight = DEFAULT_DOUBT if weight is None else weight
+    d = np.asarray(distance, dtype=np.float64)
+    q = 1.0 - np.asarray(p_max, dtype=np.float64)
+    if weight <= 0 or len(d) < 2:
+        return 0.0
+    sd_d, sd_q = float(d.std()), float(q.std())
+    if sd_d <= 0 or sd_q <= 0:
+        return 0.0
+    return round(weight * sd_d / sd_q, 6)
+
+
+def mixed(distance: np.ndarray, p_max: np.ndarray, doubt: float) -> np.ndarray:
+    """The unknown score: ``distance + doubt * (1 - p_max)`` (``doubt`` 0: distance alone)."""
+    if not doubt:
+        return np.asarray(distance, dtype=np.float64)
+    return np.asarray(distance, dtype=np.float64) + doubt * (
+        1.0 - np.asarray(p_max, dtype=np.float64)
+    )
 
 
 def threshold_at(in_scope: np.ndarray, budget: float) -> float:

@@ -85,6 +85,42 @@ def test_budget_threshold_never_rejects_more_than_the_budget() -> None:
     assert recall == sorted(recall) and recall[-1] > recall[0]
 
 
+def test_unknown_score_adds_doubt_in_unit_free_weight() -> None:
+    from enigma_router.unknown import doubt_coefficient, mixed
+
+    rng = np.random.default_rng(1)
+    distance, p_max = rng.random(300) * 0.4, 1.0 - rng.random(300) * 0.1
+    assert np.array_equal(mixed(distance, p_max, 0.0), distance)
+    coef = doubt_coefficient(distance, p_max, 2.0)
+    assert coef == pytest.approx(2.0 * distance.std() / (1.0 - p_max).std(), rel=1e-5)
+    score = mixed(distance, p_max, coef)
+    # doubt carries 2 z-units per z-unit of distance: its share of the score's variance is larger
+    doubt_part = coef * (1.0 - p_max)
+    assert np.corrcoef(score, doubt_part)[0, 1] > np.corrcoef(score, distance)[0, 1]
+    assert doubt_coefficient(distance, np.ones(300), 2.0) == 0.0  # no doubt to weigh
+    assert doubt_coefficient(distance, p_max, 0.0) == 0.0
+
+
+def test_stored_score_is_distance_plus_weighted_doubt(open_router: dict) -> None:
+    from enigma_router.evaluate import load_labelled, unknown_scores
+    from enigma_router.inference import RouterModel
+
+    model = RouterModel.load(open_router["out"])
+    doubt = model.calibration.unknown_doubt
+    cal = json.loads((open_router["out"] / "config.json").read_text())["router"]["calibration"]
+    assert doubt > 0 and cal["unknown_doubt"] == doubt and "doubt" in cal["unknown"]
+    texts, _ = load_labelled(open_router["test"])
+    texts = texts[:60]
+    probs = model.probabilities(model.logits(texts))
+    pred = probs.argmax(axis=1)
+    vectors, offsets = model.example_vectors(), model.ex_offsets
+    for text, p, label, got in zip(texts, probs, pred, unknown_scores(model, texts), strict=True):
+        h = model.hidden(model.bag_sum(text))
+        rows = vectors[int(offsets[label]) : int(offsets[label + 1])]
+        distance = 1.0 - float((rows @ h).max()) / float(np.linalg.norm(h))
+        assert got == pytest.approx(distance + doubt * (1.0 - float(p.max())), abs=1e-4)
+
+
 def test_validation_may_hold_oos_when_training_has_none(open_router: dict) -> None:
     meta = json.loads((open_router["out"] / "config.json").read_text())
     assert "oos" not in meta["labels"] and set(meta["labels"]) == {"code", "image", "vision"}

@@ -53,9 +53,10 @@ def locate(name: str, files: FileAccess) -> tuple[Path, os.stat_result] | None:
         return None
     try:
         path = _candidate(name, files)
+        written = path if path.is_absolute() else Path.cwd() / path  # ".." kept: /proc/x/../..
         literal = Path(os.path.abspath(path))
         real = Path(os.path.realpath(path))
-        if _forbidden(literal) or _forbidden(real):
+        if _forbidden(written) or _forbidden(literal) or _forbidden(real):
             return None
         if files.root is not None and not real.is_relative_to(files.root):
             return None

@@ -213,9 +213,7 @@ def check_claims(caption: str, features: ImageFeatures) -> ClaimCheck:
     for start, end in spans:
         rest[start:end] = " " * (end - start)
     tag_words = {w for tag in features.tags for w in tokenize(tag)}
-    stray = tuple(
-        w for w in tokenize("".join(rest)) if w not in GLUE and w not in tag_words
-    )
+    stray = tuple(w for w in tokenize("".join(rest)) if w not in GLUE and w not in tag_words)
     return ClaimCheck(tuple(c for _, c in sorted(found, key=lambda x: x[0])), stray)
 
 

@@ -62,8 +62,11 @@ def vision_recipe(synthetic: int = SYNTHETIC_EXAMPLES) -> TrainingRecipe:
         default_data=(SEED_DATA,),
         hyper=HYPER,
         metric="val_loss",
-        meta={"synthetic_examples": synthetic, "synthetic_seed": SYNTHETIC_SEED,
-              "scene_examples": SCENE_EXAMPLES if synthetic > 0 else 0},
+        meta={
+            "synthetic_examples": synthetic,
+            "synthetic_seed": SYNTHETIC_SEED,
+            "scene_examples": SCENE_EXAMPLES if synthetic > 0 else 0,
+        },
         description="Image captions from extracted features (seed Q/A file + procedural images).",
     )
 
