@@ -1,9 +1,11 @@
-"""``enigma serve --ray`` against ``enigma serve``: same requests, identical answers; a replica
-killed mid-run is replaced; ``--status`` lists the deployments. One Ray start for the module."""
+"""``enigma serve --ray`` against ``enigma serve``: same requests, identical answers; streams
+arrive piece by piece; a replica killed mid-run is replaced and the request it held gets a clear
+error; ``--status`` lists the deployments. One Ray start for the module."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -19,7 +21,17 @@ import openai
 import pytest
 from enigma_openai.fake_server import start_fake_server
 
-from tests.ray_support import ENIGMA, NO_RAY, Running, descendants, start
+from tests.ray_support import (
+    ENIGMA,
+    HOLD,
+    NO_RAY,
+    Running,
+    SlowUpstream,
+    descendants,
+    sse_arrivals,
+    start,
+    start_slow_upstream,
+)
 from tests.venvs import clean_env
 
 pytest.importorskip("ray.serve", reason=NO_RAY)
@@ -28,18 +40,36 @@ CODE = "write a function that reverses a string"
 CHAT = "hello there, how are you?"
 REMOTE = "please ask the echo server something"
 VOLATILE = ("id", "created", "timings_ms", "first_token_ms", "seconds")  # clocks and ids
+GAP = 0.3  # seconds between two words the slow upstream streams
+STREAMED = "one two three four five six seven"
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running, Running]]:
+def slow() -> Iterator[SlowUpstream]:
+    """The upstream of the config-declared ``slow`` task: streams one word every ``GAP`` s."""
+    upstream = start_slow_upstream(GAP)
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture(scope="module")
+def servers(
+    tmp_path_factory: pytest.TempPathFactory, slow: SlowUpstream
+) -> Iterator[tuple[Running, Running]]:
     """A single-process server and a Ray Serve one over the same (empty) ENIGMA_HOME."""
     tmp = tmp_path_factory.mktemp("ray")
     home = tmp / "home"
     home.mkdir()
     fake = start_fake_server()  # an OpenAI-compatible upstream for a task declared in config
     config = {
-        "backends": {"fake": {"base_url": fake.url, "model": "echo"}},
-        "tasks": {"remote": {"backend": "fake", "keywords": ["ask the echo server"]}},
+        "backends": {
+            "fake": {"base_url": fake.url, "model": "echo"},
+            "slowhost": {"base_url": slow.url, "model": "slow", "max_retries": 0},
+        },
+        "tasks": {
+            "remote": {"backend": "fake", "keywords": ["ask the echo server"]},
+            "slow": {"backend": "slowhost", "keywords": ["answer slowly"]},
+        },
     }
     (home / "config.json").write_text(json.dumps(config))
     plain = start(home, tmp / "plain.log")
@@ -97,6 +127,26 @@ def test_forced_task_and_stream_are_identical(servers: tuple[Running, Running]) 
         )
         texts.append("".join(c.choices[0].delta.content or "" for c in stream if c.choices))
     assert texts[0] == texts[1] and "def " in texts[1]
+
+
+def test_stream_arrives_piece_by_piece_through_ray(servers: tuple[Running, Running]) -> None:
+    """The slow task's words reach the client as the upstream sends them, not in one burst."""
+    body = {
+        "model": "enigma/slow",
+        "messages": [{"role": "user", "content": STREAMED}],
+        "stream": True,
+    }
+    runs = [sse_arrivals(server.url, body) for server in servers]
+    texts = ["".join(piece for _, piece in arrivals) for arrivals in runs]
+    assert texts[0] == texts[1] == f"echo: {STREAMED}"
+    sent_over = GAP * len(STREAMED.split())  # the upstream's first to last word
+    for name, arrivals in zip(("single", "ray"), runs, strict=True):
+        print(f"{name}: {[round(t, 2) for t, _ in arrivals]}", file=sys.stderr)
+        assert len(arrivals) == len(STREAMED.split()) + 1, arrivals  # one event per word
+        spread = arrivals[-1][0] - arrivals[0][0]
+        assert spread >= 0.5 * sent_over, (name, arrivals)  # a burst has spread ~0
+        steps = [b[0] - a[0] for a, b in itertools.pairwise(arrivals)]
+        assert sum(step >= GAP / 3 for step in steps) >= len(steps) // 2, (name, arrivals)
 
 
 @pytest.mark.parametrize(
@@ -193,3 +243,39 @@ def test_workers_with_ray_is_refused_before_ray_starts() -> None:
     assert done.returncode != 0
     assert "--workers does not apply with --ray" in done.stderr
     assert "Ray" not in done.stderr.replace("--ray", "")
+
+
+def test_request_on_a_killed_replica_gets_a_clear_error(
+    servers: tuple[Running, Running], slow: SlowUpstream
+) -> None:
+    """Kill the replica while it waits on the upstream: that request gets a 502 naming the task
+    within seconds (no hang); Serve starts a new replica and the next request succeeds."""
+    _, ray_server = servers
+    victim = _replica(ray_server, "task-slow")
+    held = {"model": "enigma/slow", "messages": [{"role": "user", "content": f"{HOLD} this"}]}
+    slow.held.clear()
+    with ThreadPoolExecutor(1) as pool:
+        url = ray_server.url + "/v1/chat/completions"
+        pending = pool.submit(httpx.post, url, json=held, timeout=100)
+        assert slow.held.wait(60), "the request never reached the upstream"
+        killed = time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+        answer = pending.result(timeout=100)
+    waited = time.monotonic() - killed
+    print(f"failed request answered {waited:.2f} s after the kill: {answer.text}", file=sys.stderr)
+    assert waited < 30, waited
+    assert answer.status_code in (502, 503), answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "plugin_error" and "task 'slow'" in error["message"], error
+    assert "Ray Serve replica failed" in error["message"], error
+    assert answer.headers["x-enigma-task"] == "slow"
+    later = {"model": "enigma/slow", "messages": [{"role": "user", "content": "later"}]}
+    deadline = time.monotonic() + 120
+    while True:
+        again = httpx.post(url, json=later, timeout=100)
+        if again.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert again.status_code == 200, again.text
+    assert again.json()["choices"][0]["message"]["content"] == "echo: later"
+    assert _replica(ray_server, "task-slow") != victim
