@@ -211,3 +211,30 @@ def sse_arrivals(url: str, body: dict[str, Any], timeout: float = 120) -> list[t
                 if content:
                     arrivals.append((time.monotonic() - started, content))
     return arrivals
+
+
+def tagged(var: str, value: str) -> dict[int, str]:
+    """Live processes whose environment holds ``var=value`` and their command lines (Linux)."""
+    needle = f"{var}={value}".encode()
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+    return found
+
+
+def assert_none_left(var: str, value: str, wait_s: float = 30) -> None:
+    """Fail if processes tagged ``var=value`` outlive ``wait_s`` (and kill them, so none stay)."""
+    deadline = time.monotonic() + wait_s
+    while (left := tagged(var, value)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left running after the test: {left}"
