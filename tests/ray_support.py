@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -112,12 +113,15 @@ class SlowUpstream:
     Streamed: ``echo: <message>`` one word every ``gap`` seconds. Not streamed: the whole
     answer at once, except a message containing :data:`HOLD`, which is held (``held`` is set
     when it arrives) until :meth:`stop`, so a test can kill the replica that waits on it.
+    Writing a piece to a caller that hung up ends the stream early (see ``streams``).
     """
 
     httpd: ThreadingHTTPServer
     gap: float
     held: threading.Event
     stopping: threading.Event
+    streams: queue.Queue[tuple[int, int]]
+    """(pieces sent, pieces in the answer) of each stream, put when it ends or breaks off."""
 
     @property
     def url(self) -> str:
@@ -135,6 +139,7 @@ def start_slow_upstream(gap: float) -> SlowUpstream:
     """Serve :class:`SlowUpstream` on a free port of 127.0.0.1 in a daemon thread."""
     held = threading.Event()
     stopping = threading.Event()
+    streams: queue.Queue[tuple[int, int]] = queue.Queue()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -174,15 +179,22 @@ def start_slow_upstream(gap: float) -> SlowUpstream:
             self.send_header("connection", "close")
             self.end_headers()
             words = text.split(" ")
-            for i, word in enumerate(words):
-                if i:
-                    time.sleep(gap)
-                piece = word if i == len(words) - 1 else word + " "
-                self._event({"choices": [{"index": 0, "delta": {"content": piece}}]})
-            self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-            self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
+            sent = 0
             self.close_connection = True
+            try:
+                for i, word in enumerate(words):
+                    if i:
+                        time.sleep(gap)
+                    piece = word if i == len(words) - 1 else word + " "
+                    self._event({"choices": [{"index": 0, "delta": {"content": piece}}]})
+                    sent += 1
+                self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+            except OSError:  # the caller hung up mid-stream
+                pass
+            finally:
+                streams.put((sent, len(words)))
 
         def _event(self, chunk: dict[str, Any]) -> None:
             chunk = {"id": "slow", "object": "chat.completion.chunk", **chunk}
@@ -192,7 +204,7 @@ def start_slow_upstream(gap: float) -> SlowUpstream:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, name="slow-upstream", daemon=True).start()
-    return SlowUpstream(httpd, gap, held, stopping)
+    return SlowUpstream(httpd, gap, held, stopping, streams)
 
 
 def sse_arrivals(url: str, body: dict[str, Any], timeout: float = 120) -> list[tuple[float, str]]:

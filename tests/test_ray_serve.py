@@ -147,6 +147,29 @@ def test_stream_arrives_piece_by_piece_through_ray(servers: tuple[Running, Runni
         assert sum(step >= GAP / 3 for step in steps) >= len(steps) // 2, (name, arrivals)
 
 
+def test_client_leaving_a_stream_stops_the_task(
+    servers: tuple[Running, Running], slow: SlowUpstream
+) -> None:
+    """A client that hangs up after two pieces: the task stops (the replica's upstream stream
+    breaks off) within a few pieces, through Ray as in one process, instead of running on."""
+    words = " ".join(f"w{i}" for i in range(15))  # 16 pieces, 4.5 s at the upstream
+    body = {"model": "enigma/slow", "messages": [{"role": "user", "content": words}]}
+    for server in servers:
+        while not slow.streams.empty():
+            slow.streams.get_nowait()
+        with httpx.stream(
+            "POST", server.url + "/v1/chat/completions", json={**body, "stream": True}, timeout=60
+        ) as response:
+            got = 0
+            for line in response.iter_lines():
+                got += line.startswith("data: {") and '"content"' in line
+                if got >= 2:
+                    break
+        sent, total = slow.streams.get(timeout=30)
+        print(f"{server.url}: upstream sent {sent} of {total} pieces", file=sys.stderr)
+        assert sent < total - 3, (server.url, sent, total)
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
