@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -269,30 +270,58 @@ def test_workers_with_ray_is_refused_before_ray_starts() -> None:
     assert "Ray" not in done.stderr.replace("--ray", "")
 
 
+def _stream_events(url: str, body: dict[str, Any], first: threading.Event) -> list[Any]:
+    """A streamed completion's SSE data, parsed (``[DONE]`` kept); ``first`` set at a piece."""
+    events: list[Any] = []
+    with httpx.stream("POST", url, json={**body, "stream": True}, timeout=100) as response:
+        assert response.status_code == 200, response.read()
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                events.append("[DONE]" if line == "data: [DONE]" else json.loads(line[6:]))
+                if '"content"' in line:
+                    first.set()
+    return events
+
+
 def test_request_on_a_killed_replica_gets_a_clear_error(
     servers: tuple[Running, Running], slow: SlowUpstream
 ) -> None:
-    """Kill the replica while it waits on the upstream: that request gets a 502 naming the task
-    within seconds (no hang); Serve starts a new replica and the next request succeeds."""
+    """Kill the replica while it waits on the upstream for one request and streams another:
+    the first gets a 502 naming the task, the stream an error event naming it, both within
+    seconds (no hang); Serve starts a new replica and the next request succeeds."""
     _, ray_server = servers
     victim = _replica(ray_server, "task-slow")
+    url = ray_server.url + "/v1/chat/completions"
     held = {"model": "enigma/slow", "messages": [{"role": "user", "content": f"{HOLD} this"}]}
+    words = " ".join(f"w{i}" for i in range(15))  # 16 pieces, 4.5 s at the upstream
+    streamed = {"model": "enigma/slow", "messages": [{"role": "user", "content": words}]}
     slow.held.clear()
-    with ThreadPoolExecutor(1) as pool:
-        url = ray_server.url + "/v1/chat/completions"
+    streaming = threading.Event()
+    with ThreadPoolExecutor(2) as pool:
         pending = pool.submit(httpx.post, url, json=held, timeout=100)
+        stream = pool.submit(_stream_events, url, streamed, streaming)
         assert slow.held.wait(60), "the request never reached the upstream"
+        assert streaming.wait(60), "the stream never started"
         killed = time.monotonic()
         os.kill(victim, signal.SIGKILL)
         answer = pending.result(timeout=100)
+        events = stream.result(timeout=100)
     waited = time.monotonic() - killed
     print(f"failed request answered {waited:.2f} s after the kill: {answer.text}", file=sys.stderr)
+    print(f"stream ended with {events[-2:]}", file=sys.stderr)
     assert waited < 30, waited
     assert answer.status_code in (502, 503), answer.text
     error = answer.json()["error"]
     assert error["code"] == "plugin_error" and "task 'slow'" in error["message"], error
     assert "Ray Serve replica failed" in error["message"], error
     assert answer.headers["x-enigma-task"] == "slow"
+    assert events[-1] == "[DONE]", events
+    error = events[-2]["error"]  # the stream's status line was sent: an error event ends it
+    assert error["code"] == "plugin_error" and "task 'slow'" in error["message"], events
+    pieces = "".join(
+        c["delta"].get("content") or "" for e in events[:-2] for c in e.get("choices", [])
+    )
+    assert pieces and f"echo: {words}".startswith(pieces) and pieces != f"echo: {words}"
     later = {"model": "enigma/slow", "messages": [{"role": "user", "content": "later"}]}
     deadline = time.monotonic() + 120
     while True:
