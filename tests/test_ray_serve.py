@@ -222,6 +222,18 @@ def _replica(server: Running, deployment: str) -> int:
     return found[0]
 
 
+def _answer(route: dict[str, Any]) -> tuple[Any, ...]:
+    """What a /v1/route answer says: task, plugin, status, output and whether it was verified."""
+    data = route.get("data") or {}
+    return (
+        route["task"],
+        route.get("plugin"),
+        route.get("status"),
+        route["output"],
+        data.get("verified"),
+    )
+
+
 def test_killed_replica_is_replaced_and_failure_is_clear(servers: tuple[Running, Running]) -> None:
     plain, ray_server = servers
     expected = _strip(httpx.post(plain.url + "/v1/route", json={"input": CODE}, timeout=120).json())
@@ -238,9 +250,9 @@ def test_killed_replica_is_replaced_and_failure_is_clear(servers: tuple[Running,
     print(f"answers around the kill: {[a.status_code for a in answers]}", file=sys.stderr)
     assert time.monotonic() - started < 100  # answered, not hung
     for answer in answers:
-        if answer.status_code == 200:
-            assert _strip(answer.json()) == expected
-            continue
+        if answer.status_code == 200:  # same answer (the verifier's per-draft outcomes may
+            assert _answer(answer.json()) == _answer(expected)  # differ: probes time out on a
+            continue  # loaded box, which has nothing to do with the replica's death)
         error = answer.json()["error"]
         assert "task 'code'" in error["message"], answer.text
         assert answer.headers["x-enigma-task"] == "code"
@@ -256,7 +268,7 @@ def test_killed_replica_is_replaced_and_failure_is_clear(servers: tuple[Running,
             break
         time.sleep(1)
     assert again.status_code == 200, again.text
-    assert _strip(again.json()) == expected
+    assert _answer(again.json()) == _answer(expected)
     assert _replica(ray_server, "task-code") != victim
 
 
