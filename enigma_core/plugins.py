@@ -16,13 +16,13 @@ import threading
 import types
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 import pluggy
 
 from enigma_core import PLUGIN_API_VERSION, hookspecs
 from enigma_core.compat import api_range_error
+from enigma_core.entrypoints import entry_points
 from enigma_core.errors import EnigmaError, PluginError
 from enigma_core.interrupts import user_interrupted
 from enigma_core.types import TaskSpec
@@ -265,13 +265,9 @@ class EnigmaPluginManager:
         """Import each ``enigma`` entry point in turn, honouring the allow/block env lists."""
         allow = _env_list("ENIGMA_LOAD_PLUGINS")
         block = _env_list("ENIGMA_DISABLE_PLUGINS") or set()
-        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            dist = getattr(ep, "dist", None)
+        for ep in sorted(entry_points(ENTRY_POINT_GROUP), key=lambda e: e.name):
             record = PluginRecord(
-                name=ep.name,
-                distribution=dist.metadata["Name"] if dist is not None else None,
-                version=dist.version if dist is not None else None,
-                module=ep.value,
+                name=ep.name, distribution=ep.distribution, version=ep.version, module=ep.value
             )
             if ep.name in self.records:
                 self.warn_once(
