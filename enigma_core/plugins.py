@@ -9,7 +9,6 @@ re-raises instead.
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 import threading
@@ -122,6 +121,8 @@ def _contained(exc: BaseException) -> bool:
 
 def unknown_hook_message(name: str) -> str:
     """``unknown hook X (did you mean Y?)`` for a hook name no hookspec declares."""
+    import difflib  # here: only a mistake needs it (start-up time)
+
     close = difflib.get_close_matches(name, hookspecs.HOOK_NAMES, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"implements unknown hook {name!r}{hint}"
