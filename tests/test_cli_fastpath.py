@@ -187,3 +187,22 @@ def test_parser_follows_click_on_its_own() -> None:
     assert fastpath.parse(["-", "--json"], params) == {"json_out": True, "text": "-"}
     assert fastpath.parse(["--", "a", "--", "b"], params) is None
     assert fastpath.parse(["--batch="], params) == {"batch": Path(""), "text": None}
+
+
+def test_a_closed_stdout_ends_both_paths_alike(tmp_path: Path) -> None:
+    """``enigma classify --batch FILE | head -1``: exit 1, nothing on stderr, either way."""
+    batch = tmp_path / "many.txt"
+    batch.write_text("".join(f"hello there number {i}\n" for i in range(2000)), encoding="utf-8")
+    outcomes = []
+    for mode in ("fast", "typer"):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", RUNNER, mode, "classify", "--batch", str(batch)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().startswith(b"{")
+        proc.stdout.close()  # as `head -1` does
+        err = proc.stderr.read().decode()
+        outcomes.append((proc.wait(timeout=120), err.rpartition("\n#click=")[0]))
+    assert outcomes[0] == outcomes[1] == (1, "")
