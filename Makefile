@@ -31,6 +31,7 @@ bench: $(STAMP) $(RAY_STAMP)  ## Full-size benchmarks (router vs fastText/TF-IDF
 	bash bench/router/setup_baselines.sh
 	$(BIN)/python bench/router/run.py
 	$(BIN)/python bench/router/process.py
+	$(BIN)/python bench/cli/startup.py
 	$(BIN)/python bench/router/inprocess.py
 	$(BIN)/python bench/router/new_intent.py
 	$(BIN)/enigma bench vision

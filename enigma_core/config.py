@@ -7,7 +7,6 @@ refused, and unknown keys are reported on stderr with the closest known key (a t
 
 from __future__ import annotations
 
-import difflib
 import json
 import sys
 from collections.abc import Callable
@@ -136,6 +135,8 @@ def _warn_unknown(
     a key close to a known one (a likely typo) is reported."""
     for key in raw:
         if key not in known:
+            import difflib  # here: only a mistake needs it (start-up time)
+
             close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
             if open_set and not close:
                 continue

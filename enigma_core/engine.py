@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -307,22 +307,81 @@ class EnigmaEngine:
             self.decisions.classified(text, result, (time.perf_counter() - start) * 1000)
         return result
 
+    def classify_many(
+        self, texts: Sequence[str], options: dict[str, Any] | None = None
+    ) -> list[Classification]:
+        """:meth:`classify` each of ``texts``, in order, each decision logged.
+
+        The same decisions as one call per text (confidences may differ in the last float
+        bits), with the per-call set-up paid once: request checks first (one bad text refuses
+        the batch before any is classified), one config check, one default-task look-up, one
+        hook context, and one ``enigma_classify_intents`` call when a plugin classifies
+        batches (the router runs one vectorised forward pass); else one hook call per text.
+        """
+        for text in texts:
+            validate_request(text)
+        if not texts:
+            return []
+        start = time.perf_counter()
+        self._maybe_reload_config()
+        default = self._default_intent()
+        context = self.context(options)
+        found = [self._explicit(text) for text in texts]
+        models: list[Classification | None] = [None] * len(texts)
+        if self.config.enabled:
+            todo = [i for i, c in enumerate(found) if c is None]
+            batch = None
+            if len(todo) > 1:
+                batch = self.plugins.call(
+                    "enigma_classify_intents", texts=[texts[i] for i in todo], context=context
+                ).value
+            if batch is not None and len(batch) == len(todo):
+                for i, result in zip(todo, batch, strict=True):
+                    models[i] = result
+            else:
+                for i in todo:
+                    models[i] = self._model_result(texts[i], context)
+        out = [
+            c if c is not None else self._settle(text, model, default)
+            for text, c, model in zip(texts, found, models, strict=True)
+        ]
+        if self.decisions is not None:
+            share = (time.perf_counter() - start) * 1000 / len(texts)
+            for text, result in zip(texts, out, strict=True):
+                self.decisions.classified(text, result, share)
+        return out
+
     def _classify(self, text: str, options: dict[str, Any] | None) -> Classification:
         """The decision itself: explicit marker, then the model, then keywords."""
         validate_request(text)
         self._maybe_reload_config()
+        default = self._default_intent()
+        explicit = self._explicit(text)
+        if explicit is not None:
+            return explicit
+        model = self._model_result(text, self.context(options)) if self.config.enabled else None
+        return self._settle(text, model, default)
+
+    def _default_intent(self) -> str:
+        """The intent unsure and unmatched requests get (the default task's first)."""
         intents = self.default_task().intents
-        default = intents[0] if intents else "chat"
+        return intents[0] if intents else "chat"
+
+    def _explicit(self, text: str) -> Classification | None:
+        """The intent a request names itself (``[E:intent]``), if some plugin knows it."""
         explicit = EXPLICIT_MARKER.match(text)
         if explicit and (
             self.intent_owner(explicit.group(1)) or explicit.group(1) in KNOWN_INTENTS
         ):
             return Classification(intent=explicit.group(1), confidence=1.0, via="explicit")
-        result: Classification | None = None
-        if self.config.enabled:
-            result = self.plugins.call(
-                "enigma_classify_intent", text=text, context=self.context(options)
-            ).value
+        return None
+
+    def _model_result(self, text: str, context: TaskContext) -> Classification | None:
+        """The classifier plugin's answer for one text (None: no model; keywords decide)."""
+        return self.plugins.call("enigma_classify_intent", text=text, context=context).value
+
+    def _settle(self, text: str, result: Classification | None, default: str) -> Classification:
+        """The model's answer, or keywords where it has none, is unsure or lacks an intent."""
         if result is None:
             return self.keyword_classifier().classify(text, default=default)
         if result.intent in OOS_INTENTS:
@@ -363,15 +422,21 @@ class EnigmaEngine:
         messages: list[dict[str, Any]] | None = None,
         images: list[Any] | None = None,
         files: FileAccess | None = None,
+        on_decision: Callable[[Classification], None] | None = None,
     ) -> RouteResult:
         """Classify ``text``, pick the task owning its intent and run it.
 
         ``messages`` (the whole conversation), ``images`` (decoded attachments) and ``files``
         (which paths in the text may be read) reach the task through its :class:`TaskContext`.
+        ``on_decision`` is called with the classification as soon as it is made, before any
+        task runs (a server sends its routing headers then); route may still adjust it
+        (``via``, ``details``) as it picks the task.
         """
         start = time.perf_counter()
         classification = self._classify(text, options)
         classified = time.perf_counter()
+        if on_decision is not None:
+            on_decision(classification)
         intent = classification.intent
         task = None if intent in OOS_INTENTS else self.intent_owner(intent)
         if intent in OOS_INTENTS:

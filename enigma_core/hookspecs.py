@@ -56,6 +56,17 @@ def enigma_classify_intent(text: str, context: TaskContext) -> Classification | 
 
 
 @hookspec(firstresult=True)
+def enigma_classify_intents(texts: list[str], context: TaskContext) -> list[Classification] | None:
+    """Classify several requests at once: one result per text, in order; None to defer.
+
+    Optional (API 1.2): :meth:`EnigmaEngine.classify_many` (the server's classify batches)
+    calls it first, and ``enigma_classify_intent`` for each text when no plugin answers. The
+    results must be what ``enigma_classify_intent`` gives for each text; implement it when a
+    batch costs less than its texts one by one (e.g. one vectorised forward pass).
+    """
+
+
+@hookspec(firstresult=True)
 def enigma_load_model(task: TaskSpec, model_dir: Path | None, context: TaskContext) -> Any | None:
     """Load the model of ``task`` from ``model_dir`` (None: the plugin's shipped default).
 

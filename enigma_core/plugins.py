@@ -9,20 +9,19 @@ re-raises instead.
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 import threading
 import types
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 import pluggy
 
 from enigma_core import PLUGIN_API_VERSION, hookspecs
 from enigma_core.compat import api_range_error
+from enigma_core.entrypoints import entry_points
 from enigma_core.errors import EnigmaError, PluginError
 from enigma_core.interrupts import user_interrupted
 from enigma_core.types import TaskSpec
@@ -122,6 +121,8 @@ def _contained(exc: BaseException) -> bool:
 
 def unknown_hook_message(name: str) -> str:
     """``unknown hook X (did you mean Y?)`` for a hook name no hookspec declares."""
+    import difflib  # here: only a mistake needs it (start-up time)
+
     close = difflib.get_close_matches(name, hookspecs.HOOK_NAMES, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"implements unknown hook {name!r}{hint}"
@@ -265,13 +266,9 @@ class EnigmaPluginManager:
         """Import each ``enigma`` entry point in turn, honouring the allow/block env lists."""
         allow = _env_list("ENIGMA_LOAD_PLUGINS")
         block = _env_list("ENIGMA_DISABLE_PLUGINS") or set()
-        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            dist = getattr(ep, "dist", None)
+        for ep in sorted(entry_points(ENTRY_POINT_GROUP), key=lambda e: e.name):
             record = PluginRecord(
-                name=ep.name,
-                distribution=dist.metadata["Name"] if dist is not None else None,
-                version=dist.version if dist is not None else None,
-                module=ep.value,
+                name=ep.name, distribution=ep.distribution, version=ep.version, module=ep.value
             )
             if ep.name in self.records:
                 self.warn_once(

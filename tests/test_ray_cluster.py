@@ -3,6 +3,7 @@ second node through a custom resource from the config's ``ray`` section, and sti
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -10,11 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.ray_support import NO_RAY
+from tests.ray_support import NO_RAY, assert_none_left
 
 pytest.importorskip("ray.serve", reason=NO_RAY)
+pytestmark = pytest.mark.ray
 
 CODE = "write a function that reverses a string"
+TAG = "ENIGMA_TEST_RAY_CLUSTER"
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +30,8 @@ def cluster() -> Iterator[tuple[Any, str]]:
     from enigma_core.serve.ray_serve.deployments import APP_NAME, build_app
     from enigma_core.serve.settings import ServeSettings
 
+    tag = f"ray-cluster-test-{os.getpid()}"
+    os.environ[TAG] = tag  # every process the cluster starts inherits it: found after shutdown
     made = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "resources": {"head": 1}})
     second = made.add_node(num_cpus=1, resources={"second_node": 1})
     try:
@@ -48,6 +53,8 @@ def cluster() -> Iterator[tuple[Any, str]]:
         serve.shutdown()
         ray.shutdown()
         made.shutdown()
+        del os.environ[TAG]
+        assert_none_left(TAG, tag)
 
 
 def test_specialist_runs_on_the_second_node(cluster: tuple[Any, str]) -> None:

@@ -7,6 +7,8 @@ other processes hits every endpoint alike: a trivial endpoint of the same server
 POST /v1/classify, and chat completions routed to the chat and code tasks, at concurrency 1, 16
 and 64 (wrk when installed, else a Python client). The median round is reported. Baselines
 measured in the same run: the trivial endpoint (HTTP alone), and each task called in-process.
+After each run the benchmark waits until the server is idle again (its CPU time stops growing),
+so that slow code completions still running in their threads do not slow the next endpoint.
 """
 
 from __future__ import annotations
@@ -72,6 +74,29 @@ def start_server(workers: int, log: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"server did not become ready; its log:\n{log.read_text()}")
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid: int, limit: float = 60.0) -> None:
+    """Wait (at most ``limit`` s) until the server is idle: a slow task (a code completion)
+    keeps running in its thread after the load generator has gone, and would take the CPU
+    and the GIL from whichever endpoint is measured next."""
+    deadline = time.monotonic() + limit
+    before = _cpu_seconds(pid)
+    while before is not None and time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = _cpu_seconds(pid)
+        if now is None or now - before < 0.025:  # under 10 % of a core: idle
+            return
+        before = now
+
+
 def in_process(n: int = 300) -> dict[str, float]:
     """p50 (ms) of each task called directly on an engine in this process, and of route()."""
     from enigma_core.engine import EnigmaEngine
@@ -118,6 +143,7 @@ def main() -> int:
         try:
             for method, path, body in TARGETS.values():  # warm every model once
                 client(url + path, method, body, 1, 0.5 if path != "/healthz" else 0.2)
+                settle(proc.pid)
             runs: dict[tuple[str, int], list[Load]] = {}
             for _ in range(args.rounds):
                 for c in args.concurrency:
@@ -128,6 +154,7 @@ def main() -> int:
                         runs.setdefault((name, c), []).append(
                             client(url + path, method, body, c, duration)
                         )
+                        settle(proc.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=60)

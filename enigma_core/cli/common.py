@@ -1,4 +1,5 @@
-"""Helpers shared by CLI commands: options, JSON output, reading request text.
+"""Helpers shared by CLI commands: JSON output, reading request text (no typer: the fast path
+for ``enigma classify``/``route`` uses them).
 
 Requests are read with limits (:mod:`enigma_core.bounded`): one request from stdin is at most
 1 MB, and a batch file is streamed one bounded line at a time, never read whole.
@@ -11,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from enigma_core.bounded import MAX_REQUEST_BYTES, iter_lines, read_stream
-from enigma_core.commands import JsonOpt, print_json
 from enigma_core.errors import EnigmaError
+from enigma_core.jsonout import print_json
 
-__all__ = ["JsonOpt", "err", "print_json", "read_batch", "read_request"]
+__all__ = ["err", "print_json", "read_batch", "read_request"]
 
 
 def err(message: str) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 import typer
 
 from enigma_core.cli import state
-from enigma_core.cli.common import JsonOpt, print_json
+from enigma_core.cli.common import print_json
+from enigma_core.commands import JsonOpt
 from enigma_core.config import load_config
 from enigma_core.home import config_path, enigma_home
 

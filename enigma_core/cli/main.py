@@ -1,32 +1,43 @@
 """The ``enigma`` CLI: builds the typer app, lets plugins add commands, maps errors to exit codes.
 
 Known errors (:class:`EnigmaError`) print one line on stderr and exit 1; ``ENIGMA_DEBUG=1``
-shows the traceback instead.
+shows the traceback instead. ``enigma classify``/``route`` usually take the fast path
+(:mod:`enigma_core.cli.fastpath`), which answers without importing typer; so typer is imported
+only when the app is built.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-
-import typer
+from typing import TYPE_CHECKING
 
 from enigma_core import __version__
-from enigma_core.cli import config_cmd, plugins_cmd, route_cmd, state
+from enigma_core.cli import state
+from enigma_core.cli.requests import CONTEXT_SETTINGS
 from enigma_core.cli.task_options import declared_options, train_options, with_task_options
-from enigma_core.commands import CommandGroups
 from enigma_core.errors import EnigmaError
 from enigma_core.interrupts import install_sigint_handler
+
+if TYPE_CHECKING:
+    import typer
 
 
 def _version(value: bool) -> None:
     if value:
+        import typer
+
         sys.stdout.write(f"enigma {__version__}\n")
         raise typer.Exit()
 
 
 def build_app() -> typer.Typer:
     """The full CLI: core commands plus whatever installed plugins register."""
+    import typer
+
+    from enigma_core.cli import config_cmd, plugins_cmd, route_cmd
+    from enigma_core.commands import CommandGroups
+
     # Plain help text (rich_markup_mode=None); typer would still escape "[required]" for rich
     # and print a literal "\\[required]" unless told rich is not used.
     typer.core.HAS_RICH = False
@@ -48,12 +59,10 @@ def build_app() -> typer.Typer:
         """enigma: route each request to the small specialist model that owns it."""
 
     declared = declared_options(state.plugin_manager())
-    # Requests may start with '-' ("-40 C to F"): unknown options are kept as the request text.
-    request_settings = {"ignore_unknown_options": True}
-    app.command("route", context_settings=request_settings)(
+    app.command("route", context_settings=dict(CONTEXT_SETTINGS))(
         with_task_options(route_cmd.route, declared)
     )
-    app.command("classify", context_settings=request_settings)(
+    app.command("classify", context_settings=dict(CONTEXT_SETTINGS))(
         with_task_options(route_cmd.classify, declared)
     )
     app.add_typer(plugins_cmd.app, name="plugins")
@@ -110,10 +119,17 @@ def _debug() -> bool:
     return os.environ.get("ENIGMA_DEBUG", "") not in ("", "0", "false", "no")
 
 
-def run(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the CLI and turn known errors into one line + exit 1."""
+def run(argv: list[str] | None = None, *, fast: bool = True) -> None:
+    """Console-script entry point: run the CLI and turn known errors into one line + exit 1.
+
+    ``fast=False`` skips the fast path (tests compare the two on the same command lines).
+    """
     install_sigint_handler()
     try:
+        if fast:
+            from enigma_core.cli import fastpath
+
+            fastpath.run(sys.argv[1:] if argv is None else list(argv))  # exits if it ran
         app = build_app()
         app(args=argv, prog_name="enigma")
     except EnigmaError as exc:

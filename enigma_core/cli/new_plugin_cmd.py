@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from enigma_core.cli.common import JsonOpt, print_json
+from enigma_core.cli.common import print_json
+from enigma_core.commands import JsonOpt
 
 
 def new_plugin(

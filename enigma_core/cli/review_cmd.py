@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 
 from enigma_core.cli import state
-from enigma_core.cli.common import JsonOpt, print_json
+from enigma_core.cli.common import print_json
+from enigma_core.commands import JsonOpt
 from enigma_core.errors import EnigmaError
 
 app = typer.Typer(help="Review uncertain routing decisions and label them.")

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from enigma_core.cli.common import JsonOpt, print_json
+from enigma_core.cli.common import print_json
+from enigma_core.commands import JsonOpt
 from enigma_core.presets import DEFAULT_VOCAB_SIZE, size_table
 
 

@@ -3,6 +3,7 @@
 The core knows no classifier by name: the router plugin declares ``--model``,
 ``--oos-threshold``, ``--oos-budget``, ``--explain``... and this module turns them into typer
 options (a ``flag`` kind is an on/off switch; options marked ``train`` also go on ``enigma train``).
+The same declarations drive the typer-free parser of :mod:`enigma_core.cli.fastpath`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
-
-import typer
 
 if TYPE_CHECKING:
     from enigma_core.plugins import EnigmaPluginManager
@@ -81,6 +80,8 @@ def resolve(declared: list[DeclaredOption], values: dict[str, Any]) -> CallOptio
 
 def _parameter(item: DeclaredOption) -> inspect.Parameter:
     """The typer parameter of one declared option (a flag is a plain ``--name`` switch)."""
+    import typer  # here, not at the top: the fast path (cli/fastpath.py) runs without typer
+
     option = item.option
     help_text = f"{option.help} [{item.task}]"
     if option.kind == "flag":

@@ -11,8 +11,9 @@ from typing import Annotated
 
 import typer
 
-from enigma_core.cli.common import JsonOpt, print_json
+from enigma_core.cli.common import print_json
 from enigma_core.cli.task_options import CallOptions
+from enigma_core.commands import JsonOpt
 
 DataOpt = Annotated[
     list[Path] | None,

@@ -32,7 +32,7 @@ async def classify(request: Request) -> Response:
     options = classify_options(body)
     timeout = state.settings.timeout
     try:
-        results = await state.classifier.run(state, texts, options, timeout=timeout)
+        results = await state.classifier.run(texts, options, timeout=timeout)
     except Exception as exc:
         raise to_api_error(exc, None, state, timeout) from None
     items = [{"text": text, **c.to_dict()} for text, c in results]

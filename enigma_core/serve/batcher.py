@@ -1,8 +1,9 @@
 """Classification off the event loop at HTTP speed: one thread takes every waiting request at once.
 
 Each wake-up of the worker thread costs two thread hand-offs; under load, requests that arrive
-while a batch runs form the next batch, so that cost is shared instead of paid per request.
-Bounded like a lane: past ``capacity`` waiting texts, a 429 at once.
+while a batch runs form the next batch, so that cost is shared instead of paid per request, and
+the batch goes to one call (``fn``, e.g. one :meth:`EnigmaEngine.classify_many` per option set).
+Bounded like a lane: past ``capacity`` waiting requests, a 429 at once.
 """
 
 from __future__ import annotations
@@ -18,11 +19,16 @@ from enigma_core.serve.lanes import LaneTimeout, contained
 Job = tuple[tuple[Any, ...], asyncio.Future]
 
 
+BatchFn = Callable[[list[tuple[Any, ...]]], list[tuple[bool, Any]]]
+"""Takes the ``args`` of every waiting request; returns ``(ok, value or exception)`` for each,
+in order (one request's failure must not fail the others)."""
+
+
 class Batcher:
-    """Runs ``fn(*args)`` calls in one worker thread, as many per wake-up as are waiting."""
+    """Runs the waiting requests in one worker thread, all of them in one ``fn`` call."""
 
     def __init__(
-        self, name: str, fn: Callable[..., Any], capacity: int, on_reject: Callable[[str], None]
+        self, name: str, fn: BatchFn, capacity: int, on_reject: Callable[[str], None]
     ) -> None:
         self.name = name
         self.capacity = capacity
@@ -37,7 +43,8 @@ class Batcher:
         )
 
     async def run(self, *args: Any, timeout: float) -> Any:
-        """``fn(*args)`` in the worker thread; its exception re-raised; LaneTimeout at deadline."""
+        """This request's answer from ``fn`` in the worker thread; its exception re-raised;
+        LaneTimeout at the deadline."""
         if len(self._pending) + self._running >= self.capacity:
             self._on_reject(self.name)
             raise ApiError(
@@ -67,10 +74,16 @@ class Batcher:
         self._executor.submit(self._work, batch)
 
     def _work(self, batch: list[Job]) -> None:
-        results: list[Any] = []
+        results: list[Any] = [None] * len(batch)
         try:
-            for args, future in batch:  # a request that already timed out is skipped
-                results.append(None if future.done() else contained(self._fn, args))
+            live = [i for i, (_args, future) in enumerate(batch) if not future.done()]
+            if live:  # requests that already timed out are skipped
+                ok, answers = contained(self._fn, ([batch[i][0] for i in live],))
+                if not ok or len(answers) != len(live):
+                    failure = answers if not ok else RuntimeError(f"{self.name}: lost answers")
+                    answers = [(False, failure)] * len(live)
+                for i, answer in zip(live, answers, strict=True):
+                    results[i] = answer
         finally:
             loop = self._loop
             if loop is not None and not loop.is_closed():

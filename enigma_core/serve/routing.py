@@ -2,22 +2,19 @@
 
 Requests go through :meth:`EnigmaEngine.route` itself (decision log, cascades and all). A
 stream must send its ``x-enigma-*`` headers before the task finishes, so :class:`ServingEngine`
-tells the calling thread's :class:`Listener` what was classified and which task runs, as it
-happens. The engine has no public hook for this yet: ``_classify`` is the one private method
-used (checked at import, so a rename fails loudly, not silently).
+tells the calling thread's :class:`Listener` what was classified (route's public
+``on_decision`` hook) and which task runs (:meth:`EnigmaEngine.execute`), as it happens.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from enigma_core.engine import EnigmaEngine, RouteResult
 from enigma_core.types import Classification, TaskResult, TaskSpec
-
-if not callable(getattr(EnigmaEngine, "_classify", None)):
-    raise ImportError("enigma serve needs EnigmaEngine._classify (see enigma_core.serve.routing)")
 
 _local = threading.local()
 
@@ -49,6 +46,10 @@ class Listener:
     task: TaskSpec | None = None
     plugin: str | None = None
 
+    def classified(self, classification: Classification) -> None:
+        """route()'s ``on_decision``: the request is classified (route may still adjust it)."""
+        self.classification = classification
+
     def decision(self) -> Decision | None:
         """The decision as it stands (None before classification or forcing)."""
         if self.classification is None:
@@ -69,12 +70,18 @@ def _listener() -> Listener | None:
 class ServingEngine(EnigmaEngine):
     """An :class:`EnigmaEngine` that reports its decisions to the calling thread's listener."""
 
-    def _classify(self, text: str, options: dict[str, Any] | None) -> Classification:
-        result = super()._classify(text, options)
+    def route(
+        self,
+        text: str,
+        *,
+        on_decision: Callable[[Classification], None] | None = None,
+        **extras: Any,
+    ) -> RouteResult:
+        """Route as the engine does, telling this thread's listener the classification."""
         listener = _listener()
-        if listener is not None:
-            listener.classification = result  # route() may still adjust it (via, details)
-        return result
+        if on_decision is None and listener is not None:
+            on_decision = listener.classified
+        return super().route(text, on_decision=on_decision, **extras)
 
     def execute(self, task: TaskSpec | str, text: str, **extras: Any) -> TaskResult:
         """Run ``task`` as the engine does, after telling the listener which task it is."""

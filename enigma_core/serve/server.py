@@ -92,10 +92,20 @@ class DrainingServer(uvicorn.Server):
         self.should_exit = True
 
 
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread may hold the GIL while another waits for it (Python's default: 0.005).
+
+The event loop and the classify thread take turns with the GIL; with the default each may wait
+5 ms for the other. Measured with two servers side by side (wrk alternating, concurrency 16,
+median of 5 rounds): 2,969 classify req/s and p99 28 ms at 1 ms, against 2,380 and 42 ms at
+5 ms (docs/SERVING.md)."""
+
+
 def serve_socket(settings: ServeSettings, sock: socket.socket) -> None:
     """Run one worker on an already bound socket until it is told to stop."""
     from enigma_core.serve.app import create_app
 
+    sys.setswitchinterval(SWITCH_INTERVAL)
     gate = create_app(settings)
     server = DrainingServer(_uvicorn_config(gate, settings), gate.state)
     server.run(sockets=[sock])

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from enigma_core.context import FileAccess
 from enigma_core.serve.batcher import Batcher
-from enigma_core.serve.lanes import Lane
+from enigma_core.serve.lanes import Lane, contained
 from enigma_core.serve.metrics import Metrics
 from enigma_core.serve.settings import ServeSettings
 
@@ -20,15 +20,45 @@ CLASSIFY_QUEUE = 1024
 """Classify requests allowed to wait (at least): each is sub-millisecond work."""
 
 
-def classify_texts(state: ServerState, texts: list[str], options: dict[str, Any]) -> list[Any]:
-    """(text, Classification) for each text, in order (runs in the classify thread)."""
-    engine = state.engine
+def classify_now(
+    state: ServerState, texts: list[str], options: dict[str, Any]
+) -> list[tuple[str, Any]]:
+    """(text, Classification) for each text, in order: one :meth:`classify_many` call."""
+    start = time.perf_counter()
+    results = state.engine.classify_many(texts, options)
+    share = (time.perf_counter() - start) / len(texts)
     observe = state.metrics.classify_seconds.observe
-    out = []
-    for text in texts:
-        start = time.perf_counter()
-        out.append((text, engine.classify(text, options)))
-        observe(time.perf_counter() - start)
+    for _ in texts:
+        observe(share)
+    return list(zip(texts, results, strict=True))
+
+
+def classify_jobs(
+    state: ServerState, jobs: list[tuple[list[str], dict[str, Any]]]
+) -> list[tuple[bool, Any]]:
+    """The classify thread's batch: ``(ok, results or exception)`` per request, in order.
+
+    Requests with the same options share one :meth:`classify_many` call; if that call fails,
+    its requests are retried one by one so that only the bad one fails.
+    """
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, (_texts, options) in enumerate(jobs):
+        groups.setdefault(tuple(sorted(options.items())), []).append(i)
+    out: list[tuple[bool, Any]] = [(False, None)] * len(jobs)
+    for members in groups.values():
+        texts = [text for i in members for text in jobs[i][0]]
+        ok, value = contained(classify_now, (state, texts, jobs[members[0]][1]))
+        if ok:
+            pos = 0
+            for i in members:
+                n = len(jobs[i][0])
+                out[i] = (True, value[pos : pos + n])
+                pos += n
+        elif len(members) == 1:
+            out[members[0]] = (False, value)
+        else:
+            for i in members:
+                out[i] = contained(classify_now, (state, *jobs[i]))
     return out
 
 
@@ -57,7 +87,10 @@ class ServerState:
         s = self.settings
         reject = self.metrics.rejections.labels
         self.classifier = Batcher(
-            "classify", classify_texts, max(s.queue, CLASSIFY_QUEUE), lambda n: reject(n).inc()
+            "classify",
+            lambda jobs: classify_jobs(self, jobs),
+            max(s.queue, CLASSIFY_QUEUE),
+            lambda n: reject(n).inc(),
         )
         self.execute_lane = Lane("execute", s.threads, s.queue, lambda n: reject(n).inc())
         self.files = (

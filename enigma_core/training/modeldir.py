@@ -18,7 +18,6 @@ import errno
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -139,6 +138,8 @@ def committed_dir(directory: str | Path) -> Path:
 
 def commit(out: Path, write_weights: Callable[[Path], None], config: dict[str, Any]) -> None:
     """Replace ``out``'s model with new weights + config, keeping the old pair until done."""
+    import shutil  # here: loading a model (every request's path) does not need it
+
     from enigma_core.atomic import atomic_write_json
 
     out.mkdir(parents=True, exist_ok=True)
@@ -161,4 +162,6 @@ def _link_or_copy(src: Path, dst: Path) -> None:
     try:
         os.link(src, dst)
     except OSError:
+        import shutil
+
         shutil.copy2(src, dst)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import threading
+from collections.abc import AsyncIterator
 from typing import Any
 
 from ray import serve
@@ -37,21 +40,52 @@ class Specialist:
         with contextlib.suppress(EnigmaError):  # a task without a model (built-in chat...)
             self.engine.load(task)
 
-    def run(
-        self, text: str, options: Any, messages: Any, images: Any, files: Any, stream: bool
-    ) -> tuple[TaskResult, list[str]]:
-        """Run the task; the streamed chunks (when asked) come back with the answer."""
-        chunks: list[str] = []
-        result = self.engine.execute(
-            self.task,
-            text,
-            emit=chunks.append if stream else None,
-            options=options,
-            messages=messages,
-            images=images,
-            files=files,
+    def run(self, text: str, options: Any, messages: Any, images: Any, files: Any) -> TaskResult:
+        """Run the task; its whole answer."""
+        return self.engine.execute(
+            self.task, text, options=options, messages=messages, images=images, files=files
         )
-        return result, chunks
+
+    async def stream(
+        self, text: str, options: Any, messages: Any, images: Any, files: Any
+    ) -> AsyncIterator[tuple[str, Any]]:
+        """Run the task in a thread; yield ``("piece", text)`` as it emits, then the result.
+
+        Called through a streaming handle, so each piece leaves this replica as soon as the
+        task emits it. Cancelled (the client left, the ingress timed out): the task's next
+        ``emit`` raises, which stops it.
+        """
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        stopped = threading.Event()
+
+        def emit(piece: str) -> None:
+            if stopped.is_set():
+                raise EnigmaError(f"task {self.task!r}: the caller stopped listening")
+            loop.call_soon_threadsafe(events.put_nowait, ("piece", piece))
+
+        def work() -> TaskResult:
+            return self.engine.execute(
+                self.task,
+                text,
+                emit=emit,
+                options=options,
+                messages=messages,
+                images=images,
+                files=files,
+            )
+
+        done = loop.run_in_executor(None, work)
+        done.add_done_callback(lambda _f: events.put_nowait(("end", None)))
+        try:
+            while True:
+                kind, value = await events.get()
+                if kind == "end":
+                    break
+                yield kind, value
+            yield "result", await done  # raises what the task raised
+        finally:
+            stopped.set()
 
     def where(self) -> dict[str, Any]:
         """This replica's process id and Ray node (for ``--status`` and the fault tests)."""

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from enigma_core.training.recipe import TrainingRecipe
     from enigma_core.types import Classification
 
-ENIGMA_PLUGIN_API = ">=1.1,<2"
+ENIGMA_PLUGIN_API = ">=1.2,<2"
 
 ROUTER_TASK = TaskSpec(
     name="router",
@@ -111,8 +111,25 @@ def enigma_classify_intent(text: str, context: TaskContext) -> Classification | 
     model does not know are matched on their task's examples (``newintents.py``) unless
     ``new_intents`` is False (then the core's keywords decide them, as before).
     """
+    from enigma_router.routing import classify
+
+    found = _router_call(context)
+    return None if found is None else classify(found[0], text, **found[1])
+
+
+@hookimpl
+def enigma_classify_intents(texts: list[str], context: TaskContext) -> list[Classification] | None:
+    """:func:`enigma_classify_intent` of several texts, their bag sums in one batch."""
+    from enigma_router.routing import classify_many
+
+    found = _router_call(context)
+    return None if found is None else classify_many(found[0], texts, **found[1])
+
+
+def _router_call(context: TaskContext) -> tuple[Any, dict[str, Any]] | None:
+    """The router model and the per-call knobs from ``context``; None when none is trained."""
     from enigma_router.newintents import unknown_intents
-    from enigma_router.routing import classify, resolve_model_dir
+    from enigma_router.routing import resolve_model_dir
 
     engine = context.engine
     # Resolving the directory stats files: only needed until the model is loaded.
@@ -122,17 +139,15 @@ def enigma_classify_intent(text: str, context: TaskContext) -> Classification | 
         return None
     opts = context.options
     model = context.model(ROUTER_TASK.name)
-    return classify(
-        model,
-        text,
-        threshold=opts.get("oos_threshold"),
-        margin=opts.get("oos_margin"),
-        budget=_budget(opts.get("oos_budget")),
-        explain=bool(opts.get("explain")),
-        new_intents=None
+    return model, {
+        "threshold": opts.get("oos_threshold"),
+        "margin": opts.get("oos_margin"),
+        "budget": _budget(opts.get("oos_budget")),
+        "explain": bool(opts.get("explain")),
+        "new_intents": None
         if opts.get("new_intents") is False
         else unknown_intents(model, context.tasks),
-    )
+    }
 
 
 def _budget(value: Any) -> float | None:

@@ -14,6 +14,8 @@ from enigma_core.errors import EnigmaError
 from enigma_core.types import Classification
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from enigma_core.context import TaskContext
     from enigma_router.inference import RouterModel
 
@@ -50,6 +52,7 @@ def classify(
     budget: float | None = None,
     explain: bool = False,
     new_intents: dict[str, tuple[str, ...]] | None = None,
+    acc: np.ndarray | None = None,
 ) -> Classification:
     """One forward pass -> :class:`Classification` (``via="model"``; unsure -> ``oos``).
 
@@ -57,9 +60,10 @@ def classify(
     (read off the stored curve) for this call; ``explain`` adds the nearest training examples.
     ``new_intents`` (``{intent: examples}`` of installed tasks the model does not know) are
     matched by nearest neighbours (``newintents.py``) and listed in ``known_intents``, so the
-    core does not send them to keywords.
+    core does not send them to keywords. ``acc``: the text's bag sum when already computed
+    (:func:`classify_many`).
     """
-    acc = model.bag_sum(text)
+    acc = model.bag_sum(text) if acc is None else acc
     probs, score, limit = model.scored(acc, budget)
     intent, confidence, alternatives = model.decide(
         probs, top_k=top_k, threshold=threshold, margin=margin, unknown=score, limit=limit
@@ -119,6 +123,12 @@ def classify(
         details=details,
         known_intents=tuple(known),
     )
+
+
+def classify_many(model: RouterModel, texts: list[str], **options: Any) -> list[Classification]:
+    """:func:`classify` of each text, their bag sums computed in one batch (``bag_sums``)."""
+    sums = model.bag_sums(texts)
+    return [classify(model, t, acc=a, **options) for t, a in zip(texts, sums, strict=True)]
 
 
 def model_info(model_dir: str | Path | None) -> dict[str, Any] | None:
