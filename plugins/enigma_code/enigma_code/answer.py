@@ -14,7 +14,7 @@ from typing import Any
 from enigma_code.candidates import Borrowed, Library, coverage, name_in_request
 from enigma_code.generate import CodeModel, CodeOptions, syntax_error, trim_to_parse
 from enigma_code.sandbox_isolation import Isolation
-from enigma_code.verify import Draft, check_draft, choose_with_retrieved
+from enigma_code.verify import RELEVANT, Draft, check_draft, choose, choose_with_retrieved
 
 NO_ANSWER = "# no verified function found for this request: {why}\n"
 DEFAULT_DRAFTS = 5
@@ -151,7 +151,9 @@ def check_all(
     retrieved: int,
 ) -> CheckedDrafts:
     """Sample and check the model's drafts, then retrieve and check library functions (timed
-    separately, so one run gives the model-only and the with-retrieval figures)."""
+    separately, so one run gives the model-only and the with-retrieval figures). Retrieved
+    functions run only when they could be shown: the model's drafts did not verify and their
+    relevance reaches :data:`~enigma_code.verify.RELEVANT`."""
     start = time.perf_counter()
     sampled, tokens = sample_drafts(model, request, options, max(1, drafts))
     for draft in sampled:
@@ -159,8 +161,14 @@ def check_all(
             check_draft(draft, request, iso)
     model_seconds = time.perf_counter() - start
     pairs = retrieved_drafts(library, request, retrieved)
-    for draft, _ in pairs:
-        check_draft(draft, request, iso)
+    model_verified = choose(sampled).verified
+    for draft, _ in pairs:  # only what could change the answer runs in the sandbox
+        if model_verified:
+            draft.status, draft.reason = "not_needed", "the model's drafts verified"
+        elif draft.relevance < RELEVANT:
+            draft.status, draft.reason = "not_relevant", f"relevance {draft.relevance:.2f}"
+        else:
+            check_draft(draft, request, iso)
     return CheckedDrafts(sampled, pairs, tokens, model_seconds, time.perf_counter() - start)
 
 

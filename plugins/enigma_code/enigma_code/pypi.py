@@ -52,13 +52,19 @@ class Source:
         return f"{self.package}=={self.version}"
 
 
-def licence_family(metadata: str) -> str:
-    """MIT, BSD, Apache or PSF from a wheel's METADATA (``License-Expression``, ``License``,
-    then the classifiers); ``""`` when none of those is stated."""
+def stated_licence(metadata: str) -> str:
+    """What a wheel's METADATA says about its licence (``License-Expression``, ``License``,
+    then the licence classifiers), as one line."""
     headers = HeaderParser().parsestr(metadata)
     stated = [headers.get("License-Expression") or "", (headers.get("License") or "")[:200]]
     stated += [c for c in headers.get_all("Classifier") or [] if c.startswith("License ::")]
-    text = " ".join(stated)
+    return " ".join(s.strip() for s in stated if s.strip())
+
+
+def licence_family(metadata: str) -> str:
+    """MIT, BSD, Apache or PSF from a wheel's METADATA (:func:`stated_licence`); ``""`` when
+    none of those is stated."""
+    text = stated_licence(metadata)
     for family, pattern in (
         ("MIT", r"\bMIT\b"),
         ("BSD", r"\bBSD\b"),
@@ -116,10 +122,12 @@ def unpack(wheel: Path, name: str, version: str) -> Source:
             metas = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
             if not metas:
                 raise EnigmaError(f"{wheel}: no METADATA in the wheel")
-            licence = licence_family(archive.read(metas[0]).decode("utf-8", "replace"))
+            metadata = archive.read(metas[0]).decode("utf-8", "replace")
+            licence = licence_family(metadata)
             if licence not in PERMISSIVE:
+                stated = stated_licence(metadata)[:80] or "none stated"
                 raise EnigmaError(
-                    f"{wheel.name}: licence {licence or 'not stated'} is not one of "
+                    f"{wheel.name}: licence {stated!r} is not one of "
                     f"{', '.join(PERMISSIVE)}; not mined"
                 )
             root = wheel.parent / "src" / f"{_wheel_name(name)}-{version}"

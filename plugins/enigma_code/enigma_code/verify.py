@@ -360,7 +360,8 @@ def choose_with_retrieved(
     """The model drafts' verdict (:func:`choose`) when it verifies; else the best-ranked kept
     retrieved function whose docstring or name has :data:`RELEVANT` of the request's telling
     words and that either has every word of its name in the request or behaves exactly like
-    a draft of another origin (a model draft or another module's function) on every probe.
+    a draft of another origin (a model draft or another relevant module's function) on every
+    probe.
     Returns the verdict and the retrieved draft chosen (None when the model won or none did)."""
     verdict = choose(model)
     everything = [*model, *retrieved]
