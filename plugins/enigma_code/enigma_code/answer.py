@@ -28,6 +28,7 @@ class VerifiedAnswer:
     code: str
     verified: bool
     drafts: int = 0
+    """The model's drafts sampled (retrieved functions are counted in ``checks``)."""
     tokens: int = 0
     seconds: float = 0.0
     checks: dict[str, Any] = field(default_factory=dict)
@@ -131,7 +132,7 @@ class CheckedDrafts:
         return VerifiedAnswer(
             result.code,
             result.verified,
-            len(self.sampled) + len(found),
+            len(self.sampled),
             self.tokens,
             seconds,
             result.checks,
