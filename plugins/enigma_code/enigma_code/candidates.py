@@ -17,6 +17,7 @@ import contextlib
 import functools
 import importlib.util
 import json
+import os
 import re
 import sys
 import textwrap
@@ -360,10 +361,20 @@ def read_library(path: Path) -> list[Borrowed]:
 
 
 def default_library_path() -> Path:
-    """``<ENIGMA_HOME>/data/code_library.jsonl``, where ``enigma data code`` writes it."""
-    from enigma_core.home import enigma_home
+    """``<ENIGMA_HOME>/data/code_library.jsonl``, where ``enigma data code`` writes it.
 
-    return enigma_home() / "data" / LIBRARY_NAME
+    The home follows the core's rule (``ENIGMA_HOME``, else the platform's user data folder);
+    plugins may not import the core's private ``home`` module, so it is spelled out here."""
+    explicit = os.environ.get("ENIGMA_HOME")
+    if explicit:
+        home = Path(explicit).expanduser()
+    elif sys.platform == "win32":
+        home = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "enigma"
+    elif sys.platform == "darwin":
+        home = Path.home() / "Library" / "Application Support" / "enigma"
+    else:
+        home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "enigma"
+    return home / "data" / LIBRARY_NAME
 
 
 def coverage(request: str, item: Borrowed) -> float:

@@ -232,3 +232,20 @@ def test_data_code_offline_without_wheels_fails_with_one_line(tmp_path: Path) ->
     assert done.returncode != 0
     assert "no wheel for algorithms==1.0.1 (offline)" in done.stderr
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_without_a_library_file_the_stdlib_is_mined_once_and_kept() -> None:
+    from enigma_code.candidates import default_library_path, load_library
+
+    load_library.cache_clear()
+    path = default_library_path()
+    assert not path.exists()  # a fresh ENIGMA_HOME per test
+    lib = load_library()
+    assert path.exists() and read_library(path) == lib.items
+    assert {i.package for i in lib.items} == {"python"}
+    assert all(i.licence == "PSF-2.0" for i in lib.items)
+    names = {f"{i.module}.{i.name}" for i in lib.items}
+    assert "calendar.isleap" in names  # a self-contained stdlib function
+    (_, best), *_ = lib.search("write a function that returns true if a year is a leap year", 1)
+    assert best.name == "isleap"
+    load_library.cache_clear()
