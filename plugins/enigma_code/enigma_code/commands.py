@@ -77,13 +77,15 @@ def data_code(
         Path | None,
         typer.Option(
             "--library",
-            help="Where the retrieval library goes (default: ENIGMA_HOME/data/code_library.jsonl).",
+            help="Write the retrieval library here (with --pypi, default: "
+            "ENIGMA_HOME/data/code_library.jsonl; without either, none is written).",
         ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Mine (request -> function) pairs from Python sources, split by module, and write the
-    retrieval library (self-contained stdlib and pinned-package functions, with licences)."""
+    """Mine (request -> function) pairs from Python sources, split by module; with ``--pypi``
+    or ``--library``, also write the retrieval library (self-contained stdlib and
+    pinned-package functions, with licences)."""
     from enigma_code.candidates import borrow, default_library_path, stdlib_entry, write_library
     from enigma_code.mining import mine_to_files, stdlib_root
     from enigma_code.pypi import fetch
@@ -95,10 +97,11 @@ def data_code(
     roots = list(from_ or [stdlib_root()]) + [s.root for s in sources]
     labels = {s.root: (s.label, s.licence) for s in sources}
     counts: dict[str, Any] = dict(mine_to_files(roots, out, max_lines, heldout, labels))
-    entries = [stdlib_entry()] + [(s.root, s.package, s.version, s.licence) for s in sources]
-    library_path = library or default_library_path()
-    counts["library"] = write_library(borrow(entries), library_path)
-    counts["library_file"] = str(library_path)
+    library_path = library or (default_library_path() if pypi else None)
+    if library_path is not None:  # never replace a user's library unasked
+        entries = [stdlib_entry()] + [(s.root, s.package, s.version, s.licence) for s in sources]
+        counts["library"] = write_library(borrow(entries), library_path)
+        counts["library_file"] = str(library_path)
     counts["sources"] = [{"package": "python", "licence": "PSF-2.0"}] + [
         {"package": s.package, "version": s.version, "licence": s.licence, "wheel": s.wheel}
         for s in sources
@@ -111,7 +114,11 @@ def data_code(
             f"{counts['train_file']}",
             f"held-out {counts['heldout']:>6} pairs from {counts['heldout_modules']} modules -> "
             f"{counts['heldout_file']}",
-            f"library  {counts['library']:>6} self-contained functions -> {library_path}",
+            *(
+                [f"library  {counts['library']:>6} self-contained functions -> {library_path}"]
+                if library_path is not None
+                else []
+            ),
             *[f"source   {s.label} ({s.licence}, {s.wheel})" for s in sources],
         ],
     )
