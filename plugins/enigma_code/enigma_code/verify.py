@@ -31,6 +31,7 @@ _VALUES: dict[str, list[Any]] = {
     "int": [0, 1, 7, -3, 12],
     "float": [0.0, 1.5, -40.0, 36.6, 100.0],
     "list": [[3, 1, 2], [], [5], [1, 2, 2, 3], [-4, 0, 9, 9]],
+    "nested": [[[1, 2], [3]], [], [[5]], [[1, 2], [3, 4]], [[-1, 0], [9, 9]]],
     "strlist": [["b", "a"], [], ["x"], ["hi", "there", "hi"], ["Ab", "cD"]],
     "dict": [{"a": 1, "b": 2}, {}, {"x": 9}, {"k": 0, "z": -1}, {"b": 2, "a": 3}],
     "bool": [True, False, True, False, True],
@@ -107,6 +108,7 @@ _NAME_HINTS: dict[str, tuple[str, ...]] = {
     ),
 }
 _WORD_HINTS: dict[str, tuple[str, ...]] = {
+    "nested": ("list of lists", "lists of lists", "matrix", "list of rows"),
     "strlist": ("list of words", "list of strings", "list of names"),
     "list": ("list", "numbers", "array", "elements", "items", "sequence"),
     "dict": ("dict", "dictionary", "mapping"),
@@ -189,11 +191,14 @@ def entry_of(code: str) -> tuple[str, list[str]]:
 def kind_of(param: str, request: str, first: bool = False) -> str:
     """The probe type for a parameter: from its name, unless it is the first one and the
     request never mentions that type ("sorts a list of numbers" probes ``text`` with lists);
-    without a name hint, from the request's words; else int."""
+    without a name hint, from the request's words; else int. A list for a request about a
+    list of lists or a matrix is probed with lists of lists."""
     text = request.lower()
     said = next((k for k, words in _WORD_HINTS.items() if any(w in text for w in words)), "")
     low = param.lower()
     named = next((k for k, names in _NAME_HINTS.items() if low in names), "")
+    if said == "nested" and named in ("list", ""):  # a list-named parameter of a matrix
+        return said
     if named and first and said and not any(w in text for w in _WORD_HINTS.get(named, ())):
         return said
     return named or said or "int"
