@@ -37,6 +37,9 @@ def test_probes_follow_the_signature_and_the_request() -> None:
     calls = probe_calls("sum of a list of numbers", ["xs", "n"])
     assert all(isinstance(a[0], list) and isinstance(a[1], int) for a, _ in calls)
     assert all(isinstance(a[0], list) for a, _ in probe_calls("largest item in a list", ["q"]))
+    nested = probe_calls("flattens a list of lists into one list", ["lst"])
+    assert all(all(isinstance(row, list) for row in a[0]) for a, _ in nested)
+    assert any(a[0] for a, _ in nested)
 
 
 def test_a_drafts_own_doctest_examples_are_read() -> None:
