@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from enigma_code.drafts_parse import parse_draft
 from enigma_code.sandbox import probe_candidate
 from enigma_code.sandbox_isolation import Isolation
 
@@ -174,7 +175,7 @@ class Verification:
 def entry_of(code: str) -> tuple[str, list[str]]:
     """Name and positional parameter names of the last top-level function, or ``("", [])``."""
     try:
-        tree = ast.parse(code)
+        tree = parse_draft(code)
     except (SyntaxError, ValueError, RecursionError):
         return "", []
     defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
@@ -219,7 +220,7 @@ def doctest_calls(code: str, entry: str) -> list[tuple[Call, Any]]:
     found: list[tuple[Call, Any]] = []
     for expr, want in _DOCTEST.findall(code):
         try:
-            call = ast.parse(expr.strip(), mode="eval").body
+            call = parse_draft(expr.strip(), mode="eval").body
             expected = ast.literal_eval(want.strip())
             if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
                 continue
