@@ -11,12 +11,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from enigma_code.candidates import Borrowed, Library, coverage, name_in_request
 from enigma_code.generate import CodeModel, CodeOptions, syntax_error, trim_to_parse
 from enigma_code.sandbox_isolation import Isolation
-from enigma_code.verify import Draft, check_draft, choose
+from enigma_code.verify import RELEVANT, Draft, check_draft, choose, choose_with_retrieved
 
 NO_ANSWER = "# no verified function found for this request: {why}\n"
 DEFAULT_DRAFTS = 5
+DEFAULT_RETRIEVED = 5
 
 
 @dataclass
@@ -26,16 +28,23 @@ class VerifiedAnswer:
     code: str
     verified: bool
     drafts: int = 0
+    """The model's drafts sampled (retrieved functions are counted in ``checks``)."""
     tokens: int = 0
     seconds: float = 0.0
     checks: dict[str, Any] = field(default_factory=dict)
     agreement: float = 0.0
     reason: str = ""
+    borrowed: Borrowed | None = None
+    """The retrieved function shown, when the answer is one (attribution goes with it)."""
 
     @property
     def output(self) -> str:
         """The text shown: the code, or one plain comment line saying none was verified."""
-        return self.code if self.verified else NO_ANSWER.format(why=self.reason or "none passed")
+        if not self.verified:
+            return NO_ANSWER.format(why=self.reason or "none passed")
+        if self.borrowed is not None:
+            return self.borrowed.attribution() + self.code
+        return self.code
 
     def to_data(self) -> dict[str, Any]:
         """The ``TaskResult.data`` form."""
@@ -48,6 +57,7 @@ class VerifiedAnswer:
             "checks": self.checks,
             "agreement": self.agreement,
             **({} if self.verified else {"reason": self.reason}),
+            **({"retrieved": self.borrowed.to_dict()} if self.borrowed else {}),
         }
 
 
@@ -67,8 +77,9 @@ def sample_drafts(
             top_p=options.top_p,
             seed=options.seed + i,
         )
-        code, used, _, reason = model.attempt(request, params, None, options.max_lines,
-                                              options.guided)
+        code, used, _, reason = model.attempt(
+            request, params, None, options.max_lines, options.guided
+        )
         tokens += used
         error = syntax_error(code)
         if error is not None and reason == "length":
@@ -82,27 +93,110 @@ def sample_drafts(
     return drafts, tokens
 
 
+def retrieved_drafts(
+    library: Library | None, request: str, count: int
+) -> list[tuple[Draft, Borrowed]]:
+    """The ``count`` best library functions for ``request`` as unchecked drafts."""
+    if library is None or count <= 0:
+        return []
+    return [
+        (
+            Draft(
+                code=item.code,
+                origin=f"{item.module}.{item.name}",
+                relevance=coverage(request, item),
+                named=name_in_request(item.name, request),
+            ),
+            item,
+        )
+        for _, item in library.search(request, count)
+    ]
+
+
+@dataclass
+class CheckedDrafts:
+    """Every draft of one request after the sandbox checks (model first, then retrieved)."""
+
+    sampled: list[Draft]
+    retrieved: list[tuple[Draft, Borrowed]]
+    tokens: int
+    model_seconds: float
+    seconds: float
+
+    def answer(self, use_retrieved: bool = True) -> VerifiedAnswer:
+        """The verdict over the model's drafts alone or with the retrieved ones."""
+        found = [d for d, _ in self.retrieved] if use_retrieved else []
+        result, chosen = choose_with_retrieved(self.sampled, found)
+        borrowed = next((item for draft, item in self.retrieved if draft is chosen), None)
+        seconds = self.seconds if use_retrieved else self.model_seconds
+        return VerifiedAnswer(
+            result.code,
+            result.verified,
+            len(self.sampled),
+            self.tokens,
+            seconds,
+            result.checks,
+            result.agreement,
+            result.reason,
+            borrowed,
+        )
+
+
+def check_all(
+    model: CodeModel,
+    request: str,
+    iso: Isolation,
+    options: CodeOptions,
+    drafts: int,
+    library: Library | None,
+    retrieved: int,
+) -> CheckedDrafts:
+    """Sample and check the model's drafts, then retrieve and check library functions (timed
+    separately, so one run gives the model-only and the with-retrieval figures). Retrieved
+    functions run only when they could be shown: the model's drafts did not verify and their
+    relevance reaches :data:`~enigma_code.verify.RELEVANT`."""
+    start = time.perf_counter()
+    sampled, tokens = sample_drafts(model, request, options, max(1, drafts))
+    for draft in sampled:
+        if draft.status == "pending":
+            check_draft(draft, request, iso)
+    model_seconds = time.perf_counter() - start
+    pairs = retrieved_drafts(library, request, retrieved)
+    model_verified = choose(sampled).verified
+    for draft, _ in pairs:  # only what could change the answer runs in the sandbox
+        if model_verified:
+            draft.status, draft.reason = "not_needed", "the model's drafts verified"
+        elif draft.relevance < RELEVANT:
+            draft.status, draft.reason = "not_relevant", f"relevance {draft.relevance:.2f}"
+        else:
+            check_draft(draft, request, iso)
+    return CheckedDrafts(sampled, pairs, tokens, model_seconds, time.perf_counter() - start)
+
+
 def verified_code(
     model: CodeModel,
     request: str,
     iso: Isolation | None,
     options: CodeOptions | None = None,
     drafts: int = DEFAULT_DRAFTS,
+    library: Library | None = None,
+    retrieved: int = DEFAULT_RETRIEVED,
 ) -> VerifiedAnswer:
-    """Sample ``drafts`` answers, check each in the sandbox ``iso``, keep the agreed one.
+    """Sample ``drafts`` answers and take the ``retrieved`` best ``library`` functions, check
+    each in the sandbox ``iso``, keep the agreed one (:func:`choose_with_retrieved`).
 
     ``iso`` None (no sandbox here) means nothing can be run, so nothing is verified."""
     options = options or CodeOptions()
-    start = time.perf_counter()
-    sampled, tokens = sample_drafts(model, request, options, max(1, drafts))
     if iso is None:
-        return VerifiedAnswer("", False, len(sampled), tokens, time.perf_counter() - start,
-                              reason="no sandbox to run the drafts in")
-    for draft in sampled:
-        if draft.status == "pending":
-            check_draft(draft, request, iso)
-    result = choose(sampled)
-    return VerifiedAnswer(
-        result.code, result.verified, len(sampled), tokens, time.perf_counter() - start,
-        result.checks, result.agreement, result.reason,
-    )
+        start = time.perf_counter()
+        sampled, tokens = sample_drafts(model, request, options, max(1, drafts))
+        return VerifiedAnswer(
+            "",
+            False,
+            len(sampled),
+            tokens,
+            time.perf_counter() - start,
+            reason="no sandbox to run the drafts in",
+        )
+    checked = check_all(model, request, iso, options, drafts, library, retrieved)
+    return checked.answer(use_retrieved=True)

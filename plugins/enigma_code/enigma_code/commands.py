@@ -59,15 +59,53 @@ def data_code(
     heldout: Annotated[
         float, typer.Option(min=0.0, max=0.99, help="Share of modules (files) held out.")
     ] = 0.1,
+    pypi: Annotated[
+        bool,
+        typer.Option(
+            "--pypi",
+            help="Also mine the pinned, permissively licensed PyPI packages "
+            "(enigma_code.pypi.PINNED; wheels fetched with pip into --wheels).",
+        ),
+    ] = False,
+    wheels: Annotated[
+        Path, typer.Option("--wheels", help="Folder of the downloaded wheels (a cache).")
+    ] = Path("runs/code/pypi"),
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Use only wheels already in --wheels.")
+    ] = False,
+    library: Annotated[
+        Path | None,
+        typer.Option(
+            "--library",
+            help="Write the retrieval library here (with --pypi, default: "
+            "ENIGMA_HOME/data/code_library.jsonl; without either, none is written).",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Mine (request -> function) pairs from Python sources, split by module."""
+    """Mine (request -> function) pairs from Python sources, split by module; with ``--pypi``
+    or ``--library``, also write the retrieval library (self-contained stdlib and
+    pinned-package functions, with licences)."""
+    from enigma_code.candidates import borrow, default_library_path, stdlib_entry, write_library
     from enigma_code.mining import mine_to_files, stdlib_root
+    from enigma_code.pypi import fetch
     from enigma_core.errors import EnigmaError
 
     if not 0 <= heldout < 1:
         raise EnigmaError(f"--heldout must be in [0, 1), got {heldout}")
-    counts = mine_to_files(from_ or [stdlib_root()], out, max_lines, heldout)
+    sources = fetch(wheels, offline=offline) if pypi else []
+    roots = list(from_ or [stdlib_root()]) + [s.root for s in sources]
+    labels = {s.root: (s.label, s.licence) for s in sources}
+    counts: dict[str, Any] = dict(mine_to_files(roots, out, max_lines, heldout, labels))
+    library_path = library or (default_library_path() if pypi else None)
+    if library_path is not None:  # never replace a user's library unasked
+        entries = [stdlib_entry()] + [(s.root, s.package, s.version, s.licence) for s in sources]
+        counts["library"] = write_library(borrow(entries), library_path)
+        counts["library_file"] = str(library_path)
+    counts["sources"] = [{"package": "python", "licence": "PSF-2.0"}] + [
+        {"package": s.package, "version": s.version, "licence": s.licence, "wheel": s.wheel}
+        for s in sources
+    ]
     _print(
         counts,
         json_out,
@@ -76,6 +114,12 @@ def data_code(
             f"{counts['train_file']}",
             f"held-out {counts['heldout']:>6} pairs from {counts['heldout_modules']} modules -> "
             f"{counts['heldout_file']}",
+            *(
+                [f"library  {counts['library']:>6} self-contained functions -> {library_path}"]
+                if library_path is not None
+                else []
+            ),
+            *[f"source   {s.label} ({s.licence}, {s.wheel})" for s in sources],
         ],
     )
 
@@ -105,10 +149,22 @@ def eval_code(
     drafts: Annotated[
         int, typer.Option(min=1, max=32, help="Drafts sampled and checked per suite task.")
     ] = 5,
+    library: Annotated[
+        Path | None,
+        typer.Option(
+            "--library",
+            help="Retrieval library (default: the one `enigma data code` "
+            "wrote under ENIGMA_HOME, else the stdlib's, mined now).",
+        ),
+    ] = None,
+    retrieved: Annotated[
+        int, typer.Option(min=0, max=32, help="Library functions checked per task (0 = none).")
+    ] = 5,
     unsafe_no_isolation: UnsafeOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Held-out perplexity, parse rate, exact match, and pass@1 on the unit-tested suite."""
+    """Held-out perplexity, parse rate, exact match, and pass@1 on the unit-tested suite
+    (with the retrieved library functions and, from the same drafts, the model's alone)."""
     from enigma_code.evaluate import evaluate
     from enigma_code.generate import CodeModel, CodeOptions
     from enigma_code.mining import heldout_path, mine_to_files, stdlib_root
@@ -130,8 +186,13 @@ def eval_code(
         if not json_out and (i == n or i % 25 == 0):
             print(f"  {stage}: {i}/{n}", file=sys.stderr)
 
+    from enigma_code.candidates import load_library
+
+    lib = load_library(str(library) if library else None) if retrieved else None
     options = CodeOptions(max_attempts=max_attempts, guided=guided)
-    report = evaluate(code_model, pairs, tasks, options, limit, progress, isolation, drafts)
+    report = evaluate(
+        code_model, pairs, tasks, options, limit, progress, isolation, drafts, lib, retrieved
+    )
     report["data"] = str(data)
     h, s = report["heldout"], report["suite"]
     _print(
@@ -152,6 +213,14 @@ def eval_code(
                 f"answer {p['median_seconds_verified']}"
                 for name, p in s["parts"].items()
             ],
+            *[
+                f"model only {name:<6} pass@1 {p['pass_at_1']:.1%}; shown {p['shown']}, of them "
+                f"wrong {p['shown_wrong']}; median s to a verified answer "
+                f"{p['median_seconds_verified']}"
+                for name, p in s.get("model_only", {}).items()
+            ],
+            f"library     {s.get('library_size', 0)} functions, {s.get('retrieved', 0)} "
+            f"checked per task; shown from it: {len(s.get('shown_retrieved', []))}",
             f"outcomes    {s['outcomes']}",
             f"sandbox     {isolation.describe()}",
         ],

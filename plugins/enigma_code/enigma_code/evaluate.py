@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from enigma_code.answer import DEFAULT_DRAFTS
+from enigma_code.candidates import Library
 from enigma_code.generate import CodeModel, CodeOptions, write_code
 from enigma_code.sandbox import DEFAULT_TIMEOUT_S, resolve_isolation, run_candidate
 from enigma_code.sandbox_isolation import Isolation
@@ -140,6 +141,8 @@ def evaluate(
     progress: Callable[[str, int, int], None] | None = None,
     isolation: Isolation | None = None,
     drafts: int = DEFAULT_DRAFTS,
+    library: Library | None = None,
+    retrieved: int = 0,
 ) -> dict[str, Any]:
     """Every figure of ``enigma eval code`` as one JSON-ready dict (suite: verified answers,
     :mod:`enigma_code.suite_eval`; ``isolation`` None means the best backend here)."""
@@ -156,8 +159,14 @@ def evaluate(
             **heldout_generation(model, sample, options, step("held-out")),
         },
         "suite": suite_report(
-            model, tasks, options, isolation or resolve_isolation(), drafts,
+            model,
+            tasks,
+            options,
+            isolation or resolve_isolation(),
+            drafts,
             progress=step("suite"),
+            library=library,
+            retrieved=retrieved,
         ),
         "options": options.__dict__,
     }

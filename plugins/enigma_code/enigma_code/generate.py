@@ -9,7 +9,6 @@ times) and the result says whether the final answer parses.
 
 from __future__ import annotations
 
-import ast
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from enigma_code.constraints import SyntaxGuard, closing_table
+from enigma_code.drafts_parse import parse_draft
 from enigma_code.stopping import FunctionStop
 from enigma_core.errors import EnigmaError
 from enigma_core.training.recipe import LM_PROMPT_TEMPLATE, encode_lm_prompt
@@ -102,7 +102,7 @@ def syntax_error(code: str) -> str | None:
     if not code.strip():
         return "empty answer"
     try:
-        ast.parse(code)
+        parse_draft(code)
     except SyntaxError as exc:
         return f"line {exc.lineno}: {exc.msg}"
     except ValueError as exc:  # e.g. null bytes

@@ -17,7 +17,7 @@ import os
 import sysconfig
 import textwrap
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from enigma_code.phrasing import to_request
@@ -57,6 +57,8 @@ class Pair:
     line: int
     name: str
     root: str = ""
+    licence: str = ""
+    """The licence family of the package it came from (``PSF-2.0`` for the stdlib)."""
 
     def to_json(self) -> str:
         """One JSON line (the format ``enigma data code`` writes)."""
@@ -221,17 +223,27 @@ def split_by_module(
     return train, held
 
 
-def mine(roots: Iterable[Path], max_lines: int = DEFAULT_MAX_LINES) -> list[Pair]:
-    """All deduplicated pairs of the given trees (files or directories), in a stable order."""
+def mine(
+    roots: Iterable[Path],
+    max_lines: int = DEFAULT_MAX_LINES,
+    labels: dict[Path, tuple[str, str]] | None = None,
+) -> list[Pair]:
+    """All deduplicated pairs of the given trees (files or directories), in a stable order.
+
+    ``labels`` maps a root to its (label, licence), e.g. ``("toolz==1.0.0", "BSD")``."""
     pairs: list[Pair] = []
     for root in roots:
         root = Path(root)
         if not root.exists():
             raise EnigmaError(f"{root}: no such file or directory to mine")
-        label = STDLIB_ROOT_LABEL if root.resolve() == stdlib_root().resolve() else root.name
+        is_stdlib = root.resolve() == stdlib_root().resolve()
+        label, licence = (labels or {}).get(root) or (
+            (STDLIB_ROOT_LABEL, "PSF-2.0") if is_stdlib else (root.name, "")
+        )
         base = root if root.is_dir() else root.parent
         for path in python_files(root):
-            pairs.extend(mine_file(path, base, max_lines, label))
+            for pair in mine_file(path, base, max_lines, label):
+                pairs.append(replace(pair, licence=licence))
     return deduplicate(pairs)
 
 
@@ -267,6 +279,7 @@ def read_jsonl(path: Path) -> list[Pair]:
                     int(row.get("line", 0)),
                     str(row.get("name", "")),
                     str(row.get("root", "")),
+                    str(row.get("licence", "")),
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -280,9 +293,10 @@ def mine_to_files(
     out: Path,
     max_lines: int = DEFAULT_MAX_LINES,
     heldout: float = DEFAULT_HELDOUT,
+    labels: dict[Path, tuple[str, str]] | None = None,
 ) -> dict[str, int | str]:
     """Mine, split and write ``out`` (train) and its ``.heldout`` sibling; returns counts."""
-    pairs = mine(roots, max_lines)
+    pairs = mine(roots, max_lines, labels)
     train, held = split_by_module(pairs, heldout)
     held_file = heldout_path(out)
     return {

@@ -89,11 +89,15 @@ def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> T
 
     Drafts are sampled silently and run in the sandbox (:mod:`enigma_code.answer`); the
     verified code is emitted at once. When none passes, the answer says so and the status is
-    ``no_answer`` (the engine then tries the task's fallback). A standard-library function
-    that already does it is named with its import (:mod:`enigma_code.library`). Options:
-    ``drafts`` (5), ``show_sources``, ``sources`` (3) and the decoding keys of ``CodeOptions``.
+    ``no_answer`` (the engine then tries the task's fallback). The best ``retrieved`` (5)
+    functions of the library (:mod:`enigma_code.candidates`) are checked with the drafts; one
+    shown comes with its package, version, licence and import line. A standard-library
+    function that already does it is named with its import (:mod:`enigma_code.library`).
+    Options: ``drafts`` (5), ``retrieved``, ``library`` (path), ``show_sources``, ``sources``
+    (3) and the decoding keys of ``CodeOptions``.
     """
-    from enigma_code.answer import DEFAULT_DRAFTS, verified_code
+    from enigma_code.answer import DEFAULT_DRAFTS, DEFAULT_RETRIEVED, verified_code
+    from enigma_code.candidates import load_library
     from enigma_code.generate import CodeOptions
     from enigma_code.library import lookup
     from enigma_code.sandbox import resolve_isolation
@@ -105,13 +109,17 @@ def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> T
     except EnigmaError:
         iso = None
     drafts = int(context.options.get("drafts") or DEFAULT_DRAFTS)
+    retrieved = context.options.get("retrieved")
+    retrieved = DEFAULT_RETRIEVED if retrieved is None else int(retrieved)
+    library = load_library(context.options.get("library")) if retrieved and iso else None
     answer = verified_code(
-        model, request, iso, CodeOptions.from_options(context.options), drafts
+        model, request, iso, CodeOptions.from_options(context.options), drafts,
+        library, retrieved,
     )
     data: dict[str, Any] = answer.to_data()
-    output = answer.output
+    output = answer.output  # a retrieved function comes with its package, licence and import
     hit = lookup(request)
-    if hit is not None:  # an installed function already does it: say so, with its import
+    if hit is not None and answer.borrowed is None:  # a stdlib function does it: its import
         data["library"] = hit.to_dict()
         output += hit.comment() + "\n"
     if context.streaming:  # only now, after the checks: the checked text, word by word

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from enigma_code import sandbox_child
+from enigma_code.drafts_parse import DRAFT_FILE, parse_draft
 from enigma_code.sandbox_isolation import BACKENDS, UNSAFE, Isolation, candidates, unsafe
 from enigma_code.sandbox_process import run_process
 from enigma_code.verdict import TestPlan, compile_tests, judge
@@ -75,11 +76,14 @@ def resolve_isolation(requested: str | None = None, allow_unsafe: bool = False) 
         if requested in (None, iso.name):
             return iso
     if requested is None and allow_unsafe:
-        print("warning: running model code WITHOUT isolation (--unsafe-no-isolation)",
-              file=sys.stderr)
+        print(
+            "warning: running model code WITHOUT isolation (--unsafe-no-isolation)", file=sys.stderr
+        )
         return unsafe()
-    reason = why.get(requested, "") if requested else "; ".join(
-        f"{name}: {why.get(name, 'not installed')}" for name in BACKENDS
+    reason = (
+        why.get(requested, "")
+        if requested
+        else "; ".join(f"{name}: {why.get(name, 'not installed')}" for name in BACKENDS)
     )
     return _refuse(reason or "not installed")
 
@@ -104,8 +108,14 @@ def _usable() -> tuple[tuple[Isolation, ...], dict[str, str]]:
     for iso in candidates():
         if any(u.name == iso.name for u in usable):
             continue
-        result = _execute(iso, "def probe():\n    return 41 + 1\n", "assert probe() == 42\n",
-                          "probe", timeout=10.0, memory_mb=DEFAULT_MEMORY_MB)
+        result = _execute(
+            iso,
+            "def probe():\n    return 41 + 1\n",
+            "assert probe() == 42\n",
+            "probe",
+            timeout=10.0,
+            memory_mb=DEFAULT_MEMORY_MB,
+        )
         if result.passed:
             usable.append(iso)
             why.pop(iso.name, None)
@@ -129,8 +139,10 @@ def run_candidate(
     (:func:`enigma_code.verdict.compile_tests`; anything else raises :class:`EnigmaError`).
     If the candidate does not define ``entry``, its last top-level function stands in.
     """
-    iso = isolation if isinstance(isolation, Isolation) else resolve_isolation(
-        isolation, allow_unsafe
+    iso = (
+        isolation
+        if isinstance(isolation, Isolation)
+        else resolve_isolation(isolation, allow_unsafe)
     )
     return _execute(iso, code, tests, entry, timeout, memory_mb)
 
@@ -233,8 +245,8 @@ def _precheck(code: str) -> str | SandboxResult | None:
     if len(code.encode("utf-8", "replace")) > MAX_CODE_BYTES:
         return SandboxResult("error", f"candidate over {MAX_CODE_BYTES >> 20} MB")
     try:
-        compile(code, "<candidate>", "exec", dont_inherit=True)
-        tree = ast.parse(code)
+        compile(code, DRAFT_FILE, "exec", dont_inherit=True)
+        tree = parse_draft(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return SandboxResult("syntax_error", f"{type(exc).__name__}: {exc}"[:300])
     defs = [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]

@@ -14,7 +14,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from enigma_code.answer import DEFAULT_DRAFTS, verified_code
+from enigma_code.answer import DEFAULT_DRAFTS, VerifiedAnswer, check_all
+from enigma_code.candidates import Library
 from enigma_code.generate import CodeModel, CodeOptions, syntax_error
 from enigma_code.sandbox import DEFAULT_TIMEOUT_S, run_candidate
 from enigma_code.sandbox_isolation import Isolation
@@ -29,37 +30,69 @@ def suite_report(
     drafts: int = DEFAULT_DRAFTS,
     timeout: float = DEFAULT_TIMEOUT_S,
     progress: Callable[[int, int], None] | None = None,
+    library: Library | None = None,
+    retrieved: int = 0,
 ) -> dict[str, Any]:
-    """Every suite figure as a JSON-ready dict; ``pass_at_1`` is the report-only part's."""
+    """Every suite figure as a JSON-ready dict; ``pass_at_1`` is the report-only part's.
+
+    Each task's drafts are sampled and checked once; the answer shown (model drafts plus
+    ``retrieved`` library functions) and the model-only answer are both judged, so the
+    ``model_only`` figures are a same-run baseline."""
     rows: list[dict[str, Any]] = []
+    base_rows: list[dict[str, Any]] = []
     for i, task in enumerate(tasks):
-        answer = verified_code(model, task.prompt, iso, options, drafts)
-        row: dict[str, Any] = {"id": task.id, "part": task.part, "shown": answer.verified,
-                               "seconds": answer.seconds, "agreement": answer.agreement}
-        if answer.verified:
-            result = run_candidate(answer.code, task.tests, task.entry, timeout, isolation=iso)
-            row["outcome"] = result.status
-            row["unparseable"] = syntax_error(answer.code) is not None
-        else:
-            row["outcome"] = "no_answer"
-            row["failed_draft_printed"] = "def " in answer.output
-        rows.append(row)
+        checked = check_all(model, task.prompt, iso, options, drafts, library, retrieved)
+        answer = checked.answer(use_retrieved=True)
+        rows.append(_judge(task, answer, iso, timeout))
+        if library is not None:
+            base_rows.append(_judge(task, checked.answer(use_retrieved=False), iso, timeout))
         if progress:
             progress(i + 1, len(tasks))
     parts = {part: _figures([r for r in rows if r["part"] == part]) for part in PARTS}
     report = parts["report"] if parts["report"]["tasks"] else parts["tune"]
-    return {
+    out: dict[str, Any] = {
         "tasks": len(tasks),
         "pass_at_1": report["pass_at_1"],
         "shown_wrong_share": report["shown_wrong_share"],
         "parts": parts,
         "passed": [r["id"] for r in rows if r["outcome"] == "passed"],
         "shown_wrong": [r["id"] for r in rows if r["shown"] and r["outcome"] != "passed"],
+        "shown_retrieved": [r["id"] for r in rows if r.get("retrieved")],
         "outcomes": dict(sorted(Counter(r["outcome"] for r in rows).items())),
         "drafts": drafts,
+        "retrieved": retrieved if library is not None else 0,
+        "library_size": len(library.items) if library is not None else 0,
         "isolation": iso.name,
         "sandbox_python": iso.python,
     }
+    if base_rows:
+        out["model_only"] = {
+            part: _figures([r for r in base_rows if r["part"] == part]) for part in PARTS
+        }
+    return out
+
+
+def _judge(
+    task: CodeTask, answer: VerifiedAnswer, iso: Isolation, timeout: float
+) -> dict[str, Any]:
+    """One task's row: shown or not, and the shown code's outcome against the task's tests."""
+    row: dict[str, Any] = {
+        "id": task.id,
+        "part": task.part,
+        "shown": answer.verified,
+        "seconds": answer.seconds,
+        "agreement": answer.agreement,
+    }
+    if answer.verified:
+        result = run_candidate(answer.output, task.tests, task.entry, timeout, isolation=iso)
+        row["outcome"] = result.status
+        row["unparseable"] = syntax_error(answer.output) is not None
+        if answer.borrowed is not None:
+            row["retrieved"] = f"{answer.borrowed.module}.{answer.borrowed.name}"
+    else:
+        row["outcome"] = "no_answer"
+        row["failed_draft_printed"] = "def " in answer.output
+    return row
 
 
 def _figures(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -80,7 +113,9 @@ def _figures(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "unparseable_shown": sum(bool(r.get("unparseable")) for r in shown),
         "failed_drafts_printed": sum(bool(r.get("failed_draft_printed")) for r in rows),
         "median_seconds_verified": round(statistics.median(verified_times), 3)
-        if verified_times else None,
+        if verified_times
+        else None,
         "median_seconds_all": round(statistics.median(r["seconds"] for r in rows), 3)
-        if rows else None,
+        if rows
+        else None,
     }

@@ -15,12 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from enigma_code.drafts_parse import parse_draft
 from enigma_code.sandbox import probe_candidate
 from enigma_code.sandbox_isolation import Isolation
 
 Call = tuple[tuple[Any, ...], tuple[tuple[str, Any], ...]]
 PROBE_TIMEOUT_S = 2.0
 PROBES = 5
+RELEVANT = 0.67
+"""A retrieved function whose docstring or name has this share of the request's telling words
+counts as on topic (it may be shown on its own when its name is in the request, too)."""
 
 _VALUES: dict[str, list[Any]] = {
     "str": ["hello world", "", "Racecar", "a,b;c d", "Python 3.11"],
@@ -28,24 +32,84 @@ _VALUES: dict[str, list[Any]] = {
     "int": [0, 1, 7, -3, 12],
     "float": [0.0, 1.5, -40.0, 36.6, 100.0],
     "list": [[3, 1, 2], [], [5], [1, 2, 2, 3], [-4, 0, 9, 9]],
+    "nested": [[[1, 2], [3]], [], [[5]], [[1, 2], [3, 4]], [[-1, 0], [9, 9]]],
     "strlist": [["b", "a"], [], ["x"], ["hi", "there", "hi"], ["Ab", "cD"]],
     "dict": [{"a": 1, "b": 2}, {}, {"x": 9}, {"k": 0, "z": -1}, {"b": 2, "a": 3}],
     "bool": [True, False, True, False, True],
 }
 _NAME_HINTS: dict[str, tuple[str, ...]] = {
     "char": ("c", "ch", "char", "letter", "character"),
-    "str": ("s", "text", "string", "word", "sentence", "name", "line", "str",
-            "st", "string1", "string2", "s1", "s2", "prefix", "suffix", "sep", "path",
-            "filename", "email", "url"),
-    "list": ("lst", "items", "nums", "numbers", "xs", "arr", "values", "seq", "sequence",
-             "l", "lists", "data", "elements", "iterable", "a_list", "list1", "list2", "array"),
+    "str": (
+        "s",
+        "text",
+        "string",
+        "word",
+        "sentence",
+        "name",
+        "line",
+        "str",
+        "st",
+        "string1",
+        "string2",
+        "s1",
+        "s2",
+        "prefix",
+        "suffix",
+        "sep",
+        "path",
+        "filename",
+        "email",
+        "url",
+    ),
+    "list": (
+        "lst",
+        "items",
+        "nums",
+        "numbers",
+        "xs",
+        "arr",
+        "values",
+        "seq",
+        "sequence",
+        "l",
+        "lists",
+        "data",
+        "elements",
+        "iterable",
+        "a_list",
+        "list1",
+        "list2",
+        "array",
+    ),
     "strlist": ("words", "strings", "names", "lines"),
     "dict": ("d", "dct", "dictionary", "mapping", "dict1", "dict2", "counts"),
     "float": ("celsius", "fahrenheit", "temp", "f", "c_temp", "price", "rate", "kelvin"),
-    "int": ("n", "x", "y", "a", "b", "num", "number", "k", "i", "m", "count", "year", "base",
-            "exp", "width", "size", "start", "stop", "step", "limit", "times"),
+    "int": (
+        "n",
+        "x",
+        "y",
+        "a",
+        "b",
+        "num",
+        "number",
+        "k",
+        "i",
+        "m",
+        "count",
+        "year",
+        "base",
+        "exp",
+        "width",
+        "size",
+        "start",
+        "stop",
+        "step",
+        "limit",
+        "times",
+    ),
 }
 _WORD_HINTS: dict[str, tuple[str, ...]] = {
+    "nested": ("list of lists", "lists of lists", "matrix", "list of rows"),
     "strlist": ("list of words", "list of strings", "list of names"),
     "list": ("list", "numbers", "array", "elements", "items", "sequence"),
     "dict": ("dict", "dictionary", "mapping"),
@@ -55,8 +119,29 @@ _WORD_HINTS: dict[str, tuple[str, ...]] = {
     "int": ("number", "integer", "prime", "factorial", "even", "odd", "digit", "year"),
 }
 _DOCTEST = re.compile(r"^[\s\"']*>>> (.+)\n\s*(?!>>>)(\S.*)$", re.MULTILINE)
-_STOP = {"a", "an", "the", "of", "to", "is", "if", "get", "make", "do", "and", "or", "in",
-         "def", "fn", "func", "function", "my", "value", "result", "helper"}
+_STOP = {
+    "a",
+    "an",
+    "the",
+    "of",
+    "to",
+    "is",
+    "if",
+    "get",
+    "make",
+    "do",
+    "and",
+    "or",
+    "in",
+    "def",
+    "fn",
+    "func",
+    "function",
+    "my",
+    "value",
+    "result",
+    "helper",
+}
 
 
 @dataclass
@@ -68,6 +153,12 @@ class Draft:
     status: str = "pending"
     reason: str = ""
     behaviour: tuple[str, ...] = ()
+    origin: str = "model"
+    """``model`` for a sampled draft, else ``module.name`` of a retrieved function."""
+    relevance: float = 0.0
+    """For a retrieved function: share of the request's words its docstring or name has."""
+    named: bool = False
+    """For a retrieved function: every word of its name is in the request."""
 
 
 @dataclass
@@ -84,7 +175,7 @@ class Verification:
 def entry_of(code: str) -> tuple[str, list[str]]:
     """Name and positional parameter names of the last top-level function, or ``("", [])``."""
     try:
-        tree = ast.parse(code)
+        tree = parse_draft(code)
     except (SyntaxError, ValueError, RecursionError):
         return "", []
     defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
@@ -101,11 +192,14 @@ def entry_of(code: str) -> tuple[str, list[str]]:
 def kind_of(param: str, request: str, first: bool = False) -> str:
     """The probe type for a parameter: from its name, unless it is the first one and the
     request never mentions that type ("sorts a list of numbers" probes ``text`` with lists);
-    without a name hint, from the request's words; else int."""
+    without a name hint, from the request's words; else int. A list for a request about a
+    list of lists or a matrix is probed with lists of lists."""
     text = request.lower()
     said = next((k for k, words in _WORD_HINTS.items() if any(w in text for w in words)), "")
     low = param.lower()
     named = next((k for k, names in _NAME_HINTS.items() if low in names), "")
+    if said == "nested" and named in ("list", ""):  # a list-named parameter of a matrix
+        return said
     if named and first and said and not any(w in text for w in _WORD_HINTS.get(named, ())):
         return said
     return named or said or "int"
@@ -126,7 +220,7 @@ def doctest_calls(code: str, entry: str) -> list[tuple[Call, Any]]:
     found: list[tuple[Call, Any]] = []
     for expr, want in _DOCTEST.findall(code):
         try:
-            call = ast.parse(expr.strip(), mode="eval").body
+            call = parse_draft(expr.strip(), mode="eval").body
             expected = ast.literal_eval(want.strip())
             if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
                 continue
@@ -155,11 +249,11 @@ def check_draft(draft: Draft, request: str, iso: Isolation) -> None:
     if not entry:
         draft.status, draft.reason = "no_function", "no top-level function"
         return
-    if not name_matches(entry, request):
+    if not name_matches(entry, request) and draft.relevance < RELEVANT:
         draft.status, draft.reason = "off_topic", f"name {entry!r} shares no word with the request"
         return
     wanted = wanted_arity(request)
-    if len(params) < wanted:
+    if wanted and len(params) != wanted:
         draft.status, draft.reason = "wrong_arity", f"takes {len(params)} arguments, not {wanted}"
         return
     doctests = doctest_calls(draft.code, entry)
@@ -255,7 +349,51 @@ def choose(drafts: Sequence[Draft], min_agree: int = 2, min_share: float = 0.5) 
     checks["clusters"] = len(clusters)
     checks["cluster_size"] = len(best)
     if len(best) < min_agree or agreement < min_share:
-        return Verification("", False, checks, agreement,
-                            f"drafts disagree ({len(best)} of {len(drafts)} behave alike)")
+        return Verification(
+            "",
+            False,
+            checks,
+            agreement,
+            f"drafts disagree ({len(best)} of {len(drafts)} behave alike)",
+        )
     shortest = min(best, key=lambda d: len(d.code))
     return Verification(shortest.code, True, checks, agreement)
+
+
+def choose_with_retrieved(
+    model: Sequence[Draft], retrieved: Sequence[Draft]
+) -> tuple[Verification, Draft | None]:
+    """The model drafts' verdict (:func:`choose`) when it verifies; else the best-ranked kept
+    retrieved function whose docstring or name has :data:`RELEVANT` of the request's telling
+    words and that either has every word of its name in the request or behaves exactly like
+    a draft of another origin (a model draft or another relevant module's function) on every
+    probe.
+    Returns the verdict and the retrieved draft chosen (None when the model won or none did)."""
+    verdict = choose(model)
+    everything = [*model, *retrieved]
+    outcomes: dict[str, int] = {}
+    for d in everything:
+        outcomes[d.status] = outcomes.get(d.status, 0) + 1
+    checks = {
+        **verdict.checks,
+        "drafts": len(everything),
+        "outcomes": outcomes,
+        "retrieved": len(retrieved),
+    }
+    if verdict.verified:
+        return Verification(verdict.code, True, checks, verdict.agreement), None
+    kept = [d for d in everything if d.status == "kept"]
+    for draft in retrieved:
+        if draft.status != "kept" or draft.relevance < RELEVANT:
+            continue
+        module = draft.origin.rsplit(".", 1)[0]
+        alike = [
+            d
+            for d in kept
+            if d.behaviour == draft.behaviour and d.origin.rsplit(".", 1)[0] != module
+        ]
+        if alike or draft.named:
+            checks["cluster_size"] = 1 + len(alike)
+            share = round((1 + len(alike)) / len(everything), 3)
+            return Verification(draft.code, True, checks, share), draft
+    return Verification("", False, checks, verdict.agreement, verdict.reason), None
