@@ -60,6 +60,7 @@ models-vision: $(STAMP)  ## The default caption model (~40 min on two CPU thread
 
 lint: $(STAMP)
 	$(BIN)/ruff check enigma_core plugins tests examples
+	$(BIN)/ruff format --check enigma_core plugins tests examples
 	$(BIN)/lint-imports  # architecture contracts in pyproject.toml [tool.importlinter]
 
 # Ray Serve (enigma-core[ray]) is ~490 MB and ~160 s to install: only the tests and benchmarks
@@ -71,6 +72,7 @@ $(RAY_STAMP): $(STAMP)
 
 test: $(STAMP) $(RAY_STAMP)
 	$(BIN)/ruff check enigma_core plugins tests examples
+	$(BIN)/ruff format --check enigma_core plugins tests examples
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 

@@ -154,15 +154,23 @@ def _config(home: Path, data: bytes) -> Path:
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=15,
 )
 
 
-@given(value=st.one_of(JSON, st.dictionaries(
-    st.sampled_from(["enabled", "shared_tokenizer", "default_task", "models", "x"]), JSON,
-    max_size=4)))
+@given(
+    value=st.one_of(
+        JSON,
+        st.dictionaries(
+            st.sampled_from(["enabled", "shared_tokenizer", "default_task", "models", "x"]),
+            JSON,
+            max_size=4,
+        ),
+    )
+)
 @settings(max_examples=300, deadline=None, suppress_health_check=[FIXTURE_OK])
 def test_any_json_config_loads_or_fails_with_one_line_naming_the_file(
     tmp_path: Path, value: object, capsys: pytest.CaptureFixture[str]
@@ -194,8 +202,14 @@ def test_oversized_config_is_refused_before_parsing(tmp_path: Path) -> None:
 def _capped_python(code: str) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh Python under the memory cap and a timeout: a regression that
     reads a device whole, or blocks on a FIFO, fails this test instead of the machine."""
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, preexec_fn=_limit_memory, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_limit_memory,
+        check=False,
+    )
 
 
 def test_config_that_is_a_device_or_fifo_is_refused(tmp_path: Path) -> None:
@@ -212,8 +226,12 @@ def test_config_that_is_a_device_or_fifo_is_refused(tmp_path: Path) -> None:
 
 
 def test_unknown_config_keys_warn_with_the_closest_known_key(tmp_path: Path) -> None:
-    config = {"shared_tokeniser": None, "models": {"code": {"pth": "x"}}, "log": {"max_row": 5},
-              "plugin_section": {}}
+    config = {
+        "shared_tokeniser": None,
+        "models": {"code": {"pth": "x"}},
+        "log": {"max_row": 5},
+        "plugin_section": {},
+    }
     _config(tmp_path, json.dumps(config).encode())
     code, _, err = _enigma("config", "show", home=tmp_path)
     assert code == 0, err

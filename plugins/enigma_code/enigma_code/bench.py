@@ -93,9 +93,11 @@ def sandbox_overhead(isolation: Any, runs: int = 20) -> dict[str, Any]:
     from enigma_code.suite import load_suite
 
     task = next(t for t in load_suite() if t.id == "square")
-    backends = {"isolated": isolation, "baseline": unsafe()} if isolation.isolated else {
-        "baseline": isolation
-    }
+    backends = (
+        {"isolated": isolation, "baseline": unsafe()}
+        if isolation.isolated
+        else {"baseline": isolation}
+    )
     times: dict[str, list[float]] = {name: [] for name in backends}
     for _ in range(runs):
         for name, iso in backends.items():

@@ -30,8 +30,13 @@ class LibraryHit:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``TaskResult.data["library"]`` form."""
-        return {"import": self.statement, "call": self.call, "module": self.module,
-                "name": self.name, "source": self.source}
+        return {
+            "import": self.statement,
+            "call": self.call,
+            "module": self.module,
+            "name": self.name,
+            "source": self.source,
+        }
 
     def comment(self) -> str:
         """The line shown next to the answer."""
@@ -62,8 +67,12 @@ _TABLE: tuple[tuple[tuple[str, ...], str, str, str], ...] = (
     (("largest items", "n largest"), "heapq", "nlargest", "nlargest(n, items)"),
     (("shuffle",), "random", "shuffle", "shuffle(items)"),
     (("camelcase snake_case",), "re", "sub", "re.sub(r'(?<!^)(?=[A-Z])', '_', s).lower()"),
-    (("remove punctuation",), "string", "punctuation",
-     "s.translate(str.maketrans('', '', punctuation))"),
+    (
+        ("remove punctuation",),
+        "string",
+        "punctuation",
+        "s.translate(str.maketrans('', '', punctuation))",
+    ),
     (("common prefix",), "os.path", "commonprefix", "commonprefix(words)"),
     (("file exists", "path exists"), "os.path", "exists", "exists(path)"),
     (("file extension", "extension of a file"), "os.path", "splitext", "splitext(name)[1]"),

@@ -113,8 +113,13 @@ def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> T
     retrieved = DEFAULT_RETRIEVED if retrieved is None else int(retrieved)
     library = load_library(context.options.get("library")) if retrieved and iso else None
     answer = verified_code(
-        model, request, iso, CodeOptions.from_options(context.options), drafts,
-        library, retrieved,
+        model,
+        request,
+        iso,
+        CodeOptions.from_options(context.options),
+        drafts,
+        library,
+        retrieved,
     )
     data: dict[str, Any] = answer.to_data()
     output = answer.output  # a retrieved function comes with its package, licence and import
@@ -131,9 +136,7 @@ def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> T
         data["sources"] = [hit.to_dict() for hit in hits]
         lines = [f"# similar: {h.path}:{h.line} {h.name} - {h.summary}" for h in hits]
         data["after_stream"] = "\n".join(lines) if lines else "# similar: no match"
-    return TaskResult(
-        output=output, data=data, status="ok" if answer.verified else "no_answer"
-    )
+    return TaskResult(output=output, data=data, status="ok" if answer.verified else "no_answer")
 
 
 @hookimpl

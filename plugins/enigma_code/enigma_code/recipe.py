@@ -85,6 +85,7 @@ def _index_pairs(paths: Sequence[Path]) -> list[Pair]:
 
 def code_recipe() -> TrainingRecipe:
     """The recipe ``enigma train code`` runs (tiny by default; see the plugin README)."""
+
     def finalize(
         model: nn.Module, train: Sequence[Example], valid: Sequence[Example], ctx: RecipeContext
     ) -> dict[str, Any]:

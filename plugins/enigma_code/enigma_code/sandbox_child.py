@@ -73,8 +73,13 @@ def encode(value: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
     if isinstance(value, bytes | bytearray):
         return ["y", bytes(value).hex()]
     if isinstance(value, dict):
-        return ["d", [[encode(k, depth + 1, budget), encode(v, depth + 1, budget)]
-                      for k, v in dict.items(value)]]
+        return [
+            "d",
+            [
+                [encode(k, depth + 1, budget), encode(v, depth + 1, budget)]
+                for k, v in dict.items(value)
+            ],
+        ]
     for base, tag in ((list, "l"), (tuple, "t"), (set, "set"), (frozenset, "fs")):
         if isinstance(value, base):
             return [tag, [encode(item, depth + 1, budget) for item in base.__iter__(value)]]

@@ -21,10 +21,24 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
 MNT_DETACH = 2
 # statvfs f_flag bit -> mount flag; a bind remount inside a user namespace must keep them.
-_KEEP = {1: MS_RDONLY, 2: MS_NOSUID, 4: MS_NODEV, 8: MS_NOEXEC, 1024: MS_NOATIME,
-         2048: MS_NODIRATIME, 4096: MS_RELATIME}
-_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217,
-               "armv7l": 218, "i686": 217}
+_KEEP = {
+    1: MS_RDONLY,
+    2: MS_NOSUID,
+    4: MS_NODEV,
+    8: MS_NOEXEC,
+    1024: MS_NOATIME,
+    2048: MS_NODIRATIME,
+    4096: MS_RELATIME,
+}
+_PIVOT_ROOT = {
+    "x86_64": 155,
+    "aarch64": 41,
+    "riscv64": 41,
+    "ppc64le": 203,
+    "s390x": 217,
+    "armv7l": 218,
+    "i686": 217,
+}
 _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS, _PR_CAP_AMBIENT = 24, 38, 47
 DEVICES = ("null", "zero", "full", "random", "urandom")
 NEW_ROOT = "/tmp"  # a mount point that exists everywhere; the mount is private to this sandbox
@@ -99,8 +113,13 @@ def _populate(root: str, binds: list[str], tmp_bytes: int) -> None:
         if os.path.exists(root + "/proc/" + sub):
             _bind_readonly(root + "/proc/" + sub, root + "/proc/" + sub)
     os.makedirs(root + "/tmp")
-    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-           f"size={tmp_bytes},nr_inodes=4096,mode=0755")
+    _mount(
+        "tmpfs",
+        root + "/tmp",
+        "tmpfs",
+        MS_NOSUID | MS_NODEV,
+        f"size={tmp_bytes},nr_inodes=4096,mode=0755",
+    )
 
 
 def _pivot(root: str) -> None:
@@ -120,8 +139,11 @@ class _CapHeader(ctypes.Structure):
 
 
 class _CapData(ctypes.Structure):
-    _fields_ = (("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32))
+    _fields_ = (
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    )
 
 
 def drop_privileges(last_cap: int) -> None:

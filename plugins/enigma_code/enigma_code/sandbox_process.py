@@ -140,4 +140,3 @@ def run_process(
 def _files(sel: selectors.BaseSelector) -> list[Any]:
     """The file objects still registered."""
     return [key.fileobj for key in sel.get_map().values()]
-

@@ -114,8 +114,8 @@ def _oneline(exc: BaseException) -> str:
 
 def _is_entry_call(node: ast.AST, entry: str) -> bool:
     """``entry(...)`` called by name."""
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and (
-        node.func.id == entry
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and (node.func.id == entry)
     )
 
 

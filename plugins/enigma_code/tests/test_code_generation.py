@@ -115,8 +115,16 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[CodeModel, Path, 
     train_tokenizer([REPO / "data/specialized/code_training.txt", data], tok_path, 400)
     out = root / "model"
     args = TrainArgs(
-        out=out, data=(data,), valid=data, size="nano", epochs=40, lr=3e-3, batch_size=4,
-        threads=1, progress=False, tokenizer=tok_path,
+        out=out,
+        data=(data,),
+        valid=data,
+        size="nano",
+        epochs=40,
+        lr=3e-3,
+        batch_size=4,
+        threads=1,
+        progress=False,
+        tokenizer=tok_path,
     )  # fmt: skip  (valid=data: every pair is trained on, none carved away)
     run_training(code_recipe(), args)
     return CodeModel.load(out, SharedTokenizer.load(tok_path)), out, tok_path
@@ -215,8 +223,10 @@ def test_no_failed_draft_is_shown_and_the_status_is_no_answer(
     _, model_dir, tok_path = trained
     pieces: list[str] = []
     engine = _engine(model_dir, tok_path)
-    for request in ("write a function that computes the airspeed of a swallow",
-                    "write a broken function"):
+    for request in (
+        "write a function that computes the airspeed of a swallow",
+        "write a broken function",
+    ):
         pieces.clear()
         result = engine.route(request, emit=pieces.append, options={"drafts": 3})
         assert result.status == "no_answer", result.data

@@ -95,13 +95,22 @@ def _eval_code(
 ) -> subprocess.CompletedProcess[str]:
     """`enigma eval code` on a one-task suite and one held-out pair (a real run)."""
     (tmp_path / "suite.txt").write_text(SUITE)
-    pair = {"prompt": "write a function that adds two numbers",
-            "completion": "def add(a, b):\n    return a + b\n"}
+    pair = {
+        "prompt": "write a function that adds two numbers",
+        "completion": "def add(a, b):\n    return a + b\n",
+    }
     (tmp_path / "held.jsonl").write_text(json.dumps(pair) + "\n")
     env = dict(os.environ, PATH=path or os.environ.get("PATH", ""))
     cmd = [ENIGMA, "eval", "code", "--suite", "suite.txt", "--data", "held.jsonl", "--limit", "1"]
-    return subprocess.run([*cmd, *extra], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [*cmd, *extra],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_eval_code_names_the_sandbox_backend(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from enigma_code.verify import (
 )
 
 ENIGMA = str(Path(sys.executable).with_name("enigma"))
+DOCTEST_LIES = 'def square(x):\n    """>>> square(3)\n    10\n    """\n    return x * x\n'
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +60,7 @@ def test_drafts_that_crash_hang_raise_or_lie_are_discarded(iso: Isolation) -> No
         "def square(x):\n    while True:\n        pass\n": "timeout",
         "def square(x):\n    raise ValueError(x)\n": "raises",
         "def square(x):\n    print(x)\n": "returns_none",
-        'def square(x):\n    """>>> square(3)\n    10\n    """\n    return x * x\n':
-            "doctest_failed",
+        DOCTEST_LIES: "doctest_failed",
         "def cube(x):\n    return x * x\n": "off_topic",
         "def square(x):\n    return x * x\n": "kept",
     }
@@ -85,13 +85,19 @@ def test_agreement_picks_the_majority_behaviour_or_nothing() -> None:
 
 def test_route_exits_3_with_a_plain_line_when_nothing_is_verified() -> None:
     request = "write a function that computes the airspeed velocity of an unladen swallow"
-    done = subprocess.run([ENIGMA, "route", request], capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [ENIGMA, "route", request], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 3, done.stderr
     assert done.stdout.startswith("# no verified function found for this request")
     assert len(done.stdout.splitlines()) == 1
-    as_json = subprocess.run([ENIGMA, "route", "--json", request], capture_output=True,
-                             text=True, timeout=120, check=False)
+    as_json = subprocess.run(
+        [ENIGMA, "route", "--json", request],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert as_json.returncode == 3, as_json.stderr
     out = json.loads(as_json.stdout)
     assert out["status"] == "no_answer" and out["data"]["verified"] is False
@@ -104,9 +110,18 @@ def test_an_installed_function_is_named_with_its_import() -> None:
     assert hit is not None and hit.statement == "from math import gcd"
     assert hit.comment().startswith("# already installed (Python standard library)")
     assert lookup("write a function that greets someone") is None
-    done = subprocess.run([ENIGMA, "route", "--json", "write a function that returns the "
-                           "median of a list of numbers"], capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [
+            ENIGMA,
+            "route",
+            "--json",
+            "write a function that returns the median of a list of numbers",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     out = json.loads(done.stdout)
     assert out["data"]["library"]["import"] == "from statistics import median"
     assert "from statistics import median" in out["output"]
@@ -114,18 +129,27 @@ def test_an_installed_function_is_named_with_its_import() -> None:
 
 def test_implausible_results_are_discarded(iso: Isolation) -> None:
     cases = {
-        ("write a function that returns the square of a number",
-         "def square_it(n):\n    return n * 0\n"): "returns 0 for every probe",
-        ("write a function that sorts a list of numbers",
-         "def sort_numbers(text):\n    return list(text)\n"): "returns its input unchanged",
-        ("write a function that returns the number of words in a string",
-         "def word_words(text):\n    return text.split()\n"): "not a count",
-        ("write a function that returns true if a string is empty",
-         "def is_empty(s):\n    return len(s)\n"): "not true or false",
-        ("write a function that returns a dictionary counting each word",
-         "def count_words(s):\n    return s.split()\n"): "not a dict",
-        ("write a function that adds two numbers",
-         "def add(a):\n    return a\n"): "not 2",
+        (
+            "write a function that returns the square of a number",
+            "def square_it(n):\n    return n * 0\n",
+        ): "returns 0 for every probe",
+        (
+            "write a function that sorts a list of numbers",
+            "def sort_numbers(text):\n    return list(text)\n",
+        ): "returns its input unchanged",
+        (
+            "write a function that returns the number of words in a string",
+            "def word_words(text):\n    return text.split()\n",
+        ): "not a count",
+        (
+            "write a function that returns true if a string is empty",
+            "def is_empty(s):\n    return len(s)\n",
+        ): "not true or false",
+        (
+            "write a function that returns a dictionary counting each word",
+            "def count_words(s):\n    return s.split()\n",
+        ): "not a dict",
+        ("write a function that adds two numbers", "def add(a):\n    return a\n"): "not 2",
     }
     for (request, code), why in cases.items():
         draft = Draft(code)

@@ -72,7 +72,7 @@ def _survivors(marker: str) -> list[int]:
     return found
 
 
-FORK_EXEC = '''
+FORK_EXEC = """
 import _posixsubprocess, os, sys
 def attack(target):
     script = f"echo ran > ran; echo pwned > {target}; cat /proc/$PPID/environ >> {target}"
@@ -89,13 +89,14 @@ def attack(target):
     os.close(err_w)
     os.waitpid(pid, 0)
     return os.path.exists("ran")
-'''
+"""
 
 
 def test_fork_exec_shell_runs_but_cannot_touch_the_host(backend: str, tmp_path: Path) -> None:
     target = tmp_path / "pwned.txt"
-    result = run_candidate(FORK_EXEC, f"assert attack({str(target)!r}) is True", "attack",
-                           isolation=backend)
+    result = run_candidate(
+        FORK_EXEC, f"assert attack({str(target)!r}) is True", "attack", isolation=backend
+    )
     assert not target.exists()
     assert result.passed, result  # the shell really ran, inside the sandbox
 
@@ -148,8 +149,14 @@ def test_the_parent_environment_does_not_leak(backend: str) -> None:
     )
     tests = f"assert {secret!r} not in leak()"
     env = {**os.environ, "ENIGMA_TEST_SECRET": secret}
-    done = subprocess.run([sys.executable, "-c", script, LEAK, tests, backend], env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script, LEAK, tests, backend],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.stdout.strip() == "passed", done.stderr[-2000:]
 
 
@@ -185,7 +192,9 @@ def test_no_file_appears_outside_the_sandbox(backend: str, tmp_path: Path) -> No
     assert result.passed, result
 
 
-SETSID = UNBLOCK + '''
+SETSID = (
+    UNBLOCK
+    + """
 import os, sys
 def attack(marker, spin):
     if os.fork() == 0:
@@ -194,19 +203,21 @@ def attack(marker, spin):
     while spin:
         pass
     return "left behind"
-'''
+"""
+)
 
 
 @pytest.mark.parametrize("spin", [True, False], ids=["timeout", "return"])
 def test_a_setsid_child_does_not_survive(backend: str, spin: bool) -> None:
     marker = f"enigma-sandbox-{uuid.uuid4().hex}"
-    result = run_candidate(SETSID, f"attack({marker!r}, {spin})", "attack", timeout=2.0,
-                           isolation=backend)
+    result = run_candidate(
+        SETSID, f"attack({marker!r}, {spin})", "attack", timeout=2.0, isolation=backend
+    )
     assert _survivors(marker) == []
     assert result.status == ("timeout" if spin else "passed"), result
 
 
-FORGE = '''
+FORGE = """
 import json, os, sys
 def _nonce():
     frame = sys._getframe()
@@ -222,7 +233,7 @@ os.write(1, line.encode())
 os._exit(0)
 def square(x):
     return x + x
-'''
+"""
 
 
 def test_a_candidate_cannot_print_its_own_verdict(backend: str) -> None:
@@ -243,7 +254,9 @@ def test_a_suite_cannot_declare_itself_passed(backend: str) -> None:
         run_candidate("def f(x):\n    return 0\n", forged, "f", isolation=backend)
 
 
-NETWORK = UNBLOCK + '''
+NETWORK = (
+    UNBLOCK
+    + """
 import socket
 def reach(port, path):
     reached = []
@@ -258,7 +271,8 @@ def reach(port, path):
         except OSError:
             pass
     return reached
-'''
+"""
+)
 
 
 def test_the_network_is_unreachable(backend: str, tmp_path: Path) -> None:
@@ -271,8 +285,9 @@ def test_the_network_is_unreachable(backend: str, tmp_path: Path) -> None:
         unix.bind(path)
         unix.listen(4)
         port = tcp.getsockname()[1]
-        result = run_candidate(NETWORK, f"assert reach({port}, {path!r}) == []", "reach",
-                               isolation=backend)
+        result = run_candidate(
+            NETWORK, f"assert reach({port}, {path!r}) == []", "reach", isolation=backend
+        )
         for listener in (tcp, unix):
             listener.settimeout(0.2)
             with pytest.raises(TimeoutError):
@@ -280,7 +295,9 @@ def test_the_network_is_unreachable(backend: str, tmp_path: Path) -> None:
         assert result.passed, result
 
 
-FORKS = UNBLOCK + '''
+FORKS = (
+    UNBLOCK
+    + """
 import os, time
 def spawn(n, marker):
     made = 0
@@ -293,20 +310,22 @@ def spawn(n, marker):
             os.execv("/bin/sh", ["sh", "-c", "sleep 3; true " + marker])
         made += 1
     return made
-'''
+"""
+)
 
 
 def test_a_fork_bomb_is_bounded_and_cleaned_up(backend: str) -> None:
     marker = f"enigma-sandbox-{uuid.uuid4().hex}"
-    result = run_candidate(FORKS, f"assert spawn(200, {marker!r}) < 10", "spawn",
-                           isolation=backend)
+    result = run_candidate(FORKS, f"assert spawn(200, {marker!r}) < 10", "spawn", isolation=backend)
     assert _survivors(marker) == []
     assert result.passed, result
 
 
 def test_an_endless_fork_bomb_is_contained(backend: str) -> None:
-    code = "import os\ndef bomb():\n    while True:\n        try:\n            os.fork()\n" \
-           "        except OSError:\n            pass\n"
+    code = (
+        "import os\ndef bomb():\n    while True:\n        try:\n            os.fork()\n"
+        "        except OSError:\n            pass\n"
+    )
     result = run_candidate(code, "bomb()", "bomb", timeout=2.0, isolation=backend)
     assert result.status == "timeout", result
     assert subprocess.run(["true"], check=False).returncode == 0  # the parent is fine

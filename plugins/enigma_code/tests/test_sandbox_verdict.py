@@ -26,14 +26,17 @@ SCALARS = (
     | st.text(max_size=20)
     | st.binary(max_size=20)
 )
-HASHABLE = st.recursive(SCALARS, lambda inner: st.tuples(inner, inner) | st.frozensets(inner),
-                        max_leaves=8)
+HASHABLE = st.recursive(
+    SCALARS, lambda inner: st.tuples(inner, inner) | st.frozensets(inner), max_leaves=8
+)
 VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.tuples(inner, inner)
-    | st.dictionaries(HASHABLE, inner, max_size=4)
-    | st.sets(HASHABLE, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(HASHABLE, inner, max_size=4)
+        | st.sets(HASHABLE, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -55,8 +58,13 @@ def test_every_plain_value_survives_the_codec(value: object) -> None:
     assert _same(decode(encode(value)), value)
 
 
-@given(st.recursive(st.none() | st.integers() | st.text(max_size=3),
-                    lambda inner: st.lists(inner, max_size=3), max_leaves=10))
+@given(
+    st.recursive(
+        st.none() | st.integers() | st.text(max_size=3),
+        lambda inner: st.lists(inner, max_size=3),
+        max_leaves=10,
+    )
+)
 @settings(max_examples=200, deadline=None)
 def test_decoding_garbage_raises_only_value_or_type_errors(data: object) -> None:
     with contextlib.suppress(ValueError, TypeError, IndexError, KeyError):
@@ -116,8 +124,10 @@ def test_the_parent_judges_like_python_would() -> None:
     wrong = [(True, 1 if repr(args) == "(True,)" else values[repr(args)]) for args, _ in plan.calls]
     status, detail = judge(plan, wrong)
     assert status == "failed" and detail.startswith("line 2: assert f(True) is True (got: 1)")
-    raised = [(False, "ZeroDivisionError: x") if args == (5,) else (True, values[repr(args)])
-              for args, _ in plan.calls]
+    raised = [
+        (False, "ZeroDivisionError: x") if args == (5,) else (True, values[repr(args)])
+        for args, _ in plan.calls
+    ]
     assert judge(plan, raised) == ("error", "ZeroDivisionError: x")
     typed = compile_tests("assert f(1) < 3\n", "f")
     status, detail = judge(typed, [(True, "a string")])

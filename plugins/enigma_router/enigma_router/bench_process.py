@@ -82,8 +82,8 @@ def format_process(r: dict[str, Any]) -> str:
         [
             "| whole process (median) | value |",
             "|---|---:|",
-            f"| `python -c \"import numpy\"` | {r['python_import_numpy_s']:.3f} s |",
-            f"| `enigma classify \"{TEXT}\"` | {r['enigma_classify_s']:.3f} s |",
+            f'| `python -c "import numpy"` | {r["python_import_numpy_s"]:.3f} s |',
+            f'| `enigma classify "{TEXT}"` | {r["enigma_classify_s"]:.3f} s |',
             f"| classify / import numpy | {r['classify_over_numpy']:.2f}x |",
             f"| default router load (fresh process, numpy imported) | "
             f"{r['default_router_load_ms']:.1f} ms |",
