@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from tests.serve_support import listening_url
 from tests.venvs import clean_env
 
 ENIGMA = str(Path(sys.executable).parent / "enigma")
@@ -59,21 +60,7 @@ def start(home: Path, log_path: Path, *args: str, wait_s: float = 240) -> Runnin
             env=env,
             start_new_session=True,
         )
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        text = log_path.read_text(errors="replace")
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited {proc.returncode}:\n{text}")
-        if "listening on " in text:
-            url = text.split("listening on ", 1)[1].split()[0]
-            try:
-                if httpx.get(url + "/readyz", timeout=5).status_code == 200:
-                    return Running(proc, url, log_path)
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise AssertionError(f"server not ready in {wait_s:g} s:\n{log_path.read_text()}")
+    return Running(proc, listening_url(proc, log_path, wait_s), log_path)
 
 
 def descendants(pid: int) -> dict[int, str]:

@@ -69,25 +69,37 @@ def start_server(
             stderr=log,
             env=clean_env(env),
         )
-    deadline = time.monotonic() + 120
+    return Server(proc, listening_url(proc, log_path, ready=ready), log_path)
+
+
+def listening_url(
+    proc: subprocess.Popen[bytes], log_path: Path, wait_s: float = 120, ready: bool = True
+) -> str:
+    """The URL a starting ``enigma serve`` prints ("listening on URL") to ``log_path``, once
+    its /readyz says 200 (at once when not ``ready``); killed (its whole session when it has
+    one) and an AssertionError with its log when it exits or is not ready in ``wait_s``."""
+    deadline = time.monotonic() + wait_s
     url = None
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited {proc.returncode}:\n{log_path.read_text()}")
         text = log_path.read_text(errors="replace")
+        if proc.poll() is not None:
+            raise AssertionError(f"enigma serve exited {proc.returncode}:\n{text}")
         if url is None and "listening on " in text:
             url = text.split("listening on ", 1)[1].split()[0]
         if url is not None:
             if not ready:
-                return Server(proc, url, log_path)
+                return url
             try:
-                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                    return Server(proc, url, log_path)
+                if httpx.get(url + "/readyz", timeout=5).status_code == 200:
+                    return url
             except httpx.HTTPError:
                 pass
         time.sleep(0.1)
-    proc.kill()
-    raise AssertionError(f"server not ready in time:\n{log_path.read_text()}")
+    if os.getpgid(proc.pid) == proc.pid:  # started with start_new_session: the whole group
+        os.killpg(proc.pid, signal.SIGKILL)
+    else:
+        proc.kill()
+    raise AssertionError(f"enigma serve not ready in {wait_s:g} s:\n{log_path.read_text()}")
 
 
 def png_bytes(

@@ -24,6 +24,8 @@ import httpx
 from enigma_openai.fake_server import start_fake_server
 from httpx_sse import connect_sse
 
+from tests.serve_support import listening_url
+
 ENIGMA = str(Path(sys.executable).with_name("enigma"))
 UP_KEY = "up-key-0123456789"
 FRONT_KEY = "front-key-0123456789"
@@ -73,21 +75,7 @@ def serve(home: Path, key: str, **env: str) -> Served:
             stderr=out,
             env=child_env(home, ENIGMA_API_KEY=key, **env),
         )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"enigma serve exited {proc.returncode}:\n{log.read_text()}")
-        text = log.read_text(errors="replace")
-        if "listening on " in text:
-            url = text.split("listening on ", 1)[1].split()[0]
-            try:
-                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                    return Served(proc, url, log)
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError(f"enigma serve not ready in time:\n{log.read_text()}")
+    return Served(proc, listening_url(proc, log), log)
 
 
 def _dead_port() -> int:

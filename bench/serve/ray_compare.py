@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from launch import start_serve, stop_serve
 from loadgen import Load, have_wrk, run_python, run_wrk
 
 from tests.ray_support import start_slow_upstream
@@ -48,32 +48,6 @@ TARGETS = {
     "chat -> chat (routed)": ("POST", "/v1/chat/completions", _chat(CHAT)),
     "chat -> code (routed)": ("POST", "/v1/chat/completions", _chat(CODE)),
 }
-
-
-def start(args: list[str], log: Path) -> tuple[subprocess.Popen, str]:
-    """``enigma serve --port 0 ARGS`` in its own session; its URL once /readyz says ready."""
-    enigma = Path(sys.executable).with_name("enigma")
-    with log.open("w") as handle:
-        proc = subprocess.Popen(
-            [str(enigma), "serve", "--port", "0", "--no-access-log", *args],
-            stdout=subprocess.DEVNULL,
-            stderr=handle,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        text = log.read_text()
-        if "listening on " in text:
-            url = text.split("listening on ", 1)[1].split()[0]
-            try:
-                with urllib.request.urlopen(url + "/readyz", timeout=5) as response:
-                    if response.status == 200:
-                        return proc, url
-            except OSError:
-                pass
-        time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"server did not become ready; its log:\n{log.read_text()}")
 
 
 def stream_timing(url: str, text: str = STREAMED) -> tuple[float, float, int]:
@@ -120,8 +94,8 @@ def main() -> int:
     runs: dict[tuple[str, str, int], list[Load]] = {}
     streams: dict[str, list[tuple[float, float, int]]] = {}
     try:
-        servers["single"] = start([], home / "single.log")
-        servers["ray"] = start(["--ray"], home / "ray.log")
+        servers["single"] = start_serve(["--no-access-log"], home / "single.log")
+        servers["ray"] = start_serve(["--no-access-log", "--ray"], home / "ray.log")
         for _, url in servers.values():  # warm every model once
             for method, path, body in TARGETS.values():
                 client(url + path, method, body, 1, 0.5)
@@ -136,12 +110,7 @@ def main() -> int:
                         runs.setdefault((name, kind, c), []).append(load)
     finally:
         for proc, _ in servers.values():
-            proc.send_signal(signal.SIGTERM)
-        for proc, _ in servers.values():
-            try:
-                proc.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+            stop_serve(proc, timeout=90)
         slow.stop()
     median = {k: sorted(v, key=lambda x: x.rps)[len(v) // 2] for k, v in runs.items()}
     print(

@@ -18,14 +18,13 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from launch import start_serve, stop_serve
 from loadgen import Load, have_wrk, run_python, run_wrk
 
 CODE = "write a function that reverses a string"
@@ -45,33 +44,6 @@ TARGETS = {
     "chat -> code (routed)": ("POST", "/v1/chat/completions", chat_body(CODE)),
 }
 SLOW = {"chat -> code (routed)"}
-
-
-def start_server(workers: int, log: Path) -> tuple[subprocess.Popen, str]:
-    """``enigma serve --port 0`` from this venv; its base URL once /readyz says ready."""
-    enigma = Path(sys.executable).with_name("enigma")
-    handle = log.open("w")
-    proc = subprocess.Popen(
-        [str(enigma), "serve", "--port", "0", "--workers", str(workers)],
-        stdout=subprocess.DEVNULL,
-        stderr=handle,
-    )
-    deadline = time.monotonic() + 120
-    url = None
-    while time.monotonic() < deadline and proc.poll() is None:
-        text = log.read_text()
-        if url is None and "listening on " in text:
-            url = text.split("listening on ", 1)[1].split()[0]
-        if url is not None:
-            try:
-                with urllib.request.urlopen(url + "/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        return proc, url
-            except OSError:
-                pass
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"server did not become ready; its log:\n{log.read_text()}")
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -139,7 +111,7 @@ def main() -> int:
     client = run_wrk if use_wrk else run_python
     baseline = in_process()
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(args.workers, Path(tmp) / "server.log")
+        proc, url = start_serve(["--workers", str(args.workers)], Path(tmp) / "server.log", 120)
         try:
             for method, path, body in TARGETS.values():  # warm every model once
                 client(url + path, method, body, 1, 0.5 if path != "/healthz" else 0.2)
@@ -156,8 +128,7 @@ def main() -> int:
                         )
                         settle(proc.pid)
         finally:
-            proc.terminate()
-            proc.wait(timeout=60)
+            stop_serve(proc)
             shutil.rmtree(home, ignore_errors=True)
     results = {
         key: sorted(loads, key=lambda x: x.rps)[len(loads) // 2] for key, loads in runs.items()
