@@ -4,8 +4,10 @@ Same splits for every system: train on ``train.jsonl`` (no ``oos`` in it), choos
 threshold on ``valid.jsonl`` only (at most ``budget`` of its in-scope requests rejected; ours
 reads it off the curve it stored at training), score ``test.jsonl``, whose ``oos`` requests come
 from intents validation never saw. Each row: in-scope accuracy (a rejected in-scope request is
-wrong), oos recall, AUROC and FPR@95TPR of the system's unknown score, train seconds and p50
-latency. The baselines score "unknown" as 1 - max probability (their natural threshold).
+wrong), oos recall, AUROC and FPR@95TPR of the system's unknown score, the share of in-scope
+requests rejected on ``valid`` (where the budget was set) and on ``test`` (how that threshold
+carries over: same rule for every system), train seconds and p50 latency. The baselines score
+"unknown" as 1 - max probability (their natural threshold).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ def bench_ours_oos(root: Path, budget: float | None, work: Path, seed: int = 0) 
     from enigma_router.evaluate import unknown_scores
     from enigma_router.inference import RouterModel
     from enigma_router.recipe import make_router_recipe
+    from enigma_router.unknown import point_at
 
     recipe = make_router_recipe(None)
     if budget is not None:
@@ -78,12 +81,14 @@ def bench_ours_oos(root: Path, budget: float | None, work: Path, seed: int = 0) 
     texts, gold = read_jsonl(root / "test.jsonl")
     model = RouterModel.load(out)
     pred = [r[0] for r in model.classify_batch(texts, top_k=1)]
+    at = point_at(model.calibration.curve, model.calibration.oos_budget or 0.0)
     return oos_row(
         "enigma router (ours)",
         gold,
         pred,
         unknown_scores(model, texts),
         budget=model.calibration.oos_budget,
+        valid_rejected=None if at is None else float(at["in_scope_rejected"]),
         train_seconds=train_seconds,
         train_cpu_seconds=train_cpu,
         p50_ms=p50_ms(RouterModel.load(out).classify, texts),
@@ -115,7 +120,8 @@ def bench_tfidf_oos(root: Path, budget: float) -> dict[str, Any]:
     pipe.fit(tr_texts, tr_gold)
     train_seconds, train_cpu = time.perf_counter() - start, time.process_time() - cpu
     va_in = [t for t, g in zip(va_texts, va_gold, strict=True) if g != "oos"]
-    limit = threshold_at(1.0 - pipe.predict_proba(va_in).max(axis=1), budget)
+    va_unknown = 1.0 - pipe.predict_proba(va_in).max(axis=1)
+    limit = threshold_at(va_unknown, budget)
     probs = pipe.predict_proba(texts)
     unknown = 1.0 - probs.max(axis=1)
     best = pipe.classes_[probs.argmax(axis=1)]
@@ -126,6 +132,7 @@ def bench_tfidf_oos(root: Path, budget: float) -> dict[str, Any]:
         pred,
         unknown,
         budget=budget,
+        valid_rejected=float((va_unknown > limit).mean()) if len(va_in) else 0.0,
         train_seconds=train_seconds,
         train_cpu_seconds=train_cpu,
         p50_ms=p50_ms(lambda t: pipe.predict_proba([t]), texts),
@@ -166,6 +173,7 @@ def bench_minilm_oos(root: Path, budget: float, python: Path) -> dict[str, Any]:
         data["predictions"],
         data["unknown"],
         budget=budget,
+        valid_rejected=data.get("valid_rejected"),
         train_seconds=data["train_seconds"],
         train_cpu_seconds=data["train_cpu_seconds"],
         p50_ms=data["p50_ms"],
@@ -212,7 +220,7 @@ def format_oos_table(results: dict[str, list[dict[str, Any]]]) -> str:
     """Markdown table of the oos bench (skipped rows say why)."""
     lines = [
         "| dataset | system | budget | in-scope acc | oos recall | AUROC | FPR@95TPR "
-        "| in-scope rejected | train s (CPU s) | p50 ms |",
+        "| in-scope rejected valid / test | train s (CPU s) | p50 ms |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, rows in results.items():
@@ -223,7 +231,13 @@ def format_oos_table(results: dict[str, list[dict[str, Any]]]) -> str:
             lines.append(
                 f"| {name} | {r['system']} | {r['budget']:g} | {100 * r['in_scope_accuracy']:.2f} "
                 f"| {100 * r['oos_recall']:.2f} | {r['auroc']:.4f} | {r['fpr_at_95_tpr']:.4f} "
-                f"| {100 * r['in_scope_rejected']:.2f} | {r['train_seconds']:.1f} "
+                f"| {_share(r.get('valid_rejected'))} / {100 * r['in_scope_rejected']:.2f} "
+                f"| {r['train_seconds']:.1f} "
                 f"({r['train_cpu_seconds']:.1f}) | {r['p50_ms']:.3f} |"
             )
     return "\n".join(lines)
+
+
+def _share(value: float | None) -> str:
+    """A share as a percentage with two decimals, ``-`` when unknown."""
+    return "-" if value is None else f"{100 * value:.2f}"

@@ -72,11 +72,13 @@ def main(argv: list[str]) -> int:
     batched = len(test_texts) / (time.perf_counter() - t0)
     pred = [str(x) for x in clf.classes_[probs.argmax(axis=1)]]
     score = 1.0 - probs.max(axis=1)
-    threshold = float("inf")
+    threshold, valid_rejected = float("inf"), None
     if valid_path:
         v_texts, v_intents = read(valid_path)
         v_in = [t for t, i in zip(v_texts, v_intents, strict=True) if i != "oos"]
-        threshold = threshold_at(1.0 - clf.predict_proba(embed(v_in)).max(axis=1), budget)
+        v_score = 1.0 - clf.predict_proba(embed(v_in)).max(axis=1)
+        threshold = threshold_at(v_score, budget)
+        valid_rejected = float((v_score > threshold).mean()) if len(v_in) else 0.0
         pred = ["oos" if s > threshold else p for p, s in zip(pred, score, strict=True)]
     times = []
     for text in test_texts[:LATENCY_QUERIES]:
@@ -90,6 +92,7 @@ def main(argv: list[str]) -> int:
         "confidences": probs.max(axis=1).tolist(),
         "unknown": score.tolist(),
         "threshold": None if threshold == float("inf") else threshold,
+        "valid_rejected": valid_rejected,
         "train_seconds": train_seconds,
         "train_cpu_seconds": train_cpu,
         "load_seconds": load_seconds,

@@ -190,11 +190,16 @@ def test_oos_bench_rows_and_table() -> None:
     from enigma_router.bench_oos import format_oos_table, oos_row
 
     row = oos_row("x", ["a", "oos", "b", "oos"], ["a", "oos", "oos", "a"], [0.1, 0.9, 0.8, 0.2],
-                  budget=0.1, train_seconds=1.0, train_cpu_seconds=1.0, p50_ms=0.05)  # fmt: skip
+                  budget=0.1, valid_rejected=0.0625, train_seconds=1.0, train_cpu_seconds=1.0,
+                  p50_ms=0.05)  # fmt: skip
     assert row["in_scope_accuracy"] == 0.5 and row["oos_recall"] == 0.5
     assert row["in_scope_rejected"] == 0.5 and row["auroc"] == 0.75
-    table = format_oos_table({"toy": [row, {"system": "minilm+logreg", "skipped": "no venv"}]})
+    unknown_valid = {**row, "system": "y", "valid_rejected": None}
+    table = format_oos_table(
+        {"toy": [row, unknown_valid, {"system": "minilm+logreg", "skipped": "no venv"}]}
+    )
     assert "| toy | x | 0.1 | 50.00 | 50.00 |" in table and "skipped: no venv" in table
+    assert "| 6.25 / 50.00 |" in table and "| - / 50.00 |" in table  # valid / test rejected
 
 
 def test_single_and_batch_answers_agree(open_router: dict) -> None:
