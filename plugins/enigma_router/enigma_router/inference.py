@@ -20,14 +20,13 @@ import threading
 import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from enigma_core.errors import EnigmaError
-from enigma_core.training.meta import CONFIG_FILE, WEIGHTS_FILE, check_tokenizer, read_json
+from enigma_core.training.meta import WEIGHTS_FILE, check_tokenizer
 from enigma_router.features import (
     _BOS_CRC,
     _EOS_TAIL,
@@ -39,90 +38,16 @@ from enigma_router.features import (
     Hasher,
     tokens,
 )
+from enigma_router.purepy import OOS, Calibration, read_config
 
 if TYPE_CHECKING:
     from enigma_core.tokenizer import SharedTokenizer
 
-OOS = "oos"
 _KEY_BITS = 36  # n-gram keys are group << 32 | crc32 (group < 16): below 2**36
 _MAX_DOCS = 1 << 20  # requests per packed batch: key << doc bits must stay below 2**63
 Alternatives = list[tuple[str, float]]
 Result = tuple[str, float, Alternatives]
 REQUIRED = ("feat_keys", "feat_idf", "table", "bag_bias", "out_weight", "out_bias")
-
-
-@dataclass
-class Calibration:
-    """Softmax temperature plus the out-of-scope knobs (``config.json`` ``router.calibration``).
-
-    A prediction is ``oos`` when its confidence < ``threshold``, top1 - top2 < ``margin``, or
-    its unknown score (``unknown.py``: distance + ``unknown_doubt`` x (1 - confidence)) >
-    ``unknown_threshold``, the threshold of ``oos_budget`` on the stored validation ``curve``
-    (any other budget is read off the same curve).
-    """
-
-    temperature: float = 1.0
-    threshold: float = 0.0
-    margin: float = 0.0
-    oos_budget: float | None = None
-    unknown_threshold: float | None = None
-    curve: list[dict[str, Any]] = field(default_factory=list)
-    unknown_doubt: float = 0.0
-    _limits: dict[float, float] = field(default_factory=dict, repr=False, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form (without the curve: see ``config.json`` for it)."""
-        out: dict[str, Any] = {
-            "temperature": self.temperature,
-            "threshold": self.threshold,
-            "margin": self.margin,
-        }
-        if self.oos_budget is not None:
-            out["oos_budget"] = self.oos_budget
-            out["unknown_threshold"] = self.unknown_threshold
-            out["unknown_doubt"] = self.unknown_doubt
-        return out
-
-    def limit(self, budget: float | None = None) -> float:
-        """The unknown-score threshold of ``budget`` (None: the calibrated one); inf: never.
-        Each budget's look-up is remembered (a per-call budget costs one dict get)."""
-        if budget is None:
-            return math.inf if self.unknown_threshold is None else float(self.unknown_threshold)
-        got = self._limits.get(budget)
-        if got is None:
-            from enigma_router.unknown import threshold_for
-
-            if len(self._limits) > 256:
-                self._limits.clear()
-            got = self._limits[budget] = threshold_for(self.curve, float(budget))
-        return got
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> Calibration:
-        """Read from ``config.json`` (missing keys keep neutral defaults)."""
-        data = data or {}
-        budget, limit = data.get("oos_budget"), data.get("unknown_threshold")
-        return cls(
-            temperature=float(data.get("temperature", 1.0)),
-            threshold=float(data.get("threshold", 0.0)),
-            margin=float(data.get("margin", 0.0)),
-            oos_budget=None if budget is None else float(budget),
-            unknown_threshold=None if limit is None else float(limit),
-            curve=list(data.get("curve") or []),
-            unknown_doubt=float(data.get("unknown_doubt", 0.0)),
-        )
-
-
-def _read_config(directory: Path) -> dict[str, Any]:
-    path = directory / CONFIG_FILE
-    if not path.is_file():
-        raise EnigmaError(
-            f"{path}: router model config not found (train with 'enigma train router')"
-        )
-    meta = read_json(path, "router config")
-    if "router" not in meta or "labels" not in meta:
-        raise EnigmaError(f"{path}: not a router model (no 'router' or 'labels' field)")
-    return meta
 
 
 def _older(path: Path) -> EnigmaError:
@@ -263,7 +188,7 @@ class RouterModel:
         from enigma_core.training.weights import open_weights
 
         directory = committed_dir(model_dir)
-        meta = _read_config(directory)
+        meta = read_config(directory)
         weights = directory / WEIGHTS_FILE
         if not weights.is_file():
             raise EnigmaError(f"{weights}: weights file not found")
@@ -503,6 +428,16 @@ class RouterModel:
         return e / e.sum(axis=-1, keepdims=True)
 
     # -- decisions -----------------------------------------------------------------------------
+    def pick(self, numpy: bool = True) -> RouterModel:
+        """What answers a single request: this model (``purepy.LazyRouter`` may answer its
+        first requests without numpy)."""
+        return self
+
+    @staticmethod
+    def best_index(probs: np.ndarray) -> int:
+        """The index of the largest probability."""
+        return int(probs.argmax())
+
     # -- unknown requests and explanations -------------------------------------------------------
     @property
     def has_examples(self) -> bool:
