@@ -289,6 +289,10 @@ class PureRouter:
         self.char_min, self.char_max = int(spec["char_min"]), int(spec["char_max"])
         self._chars = self.char_max >= self.char_min > 0
         self.calibration = Calibration.from_dict(router.get("calibration"))
+        knobs = {"threshold": threshold, "margin": margin, "temperature": temperature}
+        self._knobs = {k: v for k, v in knobs.items() if v is not None}
+        self._numpy: RouterModel | None = None
+        self._lock = threading.Lock()
         if threshold is not None:
             self.calibration.threshold = float(threshold)
         if margin is not None:
@@ -491,8 +495,20 @@ class PureRouter:
         probs, score, limit = self.scored(self.bag_sum(text), budget)
         return self.decide(probs, top_k, unknown=score, limit=limit)
 
-    def full(self, tokenizer: Any = None, **overrides: Any) -> RouterModel:
-        """The numpy :class:`RouterModel` over the same mapped file (no second read)."""
+    def pick(self, numpy: bool = False) -> PureRouter | RouterModel:
+        """What answers a single request: this router, or its numpy twin when ``numpy``."""
+        return self.full() if numpy else self
+
+    def full(self) -> RouterModel:
+        """The numpy :class:`RouterModel` over the same mapped file and knobs (built once,
+        thread-safe; no second read of the file)."""
+        if self._numpy is None:
+            with self._lock:
+                if self._numpy is None:
+                    self._numpy = self._build()
+        return self._numpy
+
+    def _build(self) -> RouterModel:
         import numpy as np
 
         from enigma_router.inference import RouterModel
@@ -502,7 +518,7 @@ class PureRouter:
             name: np.frombuffer(self.buf, dtypes[t.dtype], t.count, t.offset).reshape(t.shape)
             for name, t in self.tensors.items()
         }
-        return RouterModel(self.meta, arrays, tokenizer, **overrides)
+        return RouterModel(self.meta, arrays, None, **self._knobs)
 
 
 class LazyRouter:
@@ -511,16 +527,14 @@ class LazyRouter:
 
     Attributes only the numpy model has are forwarded to it (building it)."""
 
-    def __init__(self, pure: PureRouter, overrides: dict[str, Any]) -> None:
-        """Wrap a loaded :class:`PureRouter`; ``overrides`` go to the numpy model too."""
+    def __init__(self, pure: PureRouter) -> None:
+        """Wrap a loaded :class:`PureRouter`."""
         self.pure = pure
         self.labels = pure.labels
         self.meta = pure.meta
         self.oos_index = pure.oos_index
-        self._overrides = overrides
         self._full: RouterModel | None = None
         self._served = 0
-        self._lock = threading.Lock()
 
     @property
     def calibration(self) -> Calibration:
@@ -531,9 +545,7 @@ class LazyRouter:
     def full(self) -> RouterModel:
         """The numpy model (built once, thread-safe)."""
         if self._full is None:
-            with self._lock:
-                if self._full is None:
-                    self._full = self.pure.full(None, **self._overrides)
+            self._full = self.pure.full()
         return self._full
 
     @property
@@ -555,7 +567,7 @@ class LazyRouter:
         return self.pick().classify(text, top_k, budget)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("pure", "_full", "_lock", "_overrides"):
+        if name.startswith("__") or name in ("pure", "_full", "_served"):
             raise AttributeError(name)
         return getattr(self.full, name)
 
@@ -569,7 +581,7 @@ def load(
     the pure path handles, else (and for any problem, which it words) ``RouterModel.load``."""
     if "numpy" not in sys.modules:
         try:
-            return LazyRouter(_load_pure(Path(model_dir), **overrides), overrides)
+            return LazyRouter(_load_pure(Path(model_dir), **overrides))
         except Unsupported:
             pass
     from enigma_router.inference import RouterModel
