@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import mul
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from enigma_core.errors import EnigmaError
 
@@ -206,8 +206,7 @@ def char_keys(word: str, char_min: int, char_max: int) -> list[int]:
 
 
 # -- the mapped file -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Tensor:
+class _Tensor(NamedTuple):
     dtype: str
     shape: tuple[int, ...]
     offset: int  # in the file
@@ -334,6 +333,7 @@ class PureRouter:
         ):
             raise Unsupported("linear member")
         self.oos_index = self.labels.index(OOS) if OOS in self.labels else -1
+        self.known_labels = tuple(label for label in self.labels if label != OOS)
         self.has_examples = "ex_vectors" in tensors and "ex_offsets" in tensors
         if self.has_examples:
             ex = tensors["ex_vectors"]

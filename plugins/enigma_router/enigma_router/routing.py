@@ -93,7 +93,7 @@ def classify(
             **({"margin": margin} if margin is not None else {}),
             **({"oos_budget": budget} if budget is not None else {}),
         }
-    known = [label for label in model.labels if label != "oos"]
+    known = model.known_labels
     if new_intents:
         from enigma_router.newintents import index_for
 
@@ -111,7 +111,7 @@ def classify(
             }
             # Known only when chosen: otherwise the core may still reach a new intent by its
             # keywords (its nearest examples were not close enough to claim the request).
-            known += list(new_intents)
+            known += tuple(new_intents)
     if explain:
         details["explain"] = {
             "nearest": model.nearest(acc, EXPLAIN_K),
@@ -128,7 +128,7 @@ def classify(
         via="model",
         alternatives=alternatives,
         details=details,
-        known_intents=tuple(known),
+        known_intents=known,
     )
 
 
