@@ -6,9 +6,9 @@ returns a :class:`LazyRouter`: its first requests are answered here (hashed n-gr
 embedding-bag sum, the MLP and the linear member, softmax, the oos rule and the unknown score,
 in float64 from the same float16/float32 tables), and the numpy :class:`~enigma_router.inference.
 RouterModel` is built over the same mapped file on the first batch, the first request that needs
-what only it does (``explain``, new intents), the first attribute only it has, after
-:data:`PURE_REQUESTS` requests, or at once when numpy is already imported (its per-request path
-is faster). Answers are the numpy path's: same intent and alternatives, probabilities within
+what only it does (``explain``, new intents), the first attribute only it has, in a background
+thread from the second request on, or at once when numpy is already imported (its per-request
+path is faster). Answers are the numpy path's: same intent and alternatives, probabilities within
 float32 rounding (tested on the held-out file and banking77 requests).
 
 The n-gram hashing here is a twin of ``features.py``'s (that module imports numpy); tests check
@@ -40,9 +40,6 @@ if TYPE_CHECKING:
     from enigma_router.inference import RouterModel
 
 OOS = "oos"
-PURE_REQUESTS = 8
-"""Single requests a :class:`LazyRouter` answers in pure Python before it imports numpy (a
-process that classifies more than a few requests gains from numpy's faster per-request path)."""
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 MAX_HEADER = 16 << 20
 CACHE_LIMIT = 100_000
@@ -522,10 +519,14 @@ class PureRouter:
 
 
 class LazyRouter:
-    """A router that answers its first single requests in pure Python (:class:`PureRouter`)
-    and everything else with the numpy :class:`RouterModel`, built on first need (module doc).
+    """A router that answers single requests in pure Python (:class:`PureRouter`) until its
+    numpy :class:`RouterModel` exists, and everything with that model afterwards (module doc).
 
-    Attributes only the numpy model has are forwarded to it (building it)."""
+    The numpy model is built at once when a call needs it (a batch, ``explain``, new intents,
+    an attribute only it has) or when numpy is already imported; otherwise the second single
+    request starts building it in a background thread (a process that asks twice is likely to
+    ask again: a server, a batch file), so no request waits for numpy's import, and a process
+    that asks once (``enigma classify TEXT``) never imports numpy."""
 
     def __init__(self, pure: PureRouter) -> None:
         """Wrap a loaded :class:`PureRouter`."""
@@ -535,6 +536,8 @@ class LazyRouter:
         self.oos_index = pure.oos_index
         self._full: RouterModel | None = None
         self._served = 0
+        self.builder: threading.Thread | None = None
+        """The background thread building the numpy model (None: not started)."""
 
     @property
     def calibration(self) -> Calibration:
@@ -543,31 +546,39 @@ class LazyRouter:
 
     @property
     def full(self) -> RouterModel:
-        """The numpy model (built once, thread-safe)."""
+        """The numpy model (built once, thread-safe; waits for a build in progress)."""
         if self._full is None:
             self._full = self.pure.full()
         return self._full
 
     @property
     def is_pure(self) -> bool:
-        """Whether no numpy model has been built yet."""
+        """Whether the numpy model is not there yet."""
         return self._full is None
 
+    def _build(self) -> None:
+        self._full = self.pure.full()
+
     def pick(self, numpy: bool = False) -> PureRouter | RouterModel:
-        """What answers the next single request: pure Python for the first
-        :data:`PURE_REQUESTS` (unless ``numpy`` is needed or already imported), else numpy."""
-        if self._full is None and not numpy and "numpy" not in sys.modules:
+        """What answers the next single request (see the class doc)."""
+        if self._full is not None or numpy:
+            return self.full
+        if self.builder is None:
+            if "numpy" in sys.modules:  # imported already: the numpy model costs milliseconds
+                return self.full
             self._served += 1
-            if self._served <= PURE_REQUESTS:
-                return self.pure
-        return self.full
+            if self._served >= 2:
+                builder = threading.Thread(target=self._build, name="enigma-router-numpy")
+                self.builder = builder
+                builder.start()
+        return self.pure
 
     def classify(self, text: str, top_k: int = 3, budget: float | None = None) -> Result:
         """``RouterModel.classify`` of one request (see :meth:`pick`)."""
         return self.pick().classify(text, top_k, budget)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("pure", "_full", "_served"):
+        if name.startswith("__") or name in ("pure", "_full", "_served", "builder"):
             raise AttributeError(name)
         return getattr(self.full, name)
 
