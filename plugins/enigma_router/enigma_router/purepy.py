@@ -312,9 +312,8 @@ class PureRouter:
         members, _, n_labels = out.shape
         if n_labels != len(self.labels):
             raise Unsupported("labels")
-        w = self._view("out_weight").tolist()  # (members * hidden, labels), / members
-        self.out_w = [w[i * n_labels : (i + 1) * n_labels] for i in range(hidden)]
-        self.out_w = [[x / members for x in row] for row in self.out_w]
+        w = [x / members for x in self._view("out_weight").tolist()]  # (hidden, labels)
+        self.out_cols = [w[j::n_labels] for j in range(n_labels)]  # one list per label
         b = self._view("out_bias").tolist()
         self.out_b = [
             sum(b[m * n_labels + j] for m in range(members)) / members for j in range(n_labels)
@@ -412,10 +411,8 @@ class PureRouter:
 
     def logits(self, acc: Sequence[float]) -> list[float]:
         """Raw logits of a bag sum (before temperature)."""
-        out = list(self.out_b)
-        for h, row in zip(self.hidden(acc), self.out_w, strict=True):
-            if h:
-                out = [o + h * w for o, w in zip(out, row, strict=True)]
+        h = self.hidden(acc)
+        out = [b + sum(map(mul, h, col)) for b, col in zip(self.out_b, self.out_cols, strict=True)]
         if self.has_linear:
             lw, tail = self.linear_weight, acc[self.hidden_size :]
             out = [o + lw * (a + b) for o, a, b in zip(out, tail, self.linear_bias, strict=True)]
