@@ -1,22 +1,24 @@
 """Whole-process start-up of ``enigma classify`` against ``python -c "import numpy"`` (issue 21).
 
-Usage: ``python bench/cli/startup.py [--runs 15] [--json OUT]``.
+Usage: ``python bench/cli/startup.py [--runs 15] [--json OUT] [--main DIR]``.
 
 Runs, interleaved so that noise from other processes hits each alike: ``python -c pass``,
 ``python -c "import numpy"`` (the baseline), ``enigma classify TEXT`` as the console script runs
 it (fast path), the same command line through the typer app (the fast path off: what
-``enigma classify`` cost before it), and ``enigma --help``. Reports the median wall time and the
+``enigma classify`` cost before it), ``enigma --help``, and with ``--main DIR`` the same
+``enigma classify`` from another checkout's virtual environment (``DIR/.venv/bin/enigma``, e.g.
+main's: the baseline of a change, in the same run). Reports the median wall time and the
 median CPU time (user + system, from ``wait4``) of each, and each as a multiple of the
 baseline's. On a shared machine the CPU ratio is the steadier of the two: waiting for a core
 inflates wall time, not CPU time. One thread (``OMP_NUM_THREADS=1`` and friends), a private
-``ENIGMA_HOME``, bytecode compiled first (as installing a wheel does).
+``ENIGMA_HOME``, bytecode compiled by a first run of each command into a private cache
+(``PYTHONPYCACHEPREFIX``: as installing a wheel compiles it, and fair to a checkout without
+``.pyc`` files).
 """
 
 from __future__ import annotations
 
 import argparse
-import compileall
-import importlib.util
 import json
 import os
 import statistics
@@ -30,25 +32,25 @@ TEXT = "hello there, how are you?"
 TYPER_PATH = "import sys; from enigma_core.cli.main import run; run(sys.argv[1:], fast=False)"
 
 
-def commands() -> dict[str, list[str]]:
+def commands(main: Path | None = None) -> dict[str, list[str]]:
     """The command lines measured, by label (the first two are the baselines)."""
     python = sys.executable
     enigma = str(Path(python).with_name("enigma"))
+    other = {}
+    if main is not None:
+        other[f'{main}: enigma classify "{TEXT}"'] = [
+            str(main / ".venv/bin/enigma"),
+            "classify",
+            TEXT,
+        ]
     return {
         "python -c pass": [python, "-c", "pass"],
         'python -c "import numpy"': [python, "-c", "import numpy"],
         f'enigma classify "{TEXT}"': [enigma, "classify", TEXT],
         "same, through the typer app": [python, "-c", TYPER_PATH, "classify", TEXT],
         "enigma --help": [enigma, "--help"],
+        **other,
     }
-
-
-def compile_enigma() -> None:
-    """Write the .pyc files of enigma-core and the installed enigma plugins."""
-    for name in ("enigma_core", "enigma_router", "enigma_vision", "enigma_code", "enigma_openai"):
-        spec = importlib.util.find_spec(name)
-        for where in (spec.submodule_search_locations or []) if spec else []:
-            compileall.compile_dir(Path(where), quiet=1)
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -65,14 +67,18 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, usage.ru_utime + usage.ru_stime
 
 
-def measure(runs: int) -> dict[str, dict[str, float]]:
+def measure(runs: int, main: Path | None = None) -> dict[str, dict[str, float]]:
     """Median wall and CPU seconds of each command line over ``runs`` interleaved rounds."""
-    compile_enigma()
     env = {**os.environ, "ENIGMA_HOME": tempfile.mkdtemp(prefix="enigma-bench-cli-")}
+    # Bytecode for every command (as installing a wheel compiles it), written by the warm-up
+    # runs into a private cache: nothing is written into either checkout, and a tree without
+    # .pyc files (e.g. under PYTHONDONTWRITEBYTECODE=1) does not compile on every run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="enigma-bench-pyc-")
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = "1"
-    cmds = commands()
-    for cmd in cmds.values():  # warm the file cache, create the decision log
+    cmds = commands(main)
+    for cmd in cmds.values():  # warm the file cache, write the bytecode, create the decision log
         timed(cmd, env)
     samples: dict[str, list[tuple[float, float]]] = {label: [] for label in cmds}
     for _ in range(runs):
@@ -109,8 +115,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--main", type=Path, help="also run DIR/.venv/bin/enigma classify")
     args = parser.parse_args()
-    results = measure(args.runs)
+    results = measure(args.runs, args.main)
     print(report(results, args.runs))
     if args.json:
         args.json.write_text(json.dumps({"runs": args.runs, "results": results}, indent=2))

@@ -17,9 +17,8 @@ import errno
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from enigma_core.cli import requests, state
 from enigma_core.cli.task_options import DeclaredOption, declared_options, resolve
@@ -30,8 +29,7 @@ COMPLETION_VAR = "_ENIGMA_COMPLETE"
 """Set by a shell asking for completions: click answers those, so the fast path steps aside."""
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One option as the parser sees it: where its value goes and how it converts."""
 
     flag: str

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from enigma_core.cli import state
 from enigma_core.cli.common import err, print_json, read_batch, read_request
@@ -24,8 +23,7 @@ NO_ANSWER_EXIT = 3
 """Exit status of ``enigma route`` when the task found no answer it stands behind."""
 
 
-@dataclass(frozen=True)
-class CommandOption:
+class CommandOption(NamedTuple):
     """One option of route/classify: its flag, the parameter it fills, its kind and help."""
 
     flag: str

@@ -22,8 +22,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from enigma_core.errors import EnigmaError
 from enigma_core.training.files import CONFIG_FILE, WEIGHTS_FILE
 
@@ -71,6 +69,8 @@ def protected(meta: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
 def model_id(tensors: dict[str, Any], meta: dict[str, Any], keys: Iterable[str]) -> str:
     """The id tying one export's weights to its ``config.json``: a hash of the tensors' bytes
     and the protected config, so the same training gives the same id (and the same files)."""
+    import numpy as np  # here: loading a model (the CLI's numpy-free path) does not need it
+
     digest = hashlib.sha256()
     for name in sorted(tensors):
         arr = tensors[name]

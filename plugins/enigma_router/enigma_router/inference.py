@@ -20,109 +20,37 @@ import threading
 import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from enigma_core.errors import EnigmaError
-from enigma_core.training.meta import CONFIG_FILE, WEIGHTS_FILE, check_tokenizer, read_json
+from enigma_core.training.meta import WEIGHTS_FILE, check_tokenizer
 from enigma_router.features import (
     _BOS_CRC,
     _EOS_TAIL,
     CACHE_LIMIT,
     GROUP_WORD,
+    WORD_RE,
     FeatureSpec,
     FeatureVocab,
     Featurizer,
     Hasher,
     tokens,
 )
+from enigma_router.purepy import OOS, Calibration, read_config
 
 if TYPE_CHECKING:
     from enigma_core.tokenizer import SharedTokenizer
 
-OOS = "oos"
 _KEY_BITS = 36  # n-gram keys are group << 32 | crc32 (group < 16): below 2**36
 _MAX_DOCS = 1 << 20  # requests per packed batch: key << doc bits must stay below 2**63
 Alternatives = list[tuple[str, float]]
 Result = tuple[str, float, Alternatives]
 REQUIRED = ("feat_keys", "feat_idf", "table", "bag_bias", "out_weight", "out_bias")
-
-
-@dataclass
-class Calibration:
-    """Softmax temperature plus the out-of-scope knobs (``config.json`` ``router.calibration``).
-
-    A prediction is ``oos`` when its confidence < ``threshold``, top1 - top2 < ``margin``, or
-    its unknown score (``unknown.py``: distance + ``unknown_doubt`` x (1 - confidence)) >
-    ``unknown_threshold``, the threshold of ``oos_budget`` on the stored validation ``curve``
-    (any other budget is read off the same curve).
-    """
-
-    temperature: float = 1.0
-    threshold: float = 0.0
-    margin: float = 0.0
-    oos_budget: float | None = None
-    unknown_threshold: float | None = None
-    curve: list[dict[str, Any]] = field(default_factory=list)
-    unknown_doubt: float = 0.0
-    _limits: dict[float, float] = field(default_factory=dict, repr=False, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form (without the curve: see ``config.json`` for it)."""
-        out: dict[str, Any] = {
-            "temperature": self.temperature,
-            "threshold": self.threshold,
-            "margin": self.margin,
-        }
-        if self.oos_budget is not None:
-            out["oos_budget"] = self.oos_budget
-            out["unknown_threshold"] = self.unknown_threshold
-            out["unknown_doubt"] = self.unknown_doubt
-        return out
-
-    def limit(self, budget: float | None = None) -> float:
-        """The unknown-score threshold of ``budget`` (None: the calibrated one); inf: never.
-        Each budget's look-up is remembered (a per-call budget costs one dict get)."""
-        if budget is None:
-            return math.inf if self.unknown_threshold is None else float(self.unknown_threshold)
-        got = self._limits.get(budget)
-        if got is None:
-            from enigma_router.unknown import threshold_for
-
-            if len(self._limits) > 256:
-                self._limits.clear()
-            got = self._limits[budget] = threshold_for(self.curve, float(budget))
-        return got
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> Calibration:
-        """Read from ``config.json`` (missing keys keep neutral defaults)."""
-        data = data or {}
-        budget, limit = data.get("oos_budget"), data.get("unknown_threshold")
-        return cls(
-            temperature=float(data.get("temperature", 1.0)),
-            threshold=float(data.get("threshold", 0.0)),
-            margin=float(data.get("margin", 0.0)),
-            oos_budget=None if budget is None else float(budget),
-            unknown_threshold=None if limit is None else float(limit),
-            curve=list(data.get("curve") or []),
-            unknown_doubt=float(data.get("unknown_doubt", 0.0)),
-        )
-
-
-def _read_config(directory: Path) -> dict[str, Any]:
-    path = directory / CONFIG_FILE
-    if not path.is_file():
-        raise EnigmaError(
-            f"{path}: router model config not found (train with 'enigma train router')"
-        )
-    meta = read_json(path, "router config")
-    if "router" not in meta or "labels" not in meta:
-        raise EnigmaError(f"{path}: not a router model (no 'router' or 'labels' field)")
-    return meta
 
 
 def _older(path: Path) -> EnigmaError:
@@ -223,7 +151,7 @@ class RouterModel:
         self.out_b = np.asarray(tensors["out_bias"], dtype=np.float32).mean(axis=0)
         zeros = np.zeros(len(self.labels), dtype=np.float32)
         self.linear_bias = np.asarray(tensors.get("linear_bias", zeros), dtype=np.float32)
-        self.linear_weight = np.float32(tensors.get("linear_weight", np.float32(1.0)))
+        self._linear_weight = np.float32(tensors.get("linear_weight", np.float32(1.0)))
         self.width = self.table.shape[1]
         # float32 copies of the rows used so far (pages of this buffer are only touched as rows
         # are used, so loading converts nothing; converting a row once beats every gather)
@@ -236,6 +164,12 @@ class RouterModel:
         self._wq: list[float] = []
         self._wv = np.zeros((256, self.width), dtype=np.float32)
         self._winfo: dict[str, tuple[int, bytes, int]] = {}
+        self._krow: dict[int, tuple[int, float] | None] = {}
+        self._fast_one = self.spec.word_n == 2 and self.spec.boundaries and self.spec.piece_n <= 0
+        self._bias_ext = np.concatenate([self.emb_bias, np.zeros(self.width - hidden, np.float32)])
+        self._fold_head()
+        self.known_labels = tuple(label for label in self.labels if label != OOS)
+        self._label_array = np.array(self.labels, dtype=object)
         self._featurizer: Featurizer | None = None
         self.oos_index = self.labels.index(OOS) if OOS in self.labels else -1
         self.hidden_size = hidden
@@ -245,6 +179,26 @@ class RouterModel:
         self._ex_text = tensors.get("ex_text")
         self._ex_ends = tensors.get("ex_text_ends")
         self._ex32: np.ndarray | None = None
+
+    @property
+    def linear_weight(self) -> np.float32:
+        """The linear member's weight in the logits (setting it refolds the head)."""
+        return self._linear_weight
+
+    @linear_weight.setter
+    def linear_weight(self, value: float) -> None:
+        self._linear_weight = np.float32(value)
+        self._fold_head()
+
+    def _fold_head(self) -> None:
+        """The head as one product: ``[relu(acc[:hidden] + bias), acc[hidden:]] @ _w2 + _b2``
+        (``_w2`` stacks ``out_w`` over ``linear_weight * I``)."""
+        if self.has_linear:
+            eye = np.eye(len(self.labels), dtype=np.float32) * self._linear_weight
+            self._w2 = np.ascontiguousarray(np.concatenate([self.out_w, eye]))
+            self._b2 = self.out_b + self._linear_weight * self.linear_bias
+        else:
+            self._w2, self._b2 = self.out_w, self.out_b
 
     @classmethod
     def load(
@@ -263,7 +217,7 @@ class RouterModel:
         from enigma_core.training.weights import open_weights
 
         directory = committed_dir(model_dir)
-        meta = _read_config(directory)
+        meta = read_config(directory)
         weights = directory / WEIGHTS_FILE
         if not weights.is_file():
             raise EnigmaError(f"{weights}: weights file not found")
@@ -371,7 +325,70 @@ class RouterModel:
 
     def bag_sum(self, text: str) -> np.ndarray:
         """``sum_i w_i * table[row_i]`` of one request, exactly as training's features: word
-        rows are gathered, the char group is a sum of cached per-word vectors."""
+        rows are gathered, the char group is a sum of cached per-word vectors. The default
+        features take :meth:`_bag_sum_one` (few numpy calls: they cost more than the sums)."""
+        if self._fast_one:
+            return self._bag_sum_one(text)
+        return self._bag_sum_any(text)
+
+    def _bag_sum_one(self, text: str) -> np.ndarray:
+        """:meth:`bag_sum` for word bigrams with boundaries: each word n-gram's row and idf
+        from a dict (one key search for the unseen ones), the weights in Python floats, then
+        one product for the word rows and one for the cached word vectors."""
+        words = tokens(text, self.spec.lowercase)
+        if not words:
+            return self._zero.copy()
+        cache, info_of, crc32 = self._winfo, self._word_info, zlib.crc32
+        crcs, spaced, wids = zip(*[cache.get(w) or info_of(w) for w in words], strict=True)
+        if self._chars and -1 in wids:  # word-vector cache full
+            return self._bag_sum_any(text)
+        keys = [*crcs, *map(crc32, spaced[1:], crcs)]
+        keys.append(crc32(spaced[0], _BOS_CRC))
+        keys.append(crc32(_EOS_TAIL, crcs[-1]))
+        krow, uniq = self._krow, set(keys)
+        if not krow.keys() >= uniq:
+            krow = self._resolve(uniq)
+        if len(uniq) == len(keys):
+            found = [f for f in map(krow.__getitem__, keys) if f is not None]
+        else:
+            found = [
+                (f[0], f[1] * (1.0 + math.log(c)))
+                for f, c in ((krow[k], c) for k, c in Counter(keys).items())
+                if f is not None
+            ]
+        if found:
+            inv = 1.0 / math.sqrt(sum([w * w for _, w in found]))
+            w = np.array([w * inv for _, w in found], dtype=np.float32)
+            acc = w @ self._f32[[r for r, _ in found]]
+        else:
+            acc = self._zero.copy()
+        if self._chars:
+            wq = self._wq
+            sq = sum([wq[i] for i in wids])
+            if sq > 0:
+                char = np.add.reduce(self._wv[list(wids)], axis=0)
+                char *= np.float32(1.0 / math.sqrt(sq))
+                acc += char
+        return acc
+
+    def _resolve(self, crcs: set[int]) -> dict[int, tuple[int, float] | None]:
+        """The single-request dict with the row and idf of every word n-gram CRC in ``crcs``
+        (None: not a feature); their float32 rows are converted first. A full dict is replaced,
+        not cleared (another thread may be reading it)."""
+        krow = self._krow
+        if len(krow) + len(crcs) > 4 * CACHE_LIMIT:
+            krow = {}
+        new = [k for k in crcs if k not in krow]
+        pos, found = self._find(np.array(new, dtype=np.int64) | (GROUP_WORD << 32))
+        self.convert(pos[found])
+        idf = self.idf[pos].tolist()
+        for k, p, f, w in zip(new, pos.tolist(), found.tolist(), idf, strict=True):
+            krow[k] = (p, w) if f else None
+        self._krow = krow
+        return krow
+
+    def _bag_sum_any(self, text: str) -> np.ndarray:
+        """:meth:`bag_sum` for any feature spec."""
         words = tokens(text, self.spec.lowercase)
         acc = self._word_part(self.hasher.word_keys(words))
         pieces = self._pieces(text)
@@ -412,6 +429,42 @@ class RouterModel:
             for s in range(0, n, _MAX_DOCS):
                 out[s : s + _MAX_DOCS] = self.bag_sums(texts[s : s + _MAX_DOCS])
             return out
+        find = WORD_RE.findall
+        docs = list(map(find, map(str.lower, texts) if self.spec.lowercase else texts))
+        flat = list(chain.from_iterable(docs))
+        if not flat:
+            return out
+        cache, info_of, crc32 = self._winfo, self._word_info, zlib.crc32
+        infos = [cache.get(w) or info_of(w) for w in flat]
+        # (not zip(*infos): one iterator object per word, and the garbage collector's full
+        # passes they trigger, cost a fifth of the batch)
+        crcs, spaced, wids = (list(map(itemgetter(j), infos)) for j in range(3))
+        if self._chars and -1 in wids:  # word-vector cache full: request by request
+            return self._bag_sums_loop(texts, out)
+        # every request's words in one row: unigrams, bigrams within a request (each continues
+        # its first word's CRC), the boundary bigrams of each non-empty request
+        per_doc = np.fromiter(map(len, docs), dtype=np.int64, count=n)
+        ids = np.arange(n, dtype=np.int64)
+        tok_doc = np.repeat(ids, per_doc)
+        inside = tok_doc[1:] == tok_doc[:-1]
+        ends = np.cumsum(per_doc)[per_doc > 0]
+        firsts = (ends - per_doc[per_doc > 0]).tolist()
+        keys = np.concatenate(
+            [
+                np.array(crcs, dtype=np.int64),
+                np.fromiter(map(crc32, spaced[1:], crcs), np.int64, len(flat) - 1)[inside],
+                np.array([crc32(spaced[i], _BOS_CRC) for i in firsts], dtype=np.int64),
+                np.array([crc32(_EOS_TAIL, crcs[i - 1]) for i in ends.tolist()], np.int64),
+            ]
+        )
+        filled = ids[per_doc > 0]
+        key_doc = np.concatenate([tok_doc, tok_doc[1:][inside], filled, filled])
+        return self._sum_keys(out, keys, key_doc, wids, tok_doc)
+
+    def _bag_sums_loop(self, texts: Sequence[str], out: np.ndarray) -> np.ndarray:
+        """:meth:`bag_sums` when the word-vector cache is full: the requests with a word
+        outside it are summed on their own."""
+        n = len(texts)
         lower, chars = self.spec.lowercase, self._chars
         cache, info_of, crc32 = self._winfo, self._word_info, zlib.crc32
         keys: list[int] = []  # word n-gram CRCs, request after request (2 * words + 1 each)
@@ -435,13 +488,28 @@ class RouterModel:
             return out
         per_doc = np.array(lengths, dtype=np.int64)
         docs = np.arange(n, dtype=np.int64)
+        key_doc = np.repeat(docs, 2 * per_doc + (per_doc > 0))
+        return self._sum_keys(
+            out, np.array(keys, dtype=np.int64), key_doc, ids, np.repeat(docs, per_doc)
+        )
+
+    def _sum_keys(
+        self,
+        out: np.ndarray,
+        keys: np.ndarray,
+        key_doc: np.ndarray,
+        wids: Sequence[int],
+        word_doc: np.ndarray,
+    ) -> np.ndarray:
+        """Add to ``out`` the word n-gram rows (CRCs ``keys`` of requests ``key_doc``) and the
+        cached word vectors ``wids`` (of requests ``word_doc``), each group normalised."""
+        n = len(out)
         # count each request's keys at once: (key, doc) packed in one int64, then unique; the
         # result is sorted by key, so the key search and the row reads go in memory order
         bits = max((n - 1).bit_length(), 1)  # + _KEY_BITS <= 63
-        packed = np.array(keys, dtype=np.int64)
-        packed |= GROUP_WORD << 32
+        packed = keys | (GROUP_WORD << 32)
         packed <<= bits
-        packed |= np.repeat(docs, 2 * per_doc + (per_doc > 0))
+        packed |= key_doc
         packed, counts = np.unique(packed, return_counts=True)
         pos, found = self._find(packed >> bits)
         rows = pos[found]
@@ -451,12 +519,12 @@ class RouterModel:
         w *= (1.0 / np.sqrt(np.where(norm > 0, norm, 1.0)))[doc].astype(np.float32)
         self.convert(rows)  # rows not seen before
         out += _segment_dot(self._f32, doc, n, w, rows, rows_sorted=True)
-        if chars and ids:
-            idx = np.array(ids, dtype=np.int64)
-            doc = np.repeat(docs, per_doc)
-            sq = np.bincount(doc, weights=np.asarray(self._wq, dtype=np.float64)[idx], minlength=n)
+        if self._chars and len(wids):
+            idx = np.array(wids, dtype=np.int64)
+            wq = np.asarray(self._wq, dtype=np.float64)
+            sq = np.bincount(word_doc, weights=wq[idx], minlength=n)
             scale = np.where(sq > 0, 1.0 / np.sqrt(np.where(sq > 0, sq, 1.0)), 0.0)
-            out += _segment_dot(self._wv, doc, n, scale[doc].astype(np.float32), idx)
+            out += _segment_dot(self._wv, word_doc, n, scale[word_doc].astype(np.float32), idx)
         return out
 
     def _word_info(self, word: str) -> tuple[int, bytes, int]:
@@ -477,12 +545,14 @@ class RouterModel:
         return out
 
     def _head(self, acc: np.ndarray) -> np.ndarray:
-        """Logits from bag sums ``(..., hidden [+ n_labels])``."""
-        hidden = self.emb_bias.shape[0]
-        h = np.maximum(acc[..., :hidden] + self.emb_bias, 0.0)
-        logits = h @ self.out_w + self.out_b
-        if self.has_linear:
-            logits += self.linear_weight * (acc[..., hidden:] + self.linear_bias)
+        """Logits from bag sums ``(..., hidden [+ n_labels])``: ``relu(acc[:hidden] + bias) @
+        out_w + out_b`` plus the linear member's ``weight * (acc[hidden:] + its bias)``, as one
+        product (``_w2`` stacks ``out_w`` over ``weight * I``)."""
+        z = acc + self._bias_ext
+        h = z[..., : self.hidden_size]
+        np.maximum(h, 0.0, out=h)
+        logits = z @ self._w2
+        logits += self._b2
         return logits
 
     def logits_one(self, text: str) -> np.ndarray:
@@ -497,12 +567,23 @@ class RouterModel:
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         """Softmax of ``logits / temperature`` along the last axis."""
-        z = logits / max(self.calibration.temperature, 1e-6)
-        z = z - z.max(axis=-1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=-1, keepdims=True)
+        z = logits * (1.0 / max(self.calibration.temperature, 1e-6))
+        z -= np.maximum.reduce(z, axis=-1, keepdims=True)
+        np.exp(z, out=z)
+        z /= np.add.reduce(z, axis=-1, keepdims=True)
+        return z
 
     # -- decisions -----------------------------------------------------------------------------
+    def pick(self, numpy: bool = True) -> RouterModel:
+        """What answers a single request: this model (``purepy.LazyRouter`` may answer its
+        first requests without numpy)."""
+        return self
+
+    @staticmethod
+    def best_index(probs: np.ndarray) -> int:
+        """The index of the largest probability."""
+        return int(probs.argmax())
+
     # -- unknown requests and explanations -------------------------------------------------------
     @property
     def has_examples(self) -> bool:
@@ -576,14 +657,16 @@ class RouterModel:
         ``threshold``/``margin`` override the calibrated knobs for this call; a request whose
         ``unknown`` score is above ``limit`` is ``oos`` too.
         """
-        if order is None:
-            order = np.argsort(-probs)
-        best = int(order[0])
-        p1 = float(probs[best])
-        p2 = float(probs[order[1]]) if len(order) > 1 else 0.0
         n_alt = max(top_k - 1, 0)
+        if order is None:
+            order = (-probs).argsort()
+        top = order[: max(n_alt + 1, 2)].tolist()
+        best = top[0]
+        p = probs.tolist()
+        p1 = p[best]
+        p2 = p[top[1]] if len(top) > 1 else 0.0
         labels = self.labels
-        runners = [(labels[int(i)], float(probs[i])) for i in order[1 : 1 + n_alt]]
+        runners = [(labels[i], p[i]) for i in top[1 : 1 + n_alt]]
         cal = self.calibration
         threshold = cal.threshold if threshold is None else threshold
         margin = cal.margin if margin is None else margin
@@ -657,19 +740,24 @@ class RouterModel:
         if scores is not None:
             unsure |= scores.astype(np.float64) > limit
         unsure &= top[:, 0] != self.oos_index
-        labels, oos, n_alt = self.labels, self.oos_index, max(top_k - 1, 0)
-        out: list[Result] = []
-        for o, q, rejected in zip(top.tolist(), ptop.tolist(), unsure.tolist(), strict=True):
-            runners = [
-                (labels[j], x) for j, x in zip(o[1 : 1 + n_alt], q[1 : 1 + n_alt], strict=True)
-            ]
-            if rejected:
-                out.append((OOS, 1.0 - q[0], [(labels[o[0]], q[0]), *runners][:n_alt]))
-            elif o[0] == oos:
-                out.append((OOS, q[0], runners))
-            else:
-                out.append((labels[o[0]], q[0], runners))
-        return out
+        n_alt = max(top_k - 1, 0)
+        rows = zip(
+            self._label_array[top].tolist(),
+            ptop.tolist(),
+            unsure.tolist(),
+            (top[:, 0] == self.oos_index).tolist(),
+            strict=True,
+        )
+        return [
+            (OOS, 1.0 - q[0], list(zip(names[:n_alt], q[:n_alt], strict=True)))
+            if rejected
+            else (
+                OOS if learned else names[0],
+                q[0],
+                list(zip(names[1 : 1 + n_alt], q[1 : 1 + n_alt], strict=True)),
+            )
+            for names, q, rejected, learned in rows
+        ]
 
     def predict(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Fast path for benchmarks: raw argmax labels (no oos rule) and their probabilities."""

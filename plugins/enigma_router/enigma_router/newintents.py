@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -118,17 +118,3 @@ def index_for(model: RouterModel, new: dict[str, Sequence[str]]) -> NeighbourInd
                 _CACHE.clear()
             got = _CACHE[key] = NeighbourIndex(model, new)
         return got
-
-
-def unknown_intents(model: RouterModel, tasks: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-    """``{intent: examples}`` of installed tasks whose intent the model was not trained on
-    (tasks without examples cannot be matched this way and are left to keywords)."""
-    known = set(model.labels)
-    out: dict[str, tuple[str, ...]] = {}
-    for task in tasks.values():
-        if task.classifies or not task.intents or not task.examples:
-            continue
-        intent = task.intents[0]
-        if intent not in known:
-            out[intent] = out.get(intent, ()) + tuple(task.examples)
-    return out

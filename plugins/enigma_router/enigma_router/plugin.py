@@ -128,8 +128,7 @@ def enigma_classify_intents(texts: list[str], context: TaskContext) -> list[Clas
 
 def _router_call(context: TaskContext) -> tuple[Any, dict[str, Any]] | None:
     """The router model and the per-call knobs from ``context``; None when none is trained."""
-    from enigma_router.newintents import unknown_intents
-    from enigma_router.routing import resolve_model_dir
+    from enigma_router.routing import resolve_model_dir, unknown_intents
 
     engine = context.engine
     # Resolving the directory stats files: only needed until the model is loaded.

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from enigma_core.context import TaskContext
     from enigma_router.inference import RouterModel
+    from enigma_router.purepy import LazyRouter
 
 DEFAULT_MODEL_DIR = Path(__file__).with_name("default_model")
 
@@ -29,22 +30,26 @@ def resolve_model_dir(model_dir: str | Path | None) -> Path | None:
     return DEFAULT_MODEL_DIR if (DEFAULT_MODEL_DIR / "config.json").is_file() else None
 
 
-def load_router(model_dir: str | Path | None, context: TaskContext | None = None) -> RouterModel:
-    """Load the router (numpy, mapped); the engine's shared tokenizer is loaded only for a model
-    that uses tokenizer pieces (the default features do not). EnigmaError if none exists."""
-    from enigma_router.inference import RouterModel
+def load_router(
+    model_dir: str | Path | None, context: TaskContext | None = None
+) -> RouterModel | LazyRouter:
+    """Load the router (mapped): in a process without numpy, a :class:`~enigma_router.purepy.
+    LazyRouter` whose first requests are answered without importing it; the engine's shared
+    tokenizer is loaded only for a model that uses tokenizer pieces (the default features do
+    not). EnigmaError if none exists."""
+    from enigma_router.purepy import load
 
     directory = resolve_model_dir(model_dir)
     if directory is None:
         raise EnigmaError("no router model: train one with 'enigma train router'")
-    return RouterModel.load(directory, context.tokenizer if context is not None else None)
+    return load(directory, context.tokenizer if context is not None else None)
 
 
 EXPLAIN_K = 5
 
 
 def classify(
-    model: RouterModel,
+    model: RouterModel | LazyRouter,
     text: str,
     top_k: int = 3,
     threshold: float | None = None,
@@ -61,8 +66,10 @@ def classify(
     ``new_intents`` (``{intent: examples}`` of installed tasks the model does not know) are
     matched by nearest neighbours (``newintents.py``) and listed in ``known_intents``, so the
     core does not send them to keywords. ``acc``: the text's bag sum when already computed
-    (:func:`classify_many`).
+    (:func:`classify_many`). A :class:`~enigma_router.purepy.LazyRouter` answers its first
+    requests in pure Python unless ``explain``, ``new_intents`` or ``acc`` need numpy.
     """
+    model = model.pick(numpy=explain or bool(new_intents) or acc is not None)
     acc = model.bag_sum(text) if acc is None else acc
     probs, score, limit = model.scored(acc, budget)
     intent, confidence, alternatives = model.decide(
@@ -70,7 +77,7 @@ def classify(
     )
     details: dict[str, Any] = {}
     if intent == "oos":
-        learned = int(probs.argmax()) == model.oos_index
+        learned = model.best_index(probs) == model.oos_index
         if learned:
             details["reason"] = "out of scope"
         elif score is not None and limit is not None and score > limit:
@@ -86,11 +93,11 @@ def classify(
             **({"margin": margin} if margin is not None else {}),
             **({"oos_budget": budget} if budget is not None else {}),
         }
-    known = [label for label in model.labels if label != "oos"]
+    known = model.known_labels
     if new_intents:
         from enigma_router.newintents import index_for
 
-        best = int(probs.argmax())
+        best = model.best_index(probs)
         hit = index_for(model, new_intents).match(text, best)
         if hit is not None:
             new, sim, rival = hit
@@ -104,7 +111,7 @@ def classify(
             }
             # Known only when chosen: otherwise the core may still reach a new intent by its
             # keywords (its nearest examples were not close enough to claim the request).
-            known += list(new_intents)
+            known += tuple(new_intents)
     if explain:
         details["explain"] = {
             "nearest": model.nearest(acc, EXPLAIN_K),
@@ -121,14 +128,34 @@ def classify(
         via="model",
         alternatives=alternatives,
         details=details,
-        known_intents=tuple(known),
+        known_intents=known,
     )
 
 
-def classify_many(model: RouterModel, texts: list[str], **options: Any) -> list[Classification]:
+def classify_many(
+    model: RouterModel | LazyRouter, texts: list[str], **options: Any
+) -> list[Classification]:
     """:func:`classify` of each text, their bag sums computed in one batch (``bag_sums``)."""
+    model = model.pick(numpy=True)
     sums = model.bag_sums(texts)
     return [classify(model, t, acc=a, **options) for t, a in zip(texts, sums, strict=True)]
+
+
+def unknown_intents(
+    model: RouterModel | LazyRouter, tasks: dict[str, Any]
+) -> dict[str, tuple[str, ...]]:
+    """``{intent: examples}`` of installed tasks whose intent the model was not trained on
+    (tasks without examples cannot be matched this way and are left to keywords). Here, not in
+    ``newintents.py``: every request asks, and that module imports numpy."""
+    known = set(model.labels)
+    out: dict[str, tuple[str, ...]] = {}
+    for task in tasks.values():
+        if task.classifies or not task.intents or not task.examples:
+            continue
+        intent = task.intents[0]
+        if intent not in known:
+            out[intent] = out.get(intent, ()) + tuple(task.examples)
+    return out
 
 
 def model_info(model_dir: str | Path | None) -> dict[str, Any] | None:

@@ -294,6 +294,7 @@ def test_word_cache_overflow_and_threads_give_same_logits(
     from concurrent.futures import ThreadPoolExecutor
 
     import enigma_router.inference as inference
+    from enigma_router.features import tokens
 
     texts = [r["text"] for r in trained["test"]][:150]
     expected = inference.RouterModel.load(trained["out"]).logits(texts)
@@ -304,6 +305,12 @@ def test_word_cache_overflow_and_threads_give_same_logits(
     monkeypatch.setattr(inference, "CACHE_LIMIT", 5)
     small = inference.RouterModel.load(trained["out"])
     assert np.allclose(small.logits(texts), expected, atol=1e-5)
+    # one request at a time with the word-vector cache full and the n-gram row dict replaced
+    single = inference.RouterModel.load(trained["out"])
+    rows = [single.logits_one(t) for t in texts]
+    assert np.allclose(np.stack(rows), expected, atol=1e-5)
+    most = max(2 * len(tokens(t)) + 1 for t in texts)  # word n-grams of the longest request
+    assert len(single._krow) <= max(4 * 5, most)  # the dict was replaced, not grown
 
 
 @pytest.mark.parametrize(
