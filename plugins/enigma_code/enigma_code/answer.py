@@ -7,6 +7,7 @@ When no draft passes, the answer says so plainly and its status is ``no_answer``
 
 from __future__ import annotations
 
+import ast
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,14 @@ from typing import Any
 from enigma_code.candidates import Borrowed, Library, coverage, name_in_request
 from enigma_code.generate import CodeModel, CodeOptions, syntax_error, trim_to_parse
 from enigma_code.sandbox_isolation import Isolation
-from enigma_code.verify import RELEVANT, Draft, check_draft, choose, choose_with_retrieved
+from enigma_code.verify import (
+    RELEVANT,
+    Draft,
+    check_draft,
+    choose,
+    choose_with_retrieved,
+    wanted_arity,
+)
 
 NO_ANSWER = "# no verified function found for this request: {why}\n"
 DEFAULT_DRAFTS = 5
@@ -93,6 +101,26 @@ def sample_drafts(
     return drafts, tokens
 
 
+def adapt_arity(code: str, request: str) -> str:
+    """A library function that takes only ``*args`` (``merge(*dicts)``) gets a thin wrapper
+    with the arguments the request asks for (two for "two dictionaries", else two):
+    ``def merge_two(first, second): return merge(first, second)``. Other code is unchanged."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    if not defs:
+        return code
+    fn = defs[-1]
+    required = len(fn.args.posonlyargs + fn.args.args) - len(fn.args.defaults)
+    if required > 0 or fn.args.vararg is None:
+        return code
+    names = ("first", "second", "third", "fourth")  # no type hint: probed as the request says
+    params = ", ".join(names[: max(wanted_arity(request), 2)])
+    return f"{code.rstrip()}\n\n\ndef {fn.name}_two({params}):\n    return {fn.name}({params})\n"
+
+
 def retrieved_drafts(
     library: Library | None, request: str, count: int
 ) -> list[tuple[Draft, Borrowed]]:
@@ -102,8 +130,8 @@ def retrieved_drafts(
     return [
         (
             Draft(
-                code=item.code,
-                origin=f"{item.module}.{item.name}",
+                code=adapt_arity(item.code, request),
+                origin=f"{item.home}.{item.name}",
                 relevance=coverage(request, item),
                 named=name_in_request(item.name, request),
             ),

@@ -22,9 +22,10 @@ from enigma_code.sandbox_isolation import Isolation
 Call = tuple[tuple[Any, ...], tuple[tuple[str, Any], ...]]
 PROBE_TIMEOUT_S = 2.0
 PROBES = 5
-RELEVANT = 0.67
+RELEVANT = 0.66
 """A retrieved function whose docstring or name has this share of the request's telling words
-counts as on topic (it may be shown on its own when its name is in the request, too)."""
+(two of three will do) counts as on topic (it may be shown on its own when its name is in the
+request, too)."""
 
 _VALUES: dict[str, list[Any]] = {
     "str": ["hello world", "", "Racecar", "a,b;c d", "Python 3.11"],
@@ -36,6 +37,7 @@ _VALUES: dict[str, list[Any]] = {
     "strlist": [["b", "a"], [], ["x"], ["hi", "there", "hi"], ["Ab", "cD"]],
     "dict": [{"a": 1, "b": 2}, {}, {"x": 9}, {"k": 0, "z": -1}, {"b": 2, "a": 3}],
     "bool": [True, False, True, False, True],
+    "point": [(0, 0), (3, 4), (1, -1), (-2, 5), (6, 8)],
 }
 _NAME_HINTS: dict[str, tuple[str, ...]] = {
     "char": ("c", "ch", "char", "letter", "character"),
@@ -83,6 +85,7 @@ _NAME_HINTS: dict[str, tuple[str, ...]] = {
     ),
     "strlist": ("words", "strings", "names", "lines"),
     "dict": ("d", "dct", "dictionary", "mapping", "dict1", "dict2", "counts"),
+    "point": ("point", "point1", "point2", "p1", "p2"),
     "float": ("celsius", "fahrenheit", "temp", "f", "c_temp", "price", "rate", "kelvin"),
     "int": (
         "n",
@@ -106,10 +109,17 @@ _NAME_HINTS: dict[str, tuple[str, ...]] = {
         "step",
         "limit",
         "times",
+        "value",
+        "val",
+        "item",
+        "elem",
+        "element",
+        "target",
     ),
 }
 _WORD_HINTS: dict[str, tuple[str, ...]] = {
     "nested": ("list of lists", "lists of lists", "matrix", "list of rows"),
+    "point": ("two points", "point", "coordinates"),
     "strlist": ("list of words", "list of strings", "list of names"),
     "list": ("list", "numbers", "array", "elements", "items", "sequence"),
     "dict": ("dict", "dictionary", "mapping"),
@@ -383,7 +393,9 @@ def choose_with_retrieved(
     if verdict.verified:
         return Verification(verdict.code, True, checks, verdict.agreement), None
     kept = [d for d in everything if d.status == "kept"]
-    for draft in retrieved:
+    # a function named as the request says comes first, then one another origin agrees with
+    ranked = sorted(retrieved, key=lambda d: not d.named)
+    for draft in ranked:
         if draft.status != "kept" or draft.relevance < RELEVANT:
             continue
         module = draft.origin.rsplit(".", 1)[0]
