@@ -134,7 +134,7 @@ class Borrowed:
     def attribution(self) -> str:
         """The comment line shown above a retrieved answer."""
         if self.call:
-            return f"# already installed ({self.origin}): {self.statement}\n"
+            return f"# already installed, {self.origin}: {self.statement}\n"
         where = (
             "installed here" if self.installed() else f"pip install {self.package}=={self.version}"
         )

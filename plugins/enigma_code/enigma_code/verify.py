@@ -370,6 +370,19 @@ def choose(drafts: Sequence[Draft], min_agree: int = 2, min_share: float = 0.5) 
     return Verification(shortest.code, True, checks, agreement)
 
 
+AGREE_MIN = 3
+"""Probes on which two functions must both return, and return the same, to agree."""
+
+
+def agree(one: Sequence[str], other: Sequence[str]) -> bool:
+    """True when two behaviours return the same value on every probe where both return one,
+    and there are at least :data:`AGREE_MIN` such probes (one function may refuse an input
+    the other accepts: ``gcd(0, 0)`` raising in one package and returning 0 in another)."""
+    both = [(a, b) for a, b in zip(one, other, strict=True) if not a.startswith("raised ")]
+    both = [(a, b) for a, b in both if not b.startswith("raised ")]
+    return len(both) >= AGREE_MIN and all(a == b for a, b in both)
+
+
 def choose_with_retrieved(
     model: Sequence[Draft], retrieved: Sequence[Draft]
 ) -> tuple[Verification, Draft | None]:
@@ -402,7 +415,7 @@ def choose_with_retrieved(
         alike = [
             d
             for d in kept
-            if d.behaviour == draft.behaviour and d.origin.rsplit(".", 1)[0] != module
+            if agree(d.behaviour, draft.behaviour) and d.origin.rsplit(".", 1)[0] != module
         ]
         if alike or draft.named:
             checks["cluster_size"] = 1 + len(alike)
