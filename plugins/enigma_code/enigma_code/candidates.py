@@ -485,14 +485,23 @@ def load_library(path: str | None = None) -> Library:
     """The library at ``path``, else the one ``enigma data code`` wrote under ENIGMA_HOME,
     else the running stdlib's, mined now and kept there (seconds, once per ENIGMA_HOME);
     plus the functions this Python already has (:mod:`enigma_code.installed`)."""
-    from enigma_code.installed import installed_functions
-
     if path:
-        return Library([*read_library(Path(path)), *installed_functions()])
+        return Library(with_installed(read_library(Path(path))))
     chosen = default_library_path()
     if chosen.exists():
-        return Library([*read_library(chosen), *installed_functions()])
+        return Library(with_installed(read_library(chosen)))
     items = borrow([stdlib_entry()])
     with contextlib.suppress(OSError):  # a read-only home: the library lives in this process
         write_library(items, chosen)
-    return Library([*items, *installed_functions()])
+    return Library(with_installed(items))
+
+
+def with_installed(items: Sequence[Borrowed]) -> list[Borrowed]:
+    """``items`` plus the functions this Python already has (:mod:`enigma_code.installed`);
+    a copied stdlib function that is also listed as installed (``textwrap.indent``) is kept
+    once, as the installed one: its import is the better answer."""
+    from enigma_code.installed import installed_functions
+
+    have = installed_functions()
+    homes = {(i.home, i.name) for i in have}
+    return [*(i for i in items if (i.module, i.name) not in homes), *have]
