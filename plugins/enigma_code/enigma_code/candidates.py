@@ -500,8 +500,10 @@ def with_installed(items: Sequence[Borrowed]) -> list[Borrowed]:
     """``items`` plus the functions this Python already has (:mod:`enigma_code.installed`);
     a copied stdlib function that is also listed as installed (``textwrap.indent``) is kept
     once, as the installed one: its import is the better answer."""
-    from enigma_code.installed import installed_functions
+    from enigma_code.installed import installed_functions, installed_package_functions
 
     have = installed_functions()
     homes = {(i.home, i.name) for i in have}
-    return [*(i for i in items if (i.module, i.name) not in homes), *have]
+    known = {i.code for i in items}
+    packages = [i for i in installed_package_functions() if i.code not in known]
+    return [*(i for i in items if (i.module, i.name) not in homes), *have, *packages]

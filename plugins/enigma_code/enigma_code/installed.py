@@ -1,5 +1,6 @@
 """Functions this Python already has: builtins, ``str``/``list``/``dict`` methods and stdlib
-functions, found by name and docstring like any library entry.
+functions, found by name and docstring like any library entry; and the self-contained
+functions of the permissively licensed third-party packages installed here.
 
 Each becomes a library entry (:class:`~enigma_code.candidates.Borrowed`, ``wraps`` set) whose
 code is a thin wrapper that calls the installed function (``import math`` /
@@ -7,21 +8,39 @@ code is a thin wrapper that calls the installed function (``import math`` /
 shown with its import line. Parameters come from :func:`inspect.signature`, else from the
 signature line a builtin's docstring starts with; a ``*args`` function gets the two
 parameters most such calls take. Nothing is downloaded: only what imports here is listed.
+
+Installed third-party distributions (:func:`installed_packages`) are read, never imported: their
+``METADATA`` licence must be MIT, BSD, Apache or PSF, and their ``.py`` files are mined like the
+pinned PyPI wheels (:func:`enigma_code.candidates.borrow_file`: self-contained copies, since the
+sandbox sees no site-packages), shown as "installed here" with their import line. The result is
+kept in ``ENIGMA_HOME/data/code_installed.jsonl`` until the set of installed distributions changes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import importlib
+import importlib.metadata
 import inspect
 import keyword
 import re
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
-from enigma_code.candidates import Borrowed
+from enigma_code.candidates import (
+    Borrowed,
+    borrow_file,
+    default_library_path,
+    read_library,
+    write_library,
+)
+from enigma_code.mining import is_test_file
 from enigma_code.phrasing import summary_of, to_request
-from enigma_code.pypi import STDLIB_LICENCE
+from enigma_code.pypi import PERMISSIVE, STDLIB_LICENCE, licence_family
+from enigma_core.errors import EnigmaError
 
 MODULES = (
     "builtins",
@@ -255,3 +274,77 @@ def installed_functions() -> tuple[Borrowed, ...]:
             if item is not None:
                 out.append(item)
     return tuple(out)
+
+
+MAX_PACKAGE_FILES = 200
+"""A distribution with more ``.py`` files than this (a framework, not a utility library) is
+not mined: its functions would drown the small utilities in the ranking and take long to read."""
+SKIP_DISTRIBUTIONS = frozenset(["pip", "setuptools", "wheel", "pkg-resources"])
+INSTALLED_NAME = "code_installed.jsonl"
+_META_SUFFIXES = (".dist-info", ".egg-info", ".egg-link")
+
+
+def installed_packages() -> list[tuple[str, str, str, Path, list[Path]]]:
+    """(name, version, licence family, base folder, ``.py`` files) of every distribution
+    installed here whose METADATA states a permissive licence and that has at most
+    :data:`MAX_PACKAGE_FILES` Python files (enigma's own plugins and core excluded)."""
+    found = []
+    seen: set[str] = set()
+    for dist in importlib.metadata.distributions():
+        name = (dist.metadata.get("Name") or "").strip()
+        key = name.lower().replace("_", "-")
+        if not name or key in seen or key in SKIP_DISTRIBUTIONS or key.startswith("enigma"):
+            continue
+        seen.add(key)
+        licence = licence_family(dist.read_text("METADATA") or "")
+        if licence not in PERMISSIVE:
+            continue
+        files = [f for f in dist.files or () if f.suffix == ".py" and ".." not in f.parts]
+        if not files or len(files) > MAX_PACKAGE_FILES:
+            continue
+        base = Path(str(dist.locate_file("")))
+        paths = [base / f for f in files]
+        found.append((name, dist.version, licence, base, paths))
+    return sorted(found, key=lambda row: row[0].lower())
+
+
+def _fingerprint() -> str:
+    """What the cached scan depends on: the ``*.dist-info`` / ``*.egg-info`` entries (name
+    and version) of every folder on ``sys.path`` (a directory listing each, no metadata read)."""
+    entries = [sys.version, str(MAX_PACKAGE_FILES)]
+    for folder in sys.path:
+        with contextlib.suppress(OSError):
+            names = [p.name for p in Path(folder or ".").iterdir()]
+            entries += [f"{folder}/{n}" for n in sorted(names) if n.endswith(_META_SUFFIXES)]
+    return hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
+
+
+def scan_packages(packages: list[tuple[str, str, str, Path, list[Path]]]) -> list[Borrowed]:
+    """The self-contained documented functions of ``packages`` (read with ``ast``)."""
+    out: list[Borrowed] = []
+    seen: set[str] = set()
+    for name, version, licence, base, paths in packages:
+        for path in paths:
+            if is_test_file(path) or not path.is_file():
+                continue
+            for item in borrow_file(path, base, name, version, licence):
+                if item.code not in seen:
+                    seen.add(item.code)
+                    out.append(item)
+    return out
+
+
+def installed_package_functions(home_file: Path | None = None) -> list[Borrowed]:
+    """:func:`scan_packages` of :func:`installed_packages`, cached beside the library
+    (``code_installed.jsonl``, rebuilt when an installed distribution changes)."""
+    key = _fingerprint()
+    path = home_file or default_library_path().with_name(INSTALLED_NAME)
+    stamp = path.with_suffix(".key")
+    with contextlib.suppress(OSError, EnigmaError):
+        if stamp.read_text().strip() == key:
+            return read_library(path)
+    items = scan_packages(installed_packages())
+    with contextlib.suppress(OSError):  # a read-only home: scan again next time
+        write_library(items, path)
+        stamp.write_text(key + "\n")
+    return items

@@ -147,3 +147,41 @@ def test_route_shows_an_installed_function_with_its_import() -> None:
     assert "import statistics; statistics.median(data)" in out["output"].splitlines()[0]
     retrieved = out["data"]["retrieved"]
     assert retrieved["call"] == "statistics.median(data)" and retrieved["licence"] == "PSF-2.0"
+
+
+def _dist(site: Path, name: str, licence: str, body: str) -> None:
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\nLicense: {licence}\n"
+    )
+    (site / name).mkdir()
+    (site / name / "__init__.py").write_text(body)
+    (info / "RECORD").write_text(f"{name}/__init__.py,,\n{name}-1.0.dist-info/METADATA,,\n")
+
+
+def test_installed_third_party_packages_are_scanned_by_licence_and_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from enigma_code.installed import installed_package_functions, installed_packages
+
+    site = tmp_path / "site"
+    body = 'def shout(s):\n    """Return the string in upper case with an exclamation mark."""\n'
+    _dist(site, "loudlib", "MIT", body + '    return s.upper() + "!"\n')
+    _dist(site, "closedlib", "GPL-3.0-only", body.replace("shout", "whisper") + "    return s\n")
+    monkeypatch.syspath_prepend(str(site))
+    names = {row[0]: row[2] for row in installed_packages()}
+    assert names.get("loudlib") == "MIT" and "closedlib" not in names
+    cache = tmp_path / "home" / "installed.jsonl"
+    items = installed_package_functions(cache)
+    shout = next(i for i in items if i.name == "shout")
+    assert (shout.package, shout.version, shout.licence, shout.module) == (
+        "loudlib",
+        "1.0",
+        "MIT",
+        "loudlib",
+    )
+    assert shout.installed() and "installed here: from loudlib import shout" in shout.attribution()
+    assert not any(i.package == "closedlib" for i in items)
+    assert cache.exists() and cache.with_suffix(".key").exists()
+    assert installed_package_functions(cache) == items  # read back from the cache
