@@ -17,6 +17,7 @@ from enigma_code.candidates import Borrowed, Library, coverage, name_in_request
 from enigma_code.generate import CodeModel, CodeOptions, syntax_error, trim_to_parse
 from enigma_code.sandbox_isolation import Isolation
 from enigma_code.verify import (
+    NAMED_RELEVANT,
     RELEVANT,
     Draft,
     agree,
@@ -223,7 +224,7 @@ def check_all(
         # function next to it) runs in the sandbox
         if model_verified and not (item.call and draft.named and draft.relevance >= RELEVANT):
             draft.status, draft.reason = "not_needed", "the model's drafts verified"
-        elif draft.relevance < RELEVANT:
+        elif draft.relevance < (NAMED_RELEVANT if draft.named else RELEVANT):
             draft.status, draft.reason = "not_relevant", f"relevance {draft.relevance:.2f}"
         else:
             check_draft(draft, request, iso)

@@ -370,6 +370,10 @@ def choose(drafts: Sequence[Draft], min_agree: int = 2, min_share: float = 0.5) 
     return Verification(shortest.code, True, checks, agreement)
 
 
+NAMED_RELEVANT = 0.5
+"""A retrieved function named as the request says with this share of its telling words is
+shown too when a function of another origin behaves like it (``list.sort`` and a package's
+``sort`` for "sorts a list of numbers")."""
 AGREE_MIN = 3
 """Probes on which two functions must both return, and return the same, to agree."""
 
@@ -408,17 +412,23 @@ def choose_with_retrieved(
     kept = [d for d in everything if d.status == "kept"]
     # a function named as the request says comes first, then one another origin agrees with
     ranked = sorted(retrieved, key=lambda d: not d.named)
-    for draft in ranked:
-        if draft.status != "kept" or draft.relevance < RELEVANT:
-            continue
+
+    def alike(draft: Draft) -> list[Draft]:
         module = draft.origin.rsplit(".", 1)[0]
-        alike = [
+        return [
             d
             for d in kept
             if agree(d.behaviour, draft.behaviour) and d.origin.rsplit(".", 1)[0] != module
         ]
-        if alike or draft.named:
-            checks["cluster_size"] = 1 + len(alike)
-            share = round((1 + len(alike)) / len(everything), 3)
-            return Verification(draft.code, True, checks, share), draft
+
+    # on topic and named or agreed with; else named, half on topic and agreed with
+    for on_topic, both in ((RELEVANT, False), (NAMED_RELEVANT, True)):
+        for draft in ranked:
+            if draft.status != "kept" or draft.relevance < on_topic:
+                continue
+            others = alike(draft)
+            if (others and draft.named) if both else (others or draft.named):
+                checks["cluster_size"] = 1 + len(others)
+                share = round((1 + len(others)) / len(everything), 3)
+                return Verification(draft.code, True, checks, share), draft
     return Verification("", False, checks, verdict.agreement, verdict.reason), None
