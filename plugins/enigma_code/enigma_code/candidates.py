@@ -440,11 +440,17 @@ def name_in_request(name: str, request: str) -> bool:
     parts = [p for p in parts if p not in _NAME_GENERIC and len(p) > 1]
     words = re.findall(r"[a-z]+", request.lower().split(" that ", 1)[-1])
     said = {s for w in words for s in _SYNONYM_OF.get(stem(w), ())}  # max for "largest"
-    return bool(parts) and all(
-        any(w.startswith(p[:4]) or (len(w) >= 3 and p.startswith(w[:4])) for w in words)
-        or stem(p) in said
-        for p in parts
-    )
+
+    def found(p: str) -> bool:
+        return (
+            any(w.startswith(p[:4]) or (len(w) >= 3 and p.startswith(w[:4])) for w in words)
+            or stem(p) in said
+        )
+
+    def joined(p: str) -> bool:  # capwords: "cap" + "words", both words of the request
+        return any(found(p[:i]) and found(p[i:]) for i in range(3, len(p) - 2))
+
+    return bool(parts) and all(found(p) or joined(p) for p in parts)
 
 
 class Library:
