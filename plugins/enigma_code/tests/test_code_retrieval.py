@@ -242,11 +242,11 @@ def test_without_a_library_file_the_stdlib_is_mined_once_and_kept() -> None:
     assert not path.exists()  # a fresh ENIGMA_HOME per test
     lib = load_library()
     assert path.exists()
-    mined = read_library(path)  # the installed functions join in memory, never written
-    assert {i for i in lib.items if not i.call} <= set(mined)
-    assert not any(i.call for i in mined) and any(i.call for i in lib.items)
-    assert {i.package for i in lib.items} == {"python"}
-    assert all(i.licence == "PSF-2.0" for i in lib.items)
+    mined = read_library(path)  # the installed functions join in memory, never written here
+    assert {i.package for i in mined} == {"python"}
+    assert all(i.licence == "PSF-2.0" and not i.call for i in mined)
+    assert {i for i in lib.items if i.package == "python" and not i.call} <= set(mined)
+    assert any(i.call for i in lib.items)
     names = {f"{i.module}.{i.name}" for i in lib.items}
     assert "calendar.isleap" in names  # a self-contained stdlib function
     (_, best), *_ = lib.search("write a function that returns true if a year is a leap year", 1)
