@@ -144,6 +144,7 @@ def retrieved_drafts(
                 origin=f"{item.home}.{item.name}",
                 relevance=coverage(request, item),
                 named=name_in_request(item.name, request),
+                installed=bool(item.call),
             ),
             item,
         )

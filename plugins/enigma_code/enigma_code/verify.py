@@ -169,6 +169,9 @@ class Draft:
     """For a retrieved function: share of the request's words its docstring or name has."""
     named: bool = False
     """For a retrieved function: every word of its name is in the request."""
+    installed: bool = False
+    """For a retrieved function: this Python already has it (a builtin, method or stdlib
+    function called by a thin wrapper); preferred to a copy when both qualify."""
 
 
 @dataclass
@@ -410,8 +413,9 @@ def choose_with_retrieved(
     if verdict.verified:
         return Verification(verdict.code, True, checks, verdict.agreement), None
     kept = [d for d in everything if d.status == "kept"]
-    # a function named as the request says comes first, then one another origin agrees with
-    ranked = sorted(retrieved, key=lambda d: not d.named)
+    # a function named as the request says comes first (one already installed before a copy),
+    # then one another origin agrees with
+    ranked = sorted(retrieved, key=lambda d: (not d.named, not d.installed))
 
     def alike(draft: Draft) -> list[Draft]:
         module = draft.origin.rsplit(".", 1)[0]

@@ -121,6 +121,10 @@ def test_a_named_function_is_preferred_and_an_installed_one_is_pointed_at() -> N
                   named=True)  # fmt: skip
     verdict, chosen = choose_with_retrieved(bad, [upper_first, camel, upper])
     assert verdict.verified and chosen is upper  # named first, before two that merely agree
+    copy = Draft("def upper(s): ...", "upper", "kept", "", ("'B'",) * 3, "pkg.upper", 0.7,
+                 named=True)  # fmt: skip
+    upper.installed = True  # the installed one before a copied one, both named
+    assert choose_with_retrieved(bad, [copy, upper])[1] is upper
     item = _find("str", "upper")
     shown = Draft("def shout(s): ...", status="kept", behaviour=("'B'",) * 3)
     assert installed_pointer([(upper, item)], shown) is item
