@@ -7,14 +7,25 @@ When no draft passes, the answer says so plainly and its status is ``no_answer``
 
 from __future__ import annotations
 
+import ast
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from enigma_code.candidates import Borrowed, Library, coverage, name_in_request
 from enigma_code.generate import CodeModel, CodeOptions, syntax_error, trim_to_parse
 from enigma_code.sandbox_isolation import Isolation
-from enigma_code.verify import RELEVANT, Draft, check_draft, choose, choose_with_retrieved
+from enigma_code.verify import (
+    NAMED_RELEVANT,
+    RELEVANT,
+    Draft,
+    agree,
+    check_draft,
+    choose,
+    choose_with_retrieved,
+    wanted_arity,
+)
 
 NO_ANSWER = "# no verified function found for this request: {why}\n"
 DEFAULT_DRAFTS = 5
@@ -36,15 +47,21 @@ class VerifiedAnswer:
     reason: str = ""
     borrowed: Borrowed | None = None
     """The retrieved function shown, when the answer is one (attribution goes with it)."""
+    pointer: Borrowed | None = None
+    """A function this Python already has that does what was asked (checked in the sandbox
+    like the answer), named with its import under an answer that is not that function."""
 
     @property
     def output(self) -> str:
         """The text shown: the code, or one plain comment line saying none was verified."""
         if not self.verified:
             return NO_ANSWER.format(why=self.reason or "none passed")
+        code = self.code
         if self.borrowed is not None:
-            return self.borrowed.attribution() + self.code
-        return self.code
+            code = self.borrowed.attribution() + code
+        if self.pointer is not None:
+            code += self.pointer.attribution()
+        return code
 
     def to_data(self) -> dict[str, Any]:
         """The ``TaskResult.data`` form."""
@@ -58,6 +75,7 @@ class VerifiedAnswer:
             "agreement": self.agreement,
             **({} if self.verified else {"reason": self.reason}),
             **({"retrieved": self.borrowed.to_dict()} if self.borrowed else {}),
+            **({"library": self.pointer.to_dict()} if self.pointer else {}),
         }
 
 
@@ -93,6 +111,26 @@ def sample_drafts(
     return drafts, tokens
 
 
+def adapt_arity(code: str, request: str) -> str:
+    """A library function that takes only ``*args`` (``merge(*dicts)``) gets a thin wrapper
+    with the arguments the request asks for (two for "two dictionaries", else two):
+    ``def merge_two(first, second): return merge(first, second)``. Other code is unchanged."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    if not defs:
+        return code
+    fn = defs[-1]
+    required = len(fn.args.posonlyargs + fn.args.args) - len(fn.args.defaults)
+    if required > 0 or fn.args.vararg is None:
+        return code
+    names = ("first", "second", "third", "fourth")  # no type hint: probed as the request says
+    params = ", ".join(names[: max(wanted_arity(request), 2)])
+    return f"{code.rstrip()}\n\n\ndef {fn.name}_two({params}):\n    return {fn.name}({params})\n"
+
+
 def retrieved_drafts(
     library: Library | None, request: str, count: int
 ) -> list[tuple[Draft, Borrowed]]:
@@ -102,10 +140,11 @@ def retrieved_drafts(
     return [
         (
             Draft(
-                code=item.code,
-                origin=f"{item.module}.{item.name}",
+                code=adapt_arity(item.code, request),
+                origin=f"{item.home}.{item.name}",
                 relevance=coverage(request, item),
                 named=name_in_request(item.name, request),
+                installed=bool(item.call),
             ),
             item,
         )
@@ -129,6 +168,10 @@ class CheckedDrafts:
         result, chosen = choose_with_retrieved(self.sampled, found)
         borrowed = next((item for draft, item in self.retrieved if draft is chosen), None)
         seconds = self.seconds if use_retrieved else self.model_seconds
+        pointer = None
+        if use_retrieved and result.verified and (borrowed is None or not borrowed.call):
+            shown = chosen or next(d for d in self.sampled if d.code == result.code)
+            pointer = installed_pointer(self.retrieved, shown)
         return VerifiedAnswer(
             result.code,
             result.verified,
@@ -139,7 +182,22 @@ class CheckedDrafts:
             result.agreement,
             result.reason,
             borrowed,
+            pointer,
         )
+
+
+def installed_pointer(retrieved: Sequence[tuple[Draft, Borrowed]], shown: Draft) -> Borrowed | None:
+    """The best-ranked function this Python already has (:mod:`enigma_code.installed`) that
+    passed the checks, is on topic (:data:`~enigma_code.verify.RELEVANT`) and either is named
+    as the request says or behaves like the answer shown on the probes; None when none is."""
+    for draft, item in retrieved:
+        if not item.call or draft is shown or draft.status != "kept":
+            continue
+        if draft.relevance < RELEVANT:
+            continue
+        if draft.named or agree(draft.behaviour, shown.behaviour):
+            return item
+    return None
 
 
 def check_all(
@@ -163,10 +221,11 @@ def check_all(
     model_seconds = time.perf_counter() - start
     pairs = retrieved_drafts(library, request, retrieved)
     model_verified = choose(sampled).verified
-    for draft, _ in pairs:  # only what could change the answer runs in the sandbox
-        if model_verified:
+    for draft, item in pairs:  # only what could change the answer (or name an installed
+        # function next to it) runs in the sandbox
+        if model_verified and not (item.call and draft.named and draft.relevance >= RELEVANT):
             draft.status, draft.reason = "not_needed", "the model's drafts verified"
-        elif draft.relevance < RELEVANT:
+        elif draft.relevance < (NAMED_RELEVANT if draft.named else RELEVANT):
             draft.status, draft.reason = "not_relevant", f"relevance {draft.relevance:.2f}"
         else:
             check_draft(draft, request, iso)

@@ -31,7 +31,7 @@ import numpy as np
 from enigma_code.mining import is_test_file, python_files, stdlib_root
 from enigma_code.phrasing import to_request
 from enigma_code.pypi import STDLIB_LICENCE
-from enigma_code.retrieval import K1, B, terms
+from enigma_code.retrieval import K1, B, stem, terms
 from enigma_core.errors import EnigmaError
 
 LIBRARY_NAME = "code_library.jsonl"
@@ -66,6 +66,8 @@ GENERIC = frozenset(
     ]
 )
 """Request words too common to say which function is meant (stemmed as by ``terms``)."""
+GENERIC_WEIGHT = 0.3
+"""The BM25 weight of a :data:`GENERIC` request word against 1.0 for the others."""
 _NAME_GENERIC = frozenset(
     [
         "is",
@@ -101,10 +103,17 @@ class Borrowed:
     licence: str
     source: str
     line: int
+    call: str = ""
+    """For a function this Python already has (:mod:`enigma_code.installed`): how to call it
+    (``math.gcd(a, b)``, ``s.upper()``); the code is then a thin wrapper around that call."""
 
     @property
     def statement(self) -> str:
-        """The import line that reaches the original."""
+        """The import line that reaches the original (for a builtin or a method: its call)."""
+        if self.call and (self.module == "builtins" or self.module in ("str", "list", "dict")):
+            return self.call
+        if self.call:
+            return f"import {self.module}; {self.call}"
         return f"from {self.module} import {self.name}"
 
     @property
@@ -124,12 +133,20 @@ class Borrowed:
 
     def attribution(self) -> str:
         """The comment line shown above a retrieved answer."""
+        if self.call:
+            return f"# already installed, {self.origin}: {self.statement}\n"
         where = (
             "installed here" if self.installed() else f"pip install {self.package}=={self.version}"
         )
         if self.package == "python":
             where = "installed here"
         return f"# from {self.origin}, {where}: {self.statement}\n"
+
+    @property
+    def home(self) -> str:
+        """The module that really defines it (``posixpath`` for ``os.path.splitext``): two
+        library entries of one home are one origin when drafts are compared."""
+        return self.source if self.call else self.module
 
     def to_dict(self) -> dict[str, object]:
         """The ``TaskResult.data["library"]`` form."""
@@ -140,8 +157,9 @@ class Borrowed:
             "package": self.package,
             "version": self.version,
             "licence": self.licence,
-            "source": f"{self.source}:{self.line}",
+            "source": self.source if self.call else f"{self.source}:{self.line}",
             "installed": self.installed(),
+            **({"call": self.call} if self.call else {}),
         }
 
 
@@ -377,12 +395,41 @@ def default_library_path() -> Path:
     return home / "data" / LIBRARY_NAME
 
 
+SYNONYMS = (
+    "largest biggest greatest maximum max",
+    "smallest least minimum min",
+    "average mean",
+    "different distinct unique",
+    "duplicate duplicates repeated",
+    "upper uppercase",
+    "lower lowercase",
+    "remove delete strip",
+    "position index",
+    "join concatenate",
+    "blank whitespace",
+    "merge combine",
+    "swap invert",
+    "occurrences occurrence frequency",
+    "snake underscore under",
+    "total totals sum cumulative accumulated",
+)
+"""Words that say the same thing in requests and docstrings (plain English and the usual
+programming names): a request word counts as said when a synonym is."""
+_SYNONYM_OF: dict[str, frozenset[str]] = {}
+for _group in SYNONYMS:
+    _stems = frozenset(terms(_group))
+    for _stem in _stems:
+        _SYNONYM_OF[_stem] = _SYNONYM_OF.get(_stem, frozenset()) | _stems
+
+
 def coverage(request: str, item: Borrowed) -> float:
     """Share of the request's telling words (stemmed, :data:`GENERIC` words left out) that the
-    function's summary or name also has: 1.0 when its docstring says all the request says."""
+    function's summary or name also has, or a synonym of (:data:`SYNONYMS`): 1.0 when its
+    docstring says all the request says."""
     wanted = set(terms(request.split(" that ", 1)[-1])) - GENERIC
     said = set(terms(item.summary)) | set(terms(item.name))
-    return len(wanted & said) / len(wanted) if wanted else 0.0
+    found = [w for w in wanted if w in said or _SYNONYM_OF.get(w, frozenset()) & said]
+    return len(found) / len(wanted) if wanted else 0.0
 
 
 def name_in_request(name: str, request: str) -> bool:
@@ -392,10 +439,18 @@ def name_in_request(name: str, request: str) -> bool:
     parts = [q for p in parts for q in _PREFIX.split(p) if q]  # isleap -> is, leap
     parts = [p for p in parts if p not in _NAME_GENERIC and len(p) > 1]
     words = re.findall(r"[a-z]+", request.lower().split(" that ", 1)[-1])
-    return bool(parts) and all(
-        any(w.startswith(p[:4]) or (len(w) >= 3 and p.startswith(w[:4])) for w in words)
-        for p in parts
-    )
+    said = {s for w in words for s in _SYNONYM_OF.get(stem(w), ())}  # max for "largest"
+
+    def found(p: str) -> bool:
+        return (
+            any(w.startswith(p[:4]) or (len(w) >= 3 and p.startswith(w[:4])) for w in words)
+            or stem(p) in said
+        )
+
+    def joined(p: str) -> bool:  # capwords: "cap" + "words", both words of the request
+        return any(found(p[:i]) and found(p[i:]) for i in range(3, len(p) - 2))
+
+    return bool(parts) and all(found(p) or joined(p) for p in parts)
 
 
 class Library:
@@ -418,9 +473,15 @@ class Library:
     def search(self, request: str, k: int = 3) -> list[tuple[float, Borrowed]]:
         """The ``k`` best entries for ``request`` with their scores (best first)."""
         scores: dict[int, float] = {}
-        for term in set(terms(request)):
+        asked = set(terms(request))
+        # words such as "list" or "number" say little about which function is meant
+        weights = {t: GENERIC_WEIGHT if t in GENERIC else 1.0 for t in asked}
+        for term in asked:  # a synonym counts half ("largest" finds "biggest item")
+            for other in _SYNONYM_OF.get(term, frozenset()) - asked:
+                weights[other] = max(weights.get(other, 0.0), 0.5)
+        for term, factor in weights.items():
             for doc, weight in self.postings.get(term, ()):
-                scores[doc] = scores.get(doc, 0.0) + weight
+                scores[doc] = scores.get(doc, 0.0) + weight * factor
         best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
         return [(score, self.items[doc]) for doc, score in best]
 
@@ -428,13 +489,27 @@ class Library:
 @functools.lru_cache(maxsize=4)
 def load_library(path: str | None = None) -> Library:
     """The library at ``path``, else the one ``enigma data code`` wrote under ENIGMA_HOME,
-    else the running stdlib's, mined now and kept there (seconds, once per ENIGMA_HOME)."""
+    else the running stdlib's, mined now and kept there (seconds, once per ENIGMA_HOME);
+    plus the functions this Python already has (:mod:`enigma_code.installed`)."""
     if path:
-        return Library(read_library(Path(path)))
+        return Library(with_installed(read_library(Path(path))))
     chosen = default_library_path()
     if chosen.exists():
-        return Library(read_library(chosen))
+        return Library(with_installed(read_library(chosen)))
     items = borrow([stdlib_entry()])
     with contextlib.suppress(OSError):  # a read-only home: the library lives in this process
         write_library(items, chosen)
-    return Library(items)
+    return Library(with_installed(items))
+
+
+def with_installed(items: Sequence[Borrowed]) -> list[Borrowed]:
+    """``items`` plus the functions this Python already has (:mod:`enigma_code.installed`);
+    a copied stdlib function that is also listed as installed (``textwrap.indent``) is kept
+    once, as the installed one: its import is the better answer."""
+    from enigma_code.installed import installed_functions, installed_package_functions
+
+    have = installed_functions()
+    homes = {(i.home, i.name) for i in have}
+    known = {i.code for i in items}
+    packages = [i for i in installed_package_functions() if i.code not in known]
+    return [*(i for i in items if (i.module, i.name) not in homes), *have, *packages]

@@ -91,15 +91,14 @@ def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> T
     verified code is emitted at once. When none passes, the answer says so and the status is
     ``no_answer`` (the engine then tries the task's fallback). The best ``retrieved`` (5)
     functions of the library (:mod:`enigma_code.candidates`) are checked with the drafts; one
-    shown comes with its package, version, licence and import line. A standard-library
-    function that already does it is named with its import (:mod:`enigma_code.library`).
+    shown comes with its package, version, licence and import line. A function this Python
+    already has that does it is named with its import (:mod:`enigma_code.installed`).
     Options: ``drafts`` (5), ``retrieved``, ``library`` (path), ``show_sources``, ``sources``
     (3) and the decoding keys of ``CodeOptions``.
     """
     from enigma_code.answer import DEFAULT_DRAFTS, DEFAULT_RETRIEVED, verified_code
     from enigma_code.candidates import load_library
     from enigma_code.generate import CodeOptions
-    from enigma_code.library import lookup
     from enigma_code.sandbox import resolve_isolation
     from enigma_core.errors import EnigmaError
 
@@ -122,11 +121,7 @@ def enigma_execute_task(task: TaskSpec, request: str, context: TaskContext) -> T
         retrieved,
     )
     data: dict[str, Any] = answer.to_data()
-    output = answer.output  # a retrieved function comes with its package, licence and import
-    hit = lookup(request)
-    if hit is not None and answer.borrowed is None:  # a stdlib function does it: its import
-        data["library"] = hit.to_dict()
-        output += hit.comment() + "\n"
+    output = answer.output  # with its package, licence and import; an installed one named
     if context.streaming:  # only now, after the checks: the checked text, word by word
         for piece in re.findall(r"\S+|\s+", output):
             context.emit(piece)

@@ -22,9 +22,10 @@ from enigma_code.sandbox_isolation import Isolation
 Call = tuple[tuple[Any, ...], tuple[tuple[str, Any], ...]]
 PROBE_TIMEOUT_S = 2.0
 PROBES = 5
-RELEVANT = 0.67
+RELEVANT = 0.66
 """A retrieved function whose docstring or name has this share of the request's telling words
-counts as on topic (it may be shown on its own when its name is in the request, too)."""
+(two of three will do) counts as on topic (it may be shown on its own when its name is in the
+request, too)."""
 
 _VALUES: dict[str, list[Any]] = {
     "str": ["hello world", "", "Racecar", "a,b;c d", "Python 3.11"],
@@ -36,6 +37,7 @@ _VALUES: dict[str, list[Any]] = {
     "strlist": [["b", "a"], [], ["x"], ["hi", "there", "hi"], ["Ab", "cD"]],
     "dict": [{"a": 1, "b": 2}, {}, {"x": 9}, {"k": 0, "z": -1}, {"b": 2, "a": 3}],
     "bool": [True, False, True, False, True],
+    "point": [(0, 0), (3, 4), (1, -1), (-2, 5), (6, 8)],
 }
 _NAME_HINTS: dict[str, tuple[str, ...]] = {
     "char": ("c", "ch", "char", "letter", "character"),
@@ -83,6 +85,7 @@ _NAME_HINTS: dict[str, tuple[str, ...]] = {
     ),
     "strlist": ("words", "strings", "names", "lines"),
     "dict": ("d", "dct", "dictionary", "mapping", "dict1", "dict2", "counts"),
+    "point": ("point", "point1", "point2", "p1", "p2"),
     "float": ("celsius", "fahrenheit", "temp", "f", "c_temp", "price", "rate", "kelvin"),
     "int": (
         "n",
@@ -106,10 +109,17 @@ _NAME_HINTS: dict[str, tuple[str, ...]] = {
         "step",
         "limit",
         "times",
+        "value",
+        "val",
+        "item",
+        "elem",
+        "element",
+        "target",
     ),
 }
 _WORD_HINTS: dict[str, tuple[str, ...]] = {
     "nested": ("list of lists", "lists of lists", "matrix", "list of rows"),
+    "point": ("two points", "point", "coordinates"),
     "strlist": ("list of words", "list of strings", "list of names"),
     "list": ("list", "numbers", "array", "elements", "items", "sequence"),
     "dict": ("dict", "dictionary", "mapping"),
@@ -159,6 +169,9 @@ class Draft:
     """For a retrieved function: share of the request's words its docstring or name has."""
     named: bool = False
     """For a retrieved function: every word of its name is in the request."""
+    installed: bool = False
+    """For a retrieved function: this Python already has it (a builtin, method or stdlib
+    function called by a thin wrapper); preferred to a copy when both qualify."""
 
 
 @dataclass
@@ -360,6 +373,23 @@ def choose(drafts: Sequence[Draft], min_agree: int = 2, min_share: float = 0.5) 
     return Verification(shortest.code, True, checks, agreement)
 
 
+NAMED_RELEVANT = 0.5
+"""A retrieved function named as the request says with this share of its telling words is
+shown too when a function of another origin behaves like it (``list.sort`` and a package's
+``sort`` for "sorts a list of numbers")."""
+AGREE_MIN = 3
+"""Probes on which two functions must both return, and return the same, to agree."""
+
+
+def agree(one: Sequence[str], other: Sequence[str]) -> bool:
+    """True when two behaviours return the same value on every probe where both return one,
+    and there are at least :data:`AGREE_MIN` such probes (one function may refuse an input
+    the other accepts: ``gcd(0, 0)`` raising in one package and returning 0 in another)."""
+    both = [(a, b) for a, b in zip(one, other, strict=True) if not a.startswith("raised ")]
+    both = [(a, b) for a, b in both if not b.startswith("raised ")]
+    return len(both) >= AGREE_MIN and all(a == b for a, b in both)
+
+
 def choose_with_retrieved(
     model: Sequence[Draft], retrieved: Sequence[Draft]
 ) -> tuple[Verification, Draft | None]:
@@ -383,17 +413,26 @@ def choose_with_retrieved(
     if verdict.verified:
         return Verification(verdict.code, True, checks, verdict.agreement), None
     kept = [d for d in everything if d.status == "kept"]
-    for draft in retrieved:
-        if draft.status != "kept" or draft.relevance < RELEVANT:
-            continue
+    # a function named as the request says comes first (one already installed before a copy),
+    # then one another origin agrees with
+    ranked = sorted(retrieved, key=lambda d: (not d.named, not d.installed))
+
+    def alike(draft: Draft) -> list[Draft]:
         module = draft.origin.rsplit(".", 1)[0]
-        alike = [
+        return [
             d
             for d in kept
-            if d.behaviour == draft.behaviour and d.origin.rsplit(".", 1)[0] != module
+            if agree(d.behaviour, draft.behaviour) and d.origin.rsplit(".", 1)[0] != module
         ]
-        if alike or draft.named:
-            checks["cluster_size"] = 1 + len(alike)
-            share = round((1 + len(alike)) / len(everything), 3)
-            return Verification(draft.code, True, checks, share), draft
+
+    # on topic and named or agreed with; else named, half on topic and agreed with
+    for on_topic, both in ((RELEVANT, False), (NAMED_RELEVANT, True)):
+        for draft in ranked:
+            if draft.status != "kept" or draft.relevance < on_topic:
+                continue
+            others = alike(draft)
+            if (others and draft.named) if both else (others or draft.named):
+                checks["cluster_size"] = 1 + len(others)
+                share = round((1 + len(others)) / len(everything), 3)
+                return Verification(draft.code, True, checks, share), draft
     return Verification("", False, checks, verdict.agreement, verdict.reason), None

@@ -103,30 +103,6 @@ def test_route_exits_3_with_a_plain_line_when_nothing_is_verified() -> None:
     assert out["status"] == "no_answer" and out["data"]["verified"] is False
 
 
-def test_an_installed_function_is_named_with_its_import() -> None:
-    from enigma_code.library import lookup
-
-    hit = lookup("write a function that returns the greatest common divisor of two integers")
-    assert hit is not None and hit.statement == "from math import gcd"
-    assert hit.comment().startswith("# already installed (Python standard library)")
-    assert lookup("write a function that greets someone") is None
-    done = subprocess.run(
-        [
-            ENIGMA,
-            "route",
-            "--json",
-            "write a function that returns the median of a list of numbers",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    out = json.loads(done.stdout)
-    assert out["data"]["library"]["import"] == "from statistics import median"
-    assert "from statistics import median" in out["output"]
-
-
 def test_implausible_results_are_discarded(iso: Isolation) -> None:
     cases = {
         (
