@@ -13,7 +13,8 @@ Installed third-party distributions (:func:`installed_packages`) are read, never
 ``METADATA`` licence must be MIT, BSD, Apache or PSF, and their ``.py`` files are mined like the
 pinned PyPI wheels (:func:`enigma_code.candidates.borrow_file`: self-contained copies, since the
 sandbox sees no site-packages), shown as "installed here" with their import line. The result is
-kept in ``ENIGMA_HOME/data/code_installed.jsonl`` until the set of installed distributions changes.
+kept in the user cache folder (``~/.cache/enigma/code_installed-KEY.jsonl``), KEY naming the
+set of installed distributions, so every ENIGMA_HOME of one environment shares one scan.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import importlib
 import importlib.metadata
 import inspect
 import keyword
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -33,7 +35,6 @@ from pathlib import Path
 from enigma_code.candidates import (
     Borrowed,
     borrow_file,
-    default_library_path,
     read_library,
     write_library,
 )
@@ -280,7 +281,6 @@ MAX_PACKAGE_FILES = 200
 """A distribution with more ``.py`` files than this (a framework, not a utility library) is
 not mined: its functions would drown the small utilities in the ranking and take long to read."""
 SKIP_DISTRIBUTIONS = frozenset(["pip", "setuptools", "wheel", "pkg-resources"])
-INSTALLED_NAME = "code_installed.jsonl"
 _META_SUFFIXES = (".dist-info", ".egg-info", ".egg-link")
 
 
@@ -334,17 +334,26 @@ def scan_packages(packages: list[tuple[str, str, str, Path, list[Path]]]) -> lis
     return out
 
 
+def shared_cache_folder() -> Path:
+    """Where scans of installed packages are kept: the user's cache folder
+    (``$XDG_CACHE_HOME/enigma`` or ``~/.cache/enigma``), shared by every ENIGMA_HOME of this
+    environment since the scan depends only on what is installed (its key is in the name)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "enigma"
+
+
 def installed_package_functions(home_file: Path | None = None) -> list[Borrowed]:
-    """:func:`scan_packages` of :func:`installed_packages`, cached beside the library
-    (``code_installed.jsonl``, rebuilt when an installed distribution changes)."""
+    """:func:`scan_packages` of :func:`installed_packages`, cached in
+    :func:`shared_cache_folder` under the installed distributions' key (a new key, a new scan)."""
     key = _fingerprint()
-    path = home_file or default_library_path().with_name(INSTALLED_NAME)
+    path = home_file or shared_cache_folder() / f"code_installed-{key}.jsonl"
     stamp = path.with_suffix(".key")
     with contextlib.suppress(OSError, EnigmaError):
         if stamp.read_text().strip() == key:
             return read_library(path)
     items = scan_packages(installed_packages())
-    with contextlib.suppress(OSError):  # a read-only home: scan again next time
+    with contextlib.suppress(OSError):  # a read-only cache: scan again next time
+        path.parent.mkdir(parents=True, exist_ok=True)
         write_library(items, path)
         stamp.write_text(key + "\n")
     return items
