@@ -18,6 +18,10 @@ def warm_up(engine: EnigmaEngine, preload: bool) -> dict[str, Any]:
     classifiers = engine.classifier_tasks()
     status = engine.router_status() if classifiers else {}
     if status.get("model"):
+        # a server answers many requests: numpy first, so the router loads its numpy model
+        # now (a CLI's single request is answered without numpy; see enigma_router.purepy)
+        import numpy  # noqa: F401
+
         engine.load(classifiers[0].name)
         router = "model"
     engine.classify("hello")  # first call builds the keyword table and touches every cache

@@ -291,10 +291,10 @@ def borrow_file(
     try:
         text = path.read_text(encoding="utf-8")
         tree = ast.parse(text, filename=str(path))
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
-        return
+        rel = path.relative_to(base).as_posix()
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return  # unreadable, not UTF-8, too deeply nested to parse, or outside the package
     mod = _Module(tree, text.splitlines(keepends=True))
-    rel = path.relative_to(base).as_posix()
     module_doc = ast.get_docstring(tree) or ""
     for name, node in mod.functions.items():
         if name.startswith(("_", "test")):
@@ -511,5 +511,10 @@ def with_installed(items: Sequence[Borrowed]) -> list[Borrowed]:
     have = installed_functions()
     homes = {(i.home, i.name) for i in have}
     known = {i.code for i in items}
-    packages = [i for i in installed_package_functions() if i.code not in known]
+    try:
+        scanned = installed_package_functions()
+    except Exception as exc:
+        print(f"enigma: warning: installed packages not scanned ({exc})", file=sys.stderr)
+        scanned = []
+    packages = [i for i in scanned if i.code not in known]
     return [*(i for i in items if (i.module, i.name) not in homes), *have, *packages]

@@ -55,7 +55,6 @@ MODULES = (
     "heapq",
     "bisect",
     "os.path",
-    "shutil",
     "fnmatch",
     "difflib",
     "html",
@@ -64,7 +63,14 @@ MODULES = (
     "json",
 )
 """Standard-library modules whose public functions are offered (general-purpose utilities;
-nothing that needs a network, a terminal or randomness)."""
+nothing that needs a network, a terminal or randomness, nothing that touches files)."""
+ONLY: dict[str, frozenset[str]] = {
+    "os.path": frozenset(
+        ["basename", "dirname", "join", "split", "splitext", "normpath", "commonprefix", "isabs"]
+    ),
+}
+"""Modules of which only these names are offered: ``os.path``'s string functions, not its
+file-system queries (``exists``, ``getmtime``, ``expanduser``...)."""
 TYPES: dict[str, tuple[type, str]] = {
     "str": (str, "s"),
     "list": (list, "items"),
@@ -205,6 +211,11 @@ def _entry(module: str, name: str, obj: Callable[..., object], version: str) -> 
     )
 
 
+IN_PLACE = frozenset(["append", "extend", "insert", "remove", "reverse", "sort", "clear", "update"])
+"""``list``/``dict`` methods that change the object and return None: their wrapper returns the
+changed object; every other method's wrapper returns what the method returns (``pop``)."""
+
+
 def _method(type_name: str, name: str, obj: Callable[..., object], version: str) -> Borrowed | None:
     """The library entry of one ``str``/``list``/``dict`` method: ``def upper(s): ...``."""
     self_name = TYPES[type_name][1]
@@ -220,7 +231,9 @@ def _method(type_name: str, name: str, obj: Callable[..., object], version: str)
     params = [self_name, *(p if p != self_name else p + "2" for p in _names(params, False))]
     rest = ", ".join(params[1:])
     call = f"{self_name}.{name}({rest})"
-    body = call if type_name == "str" or name in ("copy", "get", "count", "index") else None
+    if name in IN_PLACE and type_name != "str" and not rest and name not in ("reverse", "sort"):
+        return None  # dict.update() / list.extend() with nothing to add: no function
+    body = None if name in IN_PLACE and type_name != "str" else call
     if body is None:  # an in-place list/dict method: return the changed object
         code = f"def {name}({', '.join(params)}):\n    {call}\n    return {self_name}\n"
     else:
@@ -262,8 +275,9 @@ def installed_functions() -> tuple[Borrowed, ...]:
             mod = importlib.import_module(module)
         except ImportError:
             continue
+        allowed = ONLY.get(module)
         for name, obj in _public(vars(mod)):
-            if id(obj) in seen:
+            if id(obj) in seen or (allowed is not None and name not in allowed):
                 continue
             seen.add(id(obj))
             item = _entry(module, name, obj, version)  # type: ignore[arg-type]
@@ -271,6 +285,10 @@ def installed_functions() -> tuple[Borrowed, ...]:
                 out.append(item)
     for type_name, (kind, _) in TYPES.items():
         for name, obj in _public(dict(vars(kind))):
+            if isinstance(obj, classmethod | staticmethod) or type(obj).__name__ == (
+                "classmethod_descriptor"
+            ):
+                continue  # dict.fromkeys makes a new dict: not a method of the one passed
             item = _method(type_name, name, obj, version)  # type: ignore[arg-type]
             if item is not None:
                 out.append(item)
@@ -280,6 +298,10 @@ def installed_functions() -> tuple[Borrowed, ...]:
 MAX_PACKAGE_FILES = 200
 """A distribution with more ``.py`` files than this (a framework, not a utility library) is
 not mined: its functions would drown the small utilities in the ranking and take long to read."""
+SCAN_FORMAT = 2
+"""Changes when what the scan keeps changes, so an older cached scan is not read."""
+MAX_FILE_BYTES = 1_000_000
+"""A larger ``.py`` file (generated tables, vendored bundles) is not read."""
 SKIP_DISTRIBUTIONS = frozenset(["pip", "setuptools", "wheel", "pkg-resources"])
 _META_SUFFIXES = (".dist-info", ".egg-info", ".egg-link")
 
@@ -291,32 +313,47 @@ def installed_packages() -> list[tuple[str, str, str, Path, list[Path]]]:
     found = []
     seen: set[str] = set()
     for dist in importlib.metadata.distributions():
-        name = (dist.metadata.get("Name") or "").strip()
-        key = name.lower().replace("_", "-")
-        if not name or key in seen or key in SKIP_DISTRIBUTIONS or key.startswith("enigma"):
+        try:  # a distribution with unreadable metadata is skipped, never an error
+            row = _package(dist, seen)
+        except Exception:
             continue
-        seen.add(key)
-        licence = licence_family(dist.read_text("METADATA") or "")
-        if licence not in PERMISSIVE:
-            continue
-        files = [f for f in dist.files or () if f.suffix == ".py" and ".." not in f.parts]
-        if not files or len(files) > MAX_PACKAGE_FILES:
-            continue
-        base = Path(str(dist.locate_file("")))
-        paths = [base / f for f in files]
-        found.append((name, dist.version, licence, base, paths))
+        if row is not None:
+            found.append(row)
     return sorted(found, key=lambda row: row[0].lower())
+
+
+def _package(
+    dist: importlib.metadata.Distribution, seen: set[str]
+) -> tuple[str, str, str, Path, list[Path]] | None:
+    """One row of :func:`installed_packages`, or None when the distribution is not mined."""
+    name = (dist.metadata.get("Name") or "").strip()
+    key = name.lower().replace("_", "-")
+    if not name or key in seen or key in SKIP_DISTRIBUTIONS or key.startswith("enigma"):
+        return None
+    seen.add(key)
+    licence = licence_family(dist.read_text("METADATA") or "")
+    if licence not in PERMISSIVE:
+        return None
+    files = [
+        f
+        for f in dist.files or ()
+        if f.suffix == ".py" and ".." not in f.parts and not Path(str(f)).is_absolute()
+    ]
+    if not files or len(files) > MAX_PACKAGE_FILES:
+        return None
+    base = Path(str(dist.locate_file("")))
+    return name, dist.version, licence, base, [base / str(f) for f in files]
 
 
 def _fingerprint() -> str:
     """What the cached scan depends on: the ``*.dist-info`` / ``*.egg-info`` entries (name
     and version) of every folder on ``sys.path`` (a directory listing each, no metadata read)."""
-    entries = [sys.version, str(MAX_PACKAGE_FILES)]
+    entries = [sys.version, str(MAX_PACKAGE_FILES), str(SCAN_FORMAT)]
     for folder in sys.path:
         with contextlib.suppress(OSError):
             names = [p.name for p in Path(folder or ".").iterdir()]
             entries += [f"{folder}/{n}" for n in sorted(names) if n.endswith(_META_SUFFIXES)]
-    return hashlib.sha256("\n".join(entries).encode()).hexdigest()[:16]
+    return hashlib.sha256("\n".join(entries).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def scan_packages(packages: list[tuple[str, str, str, Path, list[Path]]]) -> list[Borrowed]:
@@ -325,7 +362,12 @@ def scan_packages(packages: list[tuple[str, str, str, Path, list[Path]]]) -> lis
     seen: set[str] = set()
     for name, version, licence, base, paths in packages:
         for path in paths:
-            if is_test_file(path) or not path.is_file():
+            try:
+                if is_test_file(path) or not path.is_file():
+                    continue
+                if path.stat().st_size > MAX_FILE_BYTES:
+                    continue
+            except OSError:
                 continue
             for item in borrow_file(path, base, name, version, licence):
                 if item.code not in seen:

@@ -61,19 +61,48 @@ def stated_licence(metadata: str) -> str:
     return " ".join(s.strip() for s in stated if s.strip())
 
 
-def licence_family(metadata: str) -> str:
-    """MIT, BSD, Apache or PSF from a wheel's METADATA (:func:`stated_licence`); ``""`` when
-    none of those is stated."""
-    text = stated_licence(metadata)
-    for family, pattern in (
-        ("MIT", r"\bMIT\b"),
-        ("BSD", r"\bBSD\b"),
-        ("Apache", r"\bApache\b"),
-        ("PSF", r"\bPSF\b|Python Software Foundation"),
-    ):
+_FAMILIES = (
+    ("MIT", r"\bMIT\b"),
+    ("BSD", r"\b0?BSD\b"),
+    ("Apache", r"\bApache\b"),
+    ("PSF", r"\bPSF\b|Python Software Foundation|\bPython-2\.0\b"),
+)
+_NOT_PERMISSIVE = re.compile(
+    r"\b(?:A?GPL|LGPL|GNU|MPL|Mozilla|EPL|Eclipse|CDDL|EUPL|SSPL|BUSL|Proprietary|Commercial"
+    r"|Non-?commercial|Creative Commons|CC-BY|Not\s+(?:MIT|BSD|Apache|PSF))\b",
+    re.IGNORECASE,
+)
+
+
+def _family(text: str) -> str:
+    """The first permissive family ``text`` names (``""`` for none)."""
+    for family, pattern in _FAMILIES:
         if re.search(pattern, text):
             return family
     return ""
+
+
+def licence_family(metadata: str) -> str:
+    """MIT, BSD, Apache or PSF from a wheel's METADATA, ``""`` unless every licence it states
+    is permissive: an SPDX ``License-Expression`` needs one ``OR`` branch whose every ``AND``
+    term is permissive; otherwise ``License`` and the classifiers must name no other licence."""
+    headers = HeaderParser().parsestr(metadata)
+    expression = (headers.get("License-Expression") or "").strip()
+    if expression:
+        if "(" in expression:  # nested: every term must be permissive
+            terms = re.split(r"[\s()]+(?:AND|OR|WITH)[\s()]+|[()]", expression)
+            terms = [t.strip() for t in terms if t.strip()]
+            families = [_family(t) for t in terms]
+            return families[0] if terms and all(families) else ""
+        for branch in re.split(r"\s+OR\s+", expression):
+            families = [_family(t) for t in re.split(r"\s+(?:AND|WITH)\s+", branch)]
+            if all(families) and not _NOT_PERMISSIVE.search(branch):
+                return families[0]
+        return ""
+    text = stated_licence(metadata)
+    if _NOT_PERMISSIVE.search(text):
+        return ""
+    return _family(text)
 
 
 def _wheel_name(name: str) -> str:

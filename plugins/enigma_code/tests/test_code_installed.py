@@ -189,3 +189,56 @@ def test_installed_third_party_packages_are_scanned_by_licence_and_cached(
     assert not any(i.package == "closedlib" for i in items)
     assert cache.exists() and cache.with_suffix(".key").exists()
     assert installed_package_functions(cache) == items  # read back from the cache
+
+
+def test_odd_installed_files_are_skipped_never_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A too deeply nested file, a file named by an absolute RECORD path, a non-UTF-8 file and
+    unreadable METADATA are skipped; the package's ordinary function is still found."""
+    from enigma_code.installed import installed_package_functions, installed_packages
+
+    site = tmp_path / "site"
+    body = 'def shout(s):\n    """Return the string in upper case with an exclamation mark."""\n'
+    _dist(site, "oddlib", "MIT", body + '    return s.upper() + "!"\n')
+    deep = "def g(x):\n    return " + "+".join(["1"] * 100_000) + "\n"
+    (site / "oddlib" / "deep.py").write_text(deep)
+    (site / "oddlib" / "latin.py").write_bytes(b'def f():\n    """caf\xe9"""\n    return 1\n')
+    outside = tmp_path / "outside.py"
+    outside.write_text('def leak(s):\n    """Return s."""\n    return s\n')
+    record = site / "oddlib-1.0.dist-info" / "RECORD"
+    record.write_text(record.read_text() + f"oddlib/deep.py,,\noddlib/latin.py,,\n{outside},,\n")
+    bad = site / "badmeta-1.0.dist-info"
+    bad.mkdir()
+    (bad / "METADATA").write_bytes(b"Metadata-Version: 2.1\nName: badmeta\nLicense: MIT \xe9\xff\n")
+    monkeypatch.syspath_prepend(str(site))
+    rows = {row[0]: row for row in installed_packages()}
+    assert "oddlib" in rows and str(outside) not in map(str, rows["oddlib"][4])
+    items = installed_package_functions(tmp_path / "cache" / "installed.jsonl")
+    names = {i.name for i in items if i.package == "oddlib"}
+    assert names == {"shout"}
+
+
+def test_list_and_dict_methods_return_what_they_should() -> None:
+    """``pop`` returns the item (not the shortened list), ``append`` the changed list; no
+    wrapper of a classmethod (``dict.fromkeys``) or of an argument-less ``update``."""
+    from enigma_code.installed import installed_functions
+
+    by_key = {(i.module, i.name): i for i in installed_functions()}
+    assert ("dict", "fromkeys") not in by_key and ("dict", "update") not in by_key
+    namespace: dict[str, object] = {}
+    exec(by_key[("list", "pop")].code, namespace)  # our own generated wrapper
+    assert namespace["pop"]([3, 1, 2]) == 2
+    exec(by_key[("list", "append")].code, namespace)
+    assert namespace["append"]([1], 2) == [1, 2]
+
+
+def test_nothing_that_touches_files_is_offered() -> None:
+    """``shutil`` and ``os.path``'s file-system queries are not library candidates."""
+    from enigma_code.installed import installed_functions
+
+    homes = {(i.module, i.name) for i in installed_functions()}
+    assert not any(module == "shutil" for module, _ in homes)
+    assert ("os.path", "basename") in homes
+    for name in ("exists", "getmtime", "expanduser", "isfile", "realpath", "abspath"):
+        assert ("os.path", name) not in homes

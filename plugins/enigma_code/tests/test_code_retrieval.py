@@ -252,3 +252,19 @@ def test_without_a_library_file_the_stdlib_is_mined_once_and_kept() -> None:
     (_, best), *_ = lib.search("write a function that returns true if a year is a leap year", 1)
     assert best.name == "isleap"
     load_library.cache_clear()
+
+
+def test_a_licence_is_accepted_only_when_everything_stated_is_permissive() -> None:
+    """SPDX AND needs every term permissive, OR one branch; any other licence named refuses."""
+    cases = {
+        "License-Expression: GPL-3.0-only AND MIT": "",
+        "License-Expression: GPL-3.0-only OR MIT": "MIT",
+        "License-Expression: Apache-2.0 AND BSD-2-Clause": "Apache",
+        "License-Expression: (MIT OR GPL-2.0) AND BSD-3-Clause": "",
+        "License: Not MIT. Proprietary": "",
+        "Classifier: License :: OSI Approved :: GNU General Public License v2 (GPLv2)\n"
+        "Classifier: License :: OSI Approved :: BSD License": "",
+        "Classifier: License :: OSI Approved :: Python Software Foundation License": "PSF",
+    }
+    for stated, family in cases.items():
+        assert licence_family(f"Name: a\n{stated}\n") == family, stated

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 OOS = "oos"
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 MAX_HEADER = 16 << 20
-CACHE_LIMIT = 100_000
+CACHE_LIMIT = 10_000
 # twins of features.py's hashing (that module imports numpy)
 WORD_RE = re.compile(r"\w+|[^\w\s]")
 GROUP_WORD, GROUP_CHAR = 1, 2
@@ -545,8 +545,8 @@ class LazyRouter:
     def full(self) -> RouterModel:
         """The numpy model (built once, thread-safe; waits for a build in progress)."""
         if self._full is None:
-            self._full = self.pure.full()
-        return self._full
+            self._done(self.pure.full())
+        return self._full  # type: ignore[return-value]
 
     @property
     def is_pure(self) -> bool:
@@ -554,7 +554,17 @@ class LazyRouter:
         return self._full is None
 
     def _build(self) -> None:
-        self._full = self.pure.full()
+        """The background build: on failure the pure path keeps answering (said once on
+        stderr); a call that needs numpy then raises the error in its own thread."""
+        try:
+            self._done(self.pure.full())
+        except Exception as exc:  # a thread must not die with a traceback
+            print(f"enigma: warning: router numpy model not built ({exc})", file=sys.stderr)
+
+    def _done(self, model: RouterModel) -> None:
+        """Switch to the numpy model and drop the pure path's word cache (memory)."""
+        self._full = model
+        self.pure._words.clear()
 
     def pick(self, numpy: bool = False) -> PureRouter | RouterModel:
         """What answers the next single request (see the class doc)."""
@@ -575,7 +585,7 @@ class LazyRouter:
         return self.pick().classify(text, top_k, budget)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("pure", "_full", "_served", "builder"):
+        if name.startswith("__") or name in ("pure", "_full", "_served", "builder", "_done"):
             raise AttributeError(name)
         return getattr(self.full, name)
 
