@@ -187,7 +187,10 @@ CHECKS: dict[str, Check] = {
     "days_in_month": lambda f, t: (f(2024, 2), f(2023, 2), f(2023, 4)) == (29, 28, 30) or _fail(),
     "weekday_name": lambda f, t: f(datetime.date(2024, 1, 1)) == "Monday" or _fail(),
     "age": lambda f, t: (
-        (f(datetime.date(2000, 6, 15), datetime.date(2024, 6, 14)), f(datetime.date(2000, 6, 15), datetime.date(2024, 6, 15)))
+        (
+            f(datetime.date(2000, 6, 15), datetime.date(2024, 6, 14)),
+            f(datetime.date(2000, 6, 15), datetime.date(2024, 6, 15)),
+        )
         == (23, 24)
         or _fail()
     ),
@@ -196,13 +199,17 @@ CHECKS: dict[str, Check] = {
     "mode": lambda f, t: f([1, 3, 3, 2]) == 3 or _fail(),
     "normalize": lambda f, t: (f([2, 4, 6]), f([5, 5])) == ([0.0, 0.5, 1.0], [0.0, 0.0]) or _fail(),
     "drop_empty": lambda f, t: f({"a": 1, "b": "", "c": None, "d": []}) == {"a": 1} or _fail(),
-    "pick": lambda f, t: f({"a": 1, "b": 2, "c": 3}, ["a", "c", "z"]) == {"a": 1, "c": 3} or _fail(),
+    "pick": lambda f, t: (
+        f({"a": 1, "b": 2, "c": 3}, ["a", "c", "z"]) == {"a": 1, "c": 3} or _fail()
+    ),
     "get_path": lambda f, t: (
         (f({"a": {"b": 2}}, ["a", "b"]), f({"a": 1}, ["a", "b"], 0)) == (2, 0) or _fail()
     ),
     "parse_query": lambda f, t: f("a=1&b=x") == {"a": "1", "b": "x"} or _fail(),
     "domain": lambda f, t: f("https://example.com/a?b=1") == "example.com" or _fail(),
-    "is_ip": lambda f, t: (f("10.0.0.1"), f("::1"), f("10.0.0.300")) == (True, True, False) or _fail(),
+    "is_ip": lambda f, t: (
+        (f("10.0.0.1"), f("::1"), f("10.0.0.300")) == (True, True, False) or _fail()
+    ),
     "md5_hex": lambda f, t: f("") == "d41d8cd98f00b204e9800998ecf8427e" or _fail(),
     "to_base64": lambda f, t: f("hi") == "aGk=" or _fail(),
     "file_size": lambda f, t: f(_file(t, "abc")) == 3 or _fail(),

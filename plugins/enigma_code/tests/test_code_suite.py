@@ -145,3 +145,16 @@ def test_suite_has_150_tasks_split_into_tune_and_report_parts() -> None:
     assert parse_suite(block.format(part="report"))[0].part == "report"
     with pytest.raises(EnigmaError, match=r"suite.txt:4: part must be one of tune, report"):
         parse_suite(block.format(part="train"))
+
+
+def test_training_drops_mined_pairs_whose_request_is_a_suite_task(tmp_path: Path) -> None:
+    from enigma_code.recipe import parse_file
+
+    task = load_suite()[0]
+    mined = tmp_path / "mined.jsonl"
+    rows = [
+        {"prompt": task.prompt, "completion": "def f(a, b):\n    return a + b\n"},
+        {"prompt": "write a function that returns one", "completion": "def one():\n    return 1\n"},
+    ]
+    mined.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert [p.prompt for p in parse_file(mined)] == ["write a function that returns one"]
