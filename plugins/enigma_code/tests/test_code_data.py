@@ -18,6 +18,7 @@ from enigma_code.qa import read_pairs
 REPO = Path(__file__).resolve().parents[3]
 
 DATA = REPO / "data" / "specialized" / "code_training.txt"
+EXTRA = REPO / "data" / "specialized" / "code_training_extra.txt"  # not in the default data
 Check = Callable[[Any, Path], None]
 
 
@@ -270,13 +271,16 @@ def _retry(retry: Any) -> None:
 def test_the_data_file_has_enough_parseable_requests() -> None:
     pairs = read_pairs(DATA)
     assert len(pairs) >= 60
+    pairs += read_pairs(EXTRA)
     assert len({p.prompt for p in pairs}) == len(pairs)
     for pair in pairs:
         ast.parse(pair.completion)
         assert defined_name(pair.completion), pair.source
 
 
-@pytest.mark.parametrize("pair", read_pairs(DATA), ids=lambda p: p.source.rsplit(":", 1)[-1])
+@pytest.mark.parametrize(
+    "pair", read_pairs(DATA) + read_pairs(EXTRA), ids=lambda p: p.source.rsplit("/", 1)[-1]
+)
 def test_every_answer_does_what_its_request_asks(pair: Any, tmp_path: Path) -> None:
     name = defined_name(pair.completion)
     assert name in CHECKS, f"no check for {name} ({pair.source})"
