@@ -53,9 +53,19 @@ HYPER = HyperParams(
 )
 
 
+def suite_prompts() -> frozenset[str]:
+    """The evaluation suite's requests (lower case): never trained on."""
+    from enigma_code.suite import load_suite
+
+    return frozenset(task.prompt.lower() for task in load_suite())
+
+
 def parse_file(path: Path) -> list[QAPair]:
-    """Pairs of one data file; Q/A text (hand-written) is repeated :data:`QA_REPEAT` times."""
-    pairs = read_pairs(Path(path))
+    """Pairs of one data file, less any whose request is a suite task's (a mined docstring can
+    read exactly like one: pydash's ``add`` is "write a function that adds two numbers");
+    Q/A text (hand-written) is repeated :data:`QA_REPEAT` times."""
+    held = suite_prompts()
+    pairs = [p for p in read_pairs(Path(path)) if p.prompt.lower() not in held]
     return pairs * QA_REPEAT if Path(path).suffix != ".jsonl" else pairs
 
 

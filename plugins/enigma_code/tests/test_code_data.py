@@ -18,6 +18,7 @@ from enigma_code.qa import read_pairs
 REPO = Path(__file__).resolve().parents[3]
 
 DATA = REPO / "data" / "specialized" / "code_training.txt"
+EXTRA = REPO / "data" / "specialized" / "code_training_extra.txt"  # not in the default data
 Check = Callable[[Any, Path], None]
 
 
@@ -170,6 +171,61 @@ CHECKS: dict[str, Check] = {
     ),
     "cube_root": lambda f, t: abs(f(27) - 3) < 1e-9 or _fail(),
     "count_capitalized": lambda f, t: f("Ada met Bob today") == 2 or _fail(),
+    "is_int": lambda f, t: (f("-12"), f("1.5"), f("x")) == (True, False, False) or _fail(),
+    "celsius_to_kelvin": lambda f, t: abs(f(0) - 273.15) < 1e-9 or _fail(),
+    "pounds_to_kg": lambda f, t: abs(f(10) - 4.5359237) < 1e-9 or _fail(),
+    "percentage": lambda f, t: (f(1, 4), f(3, 0)) == (25.0, 0.0) or _fail(),
+    "average_word_length": lambda f, t: (f("ab abcd"), f("")) == (3.0, 0.0) or _fail(),
+    "shortest": lambda f, t: (f(["abc", "a", "ab"]), f([])) == ("a", None) or _fail(),
+    "count_even": lambda f, t: f([1, 2, 4, 7, 0]) == 3 or _fail(),
+    "odds": lambda f, t: f([1, 2, 3, -5]) == [1, 3, -5] or _fail(),
+    "scale": lambda f, t: f([1, 2], 3) == [3, 6] or _fail(),
+    "argmax": lambda f, t: f([3, 9, 2, 9]) == 1 or _fail(),
+    "only_letters": lambda f, t: (f("abc"), f("ab1"), f("")) == (True, False, False) or _fail(),
+    "count_lower": lambda f, t: f("Hello World") == 8 or _fail(),
+    "reverse_words": lambda f, t: f("one two three") == "three two one" or _fail(),
+    "center_text": lambda f, t: f("ab", 6) == "  ab  " or _fail(),
+    "days_in_month": lambda f, t: (f(2024, 2), f(2023, 2), f(2023, 4)) == (29, 28, 30) or _fail(),
+    "weekday_name": lambda f, t: f(datetime.date(2024, 1, 1)) == "Monday" or _fail(),
+    "age": lambda f, t: (
+        (
+            f(datetime.date(2000, 6, 15), datetime.date(2024, 6, 14)),
+            f(datetime.date(2000, 6, 15), datetime.date(2024, 6, 15)),
+        )
+        == (23, 24)
+        or _fail()
+    ),
+    "triangle_area": lambda f, t: f(4, 3) == 6 or _fail(),
+    "sphere_volume": lambda f, t: abs(f(1) - 4.18879020478639) < 1e-9 or _fail(),
+    "mode": lambda f, t: f([1, 3, 3, 2]) == 3 or _fail(),
+    "normalize": lambda f, t: (f([2, 4, 6]), f([5, 5])) == ([0.0, 0.5, 1.0], [0.0, 0.0]) or _fail(),
+    "drop_empty": lambda f, t: f({"a": 1, "b": "", "c": None, "d": []}) == {"a": 1} or _fail(),
+    "pick": lambda f, t: (
+        f({"a": 1, "b": 2, "c": 3}, ["a", "c", "z"]) == {"a": 1, "c": 3} or _fail()
+    ),
+    "get_path": lambda f, t: (
+        (f({"a": {"b": 2}}, ["a", "b"]), f({"a": 1}, ["a", "b"], 0)) == (2, 0) or _fail()
+    ),
+    "parse_query": lambda f, t: f("a=1&b=x") == {"a": "1", "b": "x"} or _fail(),
+    "domain": lambda f, t: f("https://example.com/a?b=1") == "example.com" or _fail(),
+    "is_ip": lambda f, t: (
+        (f("10.0.0.1"), f("::1"), f("10.0.0.300")) == (True, True, False) or _fail()
+    ),
+    "md5_hex": lambda f, t: f("") == "d41d8cd98f00b204e9800998ecf8427e" or _fail(),
+    "to_base64": lambda f, t: f("hi") == "aGk=" or _fail(),
+    "file_size": lambda f, t: f(_file(t, "abc")) == 3 or _fail(),
+    "ensure_dir": lambda f, t: (
+        (f(str(t / "x" / "y")), f(str(t / "x" / "y")), (t / "x" / "y").is_dir())[2] or _fail()
+    ),
+    "append_line": lambda f, t: (
+        (f(str(t / "a.txt"), "one"), f(str(t / "a.txt"), "two"), (t / "a.txt").read_text())[2]
+        == "one\ntwo\n"
+        or _fail()
+    ),
+    "stem": lambda f, t: f("/tmp/report.final.pdf") == "report.final" or _fail(),
+    "total": lambda f, t: (f([1, 2, 3]), f([])) == (6, 0) or _fail(),
+    "same_ignoring_case": lambda f, t: (f("Abc", "aBC"), f("a", "b")) == (True, False) or _fail(),
+    "above": lambda f, t: f([1, 5, 3, 8], 3) == [5, 8] or _fail(),
 }
 
 
@@ -215,13 +271,16 @@ def _retry(retry: Any) -> None:
 def test_the_data_file_has_enough_parseable_requests() -> None:
     pairs = read_pairs(DATA)
     assert len(pairs) >= 60
+    pairs += read_pairs(EXTRA)
     assert len({p.prompt for p in pairs}) == len(pairs)
     for pair in pairs:
         ast.parse(pair.completion)
         assert defined_name(pair.completion), pair.source
 
 
-@pytest.mark.parametrize("pair", read_pairs(DATA), ids=lambda p: p.source.rsplit(":", 1)[-1])
+@pytest.mark.parametrize(
+    "pair", read_pairs(DATA) + read_pairs(EXTRA), ids=lambda p: p.source.rsplit("/", 1)[-1]
+)
 def test_every_answer_does_what_its_request_asks(pair: Any, tmp_path: Path) -> None:
     name = defined_name(pair.completion)
     assert name in CHECKS, f"no check for {name} ({pair.source})"

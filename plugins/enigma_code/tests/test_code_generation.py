@@ -30,7 +30,7 @@ A: def greet(name):
 
 print(greet("bob"))
 
-Q: write a function that doubles every number in a list
+Q: write a function that doubles each number of a list
 A: def double_all(numbers):
     result = []
     for n in numbers:
@@ -140,7 +140,7 @@ def test_generation_streams_token_by_token_and_stops_at_the_function_end(
     assert answer.parses and answer.attempts == 1 and answer.finish_reason == "stop"
     assert len(pieces) > 3 and all(pieces)
     assert "".join(pieces) == answer.code
-    loop = write_code(model, "write a function that doubles every number in a list")
+    loop = write_code(model, "write a function that doubles each number of a list")
     assert loop.code.startswith("def double_all(numbers):\n") and loop.parses
 
 
@@ -168,7 +168,7 @@ def test_threads_share_one_model_and_get_the_serial_answers(
     model = trained[0]
     requests = [
         "write a function that greets someone by name",
-        "write a function that doubles every number in a list",
+        "write a function that doubles each number of a list",
         "write a broken function",
     ]
     jobs = [(requests[i % 3], CodeOptions(temperature=0.8 * (i % 2), seed=i % 4, max_attempts=2))
@@ -270,7 +270,7 @@ def test_float16_export_answers_the_same(
     summary = export_weights(model_dir, tmp_path / "fp16")
     assert summary["bytes"] < (model_dir / "model.safetensors").stat().st_size * 0.6
     half = CodeModel.load(tmp_path / "fp16", SharedTokenizer.load(tok_path))
-    request = "write a function that doubles every number in a list"
+    request = "write a function that doubles each number of a list"
     assert write_code(half, request).code == write_code(model, request).code
 
 

@@ -35,7 +35,12 @@ def test_suite_has_50_tasks_whose_references_pass() -> None:
 
 
 def test_suite_never_overlaps_the_training_requests() -> None:
-    training = {p.prompt.lower() for p in read_pairs(REPO / "data/specialized/code_training.txt")}
+    training = {
+        p.prompt.lower()
+        for path in (REPO / "data/specialized").glob("code_training*.txt")
+        for p in read_pairs(path)
+    }
+    assert len(training) >= 150  # both hand-written files
     assert {t.prompt.lower() for t in load_suite()}.isdisjoint(training)
 
 
@@ -145,3 +150,16 @@ def test_suite_has_150_tasks_split_into_tune_and_report_parts() -> None:
     assert parse_suite(block.format(part="report"))[0].part == "report"
     with pytest.raises(EnigmaError, match=r"suite.txt:4: part must be one of tune, report"):
         parse_suite(block.format(part="train"))
+
+
+def test_training_drops_mined_pairs_whose_request_is_a_suite_task(tmp_path: Path) -> None:
+    from enigma_code.recipe import parse_file
+
+    task = load_suite()[0]
+    mined = tmp_path / "mined.jsonl"
+    rows = [
+        {"prompt": task.prompt, "completion": "def f(a, b):\n    return a + b\n"},
+        {"prompt": "write a function that returns one", "completion": "def one():\n    return 1\n"},
+    ]
+    mined.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert [p.prompt for p in parse_file(mined)] == ["write a function that returns one"]
