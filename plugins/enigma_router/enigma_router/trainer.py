@@ -48,6 +48,7 @@ class RouterSettings:
     refit: str = "warm"  # after calibrating on a carved split: "warm", "full" or "none"
     refit_epochs: int = 1  # warm refit: epochs over train + valid (2 until issue 21)
     refit_lr: float = 0.25  # warm refit: peak lr as a fraction of the run's
+    refit_linear: bool = True  # refit: solve the linear member again on train + valid
     label_groups: bool = True  # labels sharing a prefix before "_" share an output vector
     oos_budget: float = -1.0  # share of in-scope validation to reject as unknown; < 0: default
     examples: bool = True  # store the training examples' hidden vectors (unknown score, explain)
@@ -182,7 +183,8 @@ def train_router(
     # With a refit, this member only calibrates (fusion weight, temperature, unknown score on
     # valid) and the shipped one is solved again on train + valid: a few liblinear passes give
     # the same spread and calibration at a fraction of an exact solve (docs/ROUTER_BENCHMARKS.md).
-    iters = linear.CALIBRATION_ITERATIONS if refits else linear.MAX_ITERATIONS
+    resolve = refits and settings.refit_linear
+    iters = linear.CALIBRATION_ITERATIONS if resolve else linear.MAX_ITERATIONS
     lin = (
         linear.fit(tr.x, tr.y, cfg.n_labels, seed, weights=class_weight, max_iter=iters)
         if use_linear
@@ -214,7 +216,7 @@ def train_router(
         repeats, class_weight = _balance(final.y, cfg.n_labels, settings)
         net, refit_info = _refit(net, cfg, final, hyper, settings, seed, log, repeats)
         steps += int(refit_info["steps"])
-        if lin is not None:
+        if lin is not None and resolve:
             lin = None  # the first solution's weights go before the second is solved
             lin = linear.fit(final.x, final.y, cfg.n_labels, seed, weights=class_weight)
         clock.lap("refit")
