@@ -5,8 +5,9 @@
 
 1. hash every request once, build the n-gram vocabulary and the sparse matrices;
 2. train the MLP members on ``train`` (``fit.train_net``), validating each epoch;
-3. solve the linear member on ``train`` (``linear.py``) and give it ``linear_share`` of the
-   fused spread on ``valid``; calibrate temperature and oos knobs on the fused ``valid`` logits;
+3. solve the linear member on ``train`` (``linear.py``; only its first few passes when the
+   refit solves the shipped one) and give it ``linear_share`` of the fused spread on
+   ``valid``; calibrate temperature and oos knobs on the fused ``valid`` logits;
 4. refit: when ``valid`` was carved from the training files, continue training on train +
    valid for ``refit_epochs`` epochs (warm start) and solve the linear member again on all of
    it, keeping the calibration measured on the held-out split.
@@ -45,8 +46,9 @@ class RouterSettings:
     linear_share: float = 0.5  # its share of the fused logits' spread on validation
     label_smoothing: float = 0.1
     refit: str = "warm"  # after calibrating on a carved split: "warm", "full" or "none"
-    refit_epochs: int = 2  # warm refit: epochs over train + valid
+    refit_epochs: int = 1  # warm refit: epochs over train + valid (2 until issue 21)
     refit_lr: float = 0.25  # warm refit: peak lr as a fraction of the run's
+    refit_linear: bool = True  # refit: solve the linear member again on train + valid
     label_groups: bool = True  # labels sharing a prefix before "_" share an output vector
     oos_budget: float = -1.0  # share of in-scope validation to reject as unknown; < 0: default
     examples: bool = True  # store the training examples' hidden vectors (unknown score, explain)
@@ -177,7 +179,17 @@ def train_router(
     history = list(schedule.history)
     steps = schedule.steps
     clock.lap("network")
-    lin = linear.fit(tr.x, tr.y, cfg.n_labels, seed, weights=class_weight) if use_linear else None
+    refits = settings.refit != "none" and valid_carved and len(va) > 0
+    # With a refit, this member only calibrates (fusion weight, temperature, unknown score on
+    # valid) and the shipped one is solved again on train + valid: a few liblinear passes give
+    # the same spread and calibration at a fraction of an exact solve (docs/ROUTER_BENCHMARKS.md).
+    resolve = refits and settings.refit_linear
+    iters = linear.CALIBRATION_ITERATIONS if resolve else linear.MAX_ITERATIONS
+    lin = (
+        linear.fit(tr.x, tr.y, cfg.n_labels, seed, weights=class_weight, max_iter=iters)
+        if use_linear
+        else None
+    )
     beta = None
     if lin is not None:
         probe = va if len(va) else tr  # no validation split: the spread on the training data
@@ -198,13 +210,13 @@ def train_router(
     clock.lap("calibration")
     refit_info = None
     final = tr
-    if settings.refit != "none" and valid_carved and len(va):
+    if refits:
         final = Matrix(_vstack(tr.x, va.x), np.concatenate([tr.y, va.y]))
         del tr, va  # peak memory: only train + valid is used from here on
         repeats, class_weight = _balance(final.y, cfg.n_labels, settings)
         net, refit_info = _refit(net, cfg, final, hyper, settings, seed, log, repeats)
         steps += int(refit_info["steps"])
-        if lin is not None:
+        if lin is not None and resolve:
             lin = None  # the first solution's weights go before the second is solved
             lin = linear.fit(final.x, final.y, cfg.n_labels, seed, weights=class_weight)
         clock.lap("refit")
