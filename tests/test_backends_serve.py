@@ -30,7 +30,7 @@ ENIGMA = str(Path(sys.executable).with_name("enigma"))
 UP_KEY = "up-key-0123456789"
 FRONT_KEY = "front-key-0123456789"
 REQUEST = "on the big server, write a function that reverses a string"
-CODE_ANSWER = ("def ", "# no verified function found")
+CODE_ANSWER = ("def ", "# already installed", "# from ", "# no verified function found")
 """What the code task answers: a verified function or its plain no (it may not find one)."""
 """Routed by keywords: the declared phrase (4 words) outweighs the code plugin's ('write a',
 'function': 3)."""

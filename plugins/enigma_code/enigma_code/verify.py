@@ -304,6 +304,13 @@ _BOOL = re.compile(r"\b(returns? (true|whether)|checks? (whether|if)|is it|tells
 _COUNT = re.compile(r"\b(number of|how many|counts?)\b")
 _DICT = re.compile(r"\b(returns?|builds?|makes?|groups?) (\w+ ){0,3}(a |an |the )?(new )?dict")
 _SORT = re.compile(r"\bsort(s|ed)?\b")
+_TEXT = re.compile(r"\b(a|the|one|each) (\w+ )?(string|text|word|sentence)\b")
+_MANY = re.compile(
+    r"\b(lists?|split\w*|words|characters|chars|letters|tokens|lines|arrays?|tuples?|"
+    r"sequences?|items|elements|each|all|every|indices|indexes|positions|sentences|pairs|parts|"
+    r"substrings|vowels|consonants|digits|numbers|chunks|pieces)\b"
+)
+"""A request about one string that never asks for several things wants one value back."""
 
 
 def wanted_arity(request: str) -> int:
@@ -337,6 +344,8 @@ def wrong_type(request: str, probes: Sequence[tuple[bool, Any]]) -> str:
         want, ok = "a count", all(isinstance(v, int) and not isinstance(v, bool) for v in got)
     elif _SORT.search(text) and "sorted list" not in text and "if" not in text.split():
         want, ok = "a list", all(isinstance(v, list) for v in got)
+    elif _TEXT.search(text) and not _MANY.search(text):  # "reverses a string": not a list
+        want, ok = "one value", not any(isinstance(v, list | tuple) for v in got)
     else:
         return ""
     return "" if ok else f"returns {type(got[0]).__name__ if got else 'nothing'}, not {want}"
