@@ -335,19 +335,39 @@ def borrow_file(
         )
 
 
+MAX_FILE_BYTES = 1_000_000
+"""A larger ``.py`` file (generated tables, vendored bundles) is not read."""
+
+
 def borrow(roots: Iterable[tuple[Path, str, str, str]]) -> list[Borrowed]:
     """The library of ``(root, package, version, licence)`` trees, one entry per distinct code."""
+    return borrow_files((root, *about, python_files(root)) for root, *about in roots)
+
+
+def borrow_files(
+    sources: Iterable[tuple[Path, str, str, str, Iterable[Path]]],
+) -> list[Borrowed]:
+    """The library of ``(base, package, version, licence, files)``: every non-test file up to
+    :data:`MAX_FILE_BYTES` mined by :func:`borrow_file`, one entry per distinct code."""
     seen: set[str] = set()
     out: list[Borrowed] = []
-    for root, package, version, licence in roots:
-        for path in python_files(root):
-            if is_test_file(path):
+    for base, package, version, licence, paths in sources:
+        for path in paths:
+            if is_test_file(path) or not _readable_size(path):
                 continue
-            for item in borrow_file(path, root, package, version, licence):
+            for item in borrow_file(path, base, package, version, licence):
                 if item.code not in seen:
                     seen.add(item.code)
                     out.append(item)
     return out
+
+
+def _readable_size(path: Path) -> bool:
+    """Whether ``path`` is a regular file of at most :data:`MAX_FILE_BYTES`."""
+    try:
+        return path.is_file() and path.stat().st_size <= MAX_FILE_BYTES
+    except OSError:
+        return False
 
 
 def stdlib_entry() -> tuple[Path, str, str, str]:

@@ -34,11 +34,10 @@ from pathlib import Path
 
 from enigma_code.candidates import (
     Borrowed,
-    borrow_file,
+    borrow_files,
     read_library,
     write_library,
 )
-from enigma_code.mining import is_test_file
 from enigma_code.phrasing import summary_of, to_request
 from enigma_code.pypi import PERMISSIVE, STDLIB_LICENCE, licence_family
 from enigma_core.errors import EnigmaError
@@ -300,8 +299,6 @@ MAX_PACKAGE_FILES = 200
 not mined: its functions would drown the small utilities in the ranking and take long to read."""
 SCAN_FORMAT = 2
 """Changes when what the scan keeps changes, so an older cached scan is not read."""
-MAX_FILE_BYTES = 1_000_000
-"""A larger ``.py`` file (generated tables, vendored bundles) is not read."""
 SKIP_DISTRIBUTIONS = frozenset(["pip", "setuptools", "wheel", "pkg-resources"])
 _META_SUFFIXES = (".dist-info", ".egg-info", ".egg-link")
 
@@ -358,22 +355,9 @@ def _fingerprint() -> str:
 
 def scan_packages(packages: list[tuple[str, str, str, Path, list[Path]]]) -> list[Borrowed]:
     """The self-contained documented functions of ``packages`` (read with ``ast``)."""
-    out: list[Borrowed] = []
-    seen: set[str] = set()
-    for name, version, licence, base, paths in packages:
-        for path in paths:
-            try:
-                if is_test_file(path) or not path.is_file():
-                    continue
-                if path.stat().st_size > MAX_FILE_BYTES:
-                    continue
-            except OSError:
-                continue
-            for item in borrow_file(path, base, name, version, licence):
-                if item.code not in seen:
-                    seen.add(item.code)
-                    out.append(item)
-    return out
+    return borrow_files(
+        (base, name, version, licence, paths) for name, version, licence, base, paths in packages
+    )
 
 
 def shared_cache_folder() -> Path:

@@ -41,7 +41,7 @@ from enigma_router.features import (
     Hasher,
     tokens,
 )
-from enigma_router.purepy import OOS, Calibration, read_config
+from enigma_router.purepy import OOS, Calibration, decision, read_config
 
 if TYPE_CHECKING:
     from enigma_core.tokenizer import SharedTokenizer
@@ -657,25 +657,10 @@ class RouterModel:
         ``threshold``/``margin`` override the calibrated knobs for this call; a request whose
         ``unknown`` score is above ``limit`` is ``oos`` too.
         """
-        n_alt = max(top_k - 1, 0)
         if order is None:
             order = (-probs).argsort()
-        top = order[: max(n_alt + 1, 2)].tolist()
-        best = top[0]
-        p = probs.tolist()
-        p1 = p[best]
-        p2 = p[top[1]] if len(top) > 1 else 0.0
-        labels = self.labels
-        runners = [(labels[i], p[i]) for i in top[1 : 1 + n_alt]]
-        cal = self.calibration
-        threshold = cal.threshold if threshold is None else threshold
-        margin = cal.margin if margin is None else margin
-        too_far = unknown is not None and limit is not None and unknown > limit
-        if best != self.oos_index and (p1 < threshold or p1 - p2 < margin or too_far):
-            return OOS, 1.0 - p1, [(labels[best], p1), *runners][:n_alt]
-        if best == self.oos_index:
-            return OOS, p1, runners
-        return labels[best], p1, runners
+        top = order[: max(top_k, 2)].tolist()
+        return decision(self, probs.tolist(), top, top_k, threshold, margin, unknown, limit)
 
     def scored(
         self, acc: np.ndarray, budget: float | None = None

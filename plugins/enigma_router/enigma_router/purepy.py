@@ -468,21 +468,7 @@ class PureRouter:
     ) -> Result:
         """``RouterModel.decide`` of a probability list."""
         order = sorted(range(len(probs)), key=probs.__getitem__, reverse=True)
-        best = order[0]
-        p1 = probs[best]
-        p2 = probs[order[1]] if len(order) > 1 else 0.0
-        n_alt = max(top_k - 1, 0)
-        labels = self.labels
-        runners = [(labels[i], probs[i]) for i in order[1 : 1 + n_alt]]
-        cal = self.calibration
-        threshold = cal.threshold if threshold is None else threshold
-        margin = cal.margin if margin is None else margin
-        too_far = unknown is not None and limit is not None and unknown > limit
-        if best != self.oos_index and (p1 < threshold or p1 - p2 < margin or too_far):
-            return OOS, 1.0 - p1, [(labels[best], p1), *runners][:n_alt]
-        if best == self.oos_index:
-            return OOS, p1, runners
-        return labels[best], p1, runners
+        return decision(self, probs, order, top_k, threshold, margin, unknown, limit)
 
     def classify(self, text: str, top_k: int = 3, budget: float | None = None) -> Result:
         """``RouterModel.classify`` of one request."""
@@ -513,6 +499,36 @@ class PureRouter:
             for name, t in self.tensors.items()
         }
         return RouterModel(self.meta, arrays, None, **self._knobs)
+
+
+def decision(
+    model: PureRouter | RouterModel,
+    probs: Sequence[float],
+    order: Sequence[int],
+    top_k: int,
+    threshold: float | None,
+    margin: float | None,
+    unknown: float | None,
+    limit: float | None,
+) -> Result:
+    """The oos rule both paths share: ``(intent, confidence, alternatives)`` of one request's
+    probabilities with ``order`` (label indices, best first; at least the top two when there
+    are two); ``threshold``/``margin`` override the model's calibrated knobs when given."""
+    n_alt = max(top_k - 1, 0)
+    best = order[0]
+    p1 = probs[best]
+    p2 = probs[order[1]] if len(order) > 1 else 0.0
+    labels = model.labels
+    runners = [(labels[i], probs[i]) for i in order[1 : 1 + n_alt]]
+    cal = model.calibration
+    threshold = cal.threshold if threshold is None else threshold
+    margin = cal.margin if margin is None else margin
+    too_far = unknown is not None and limit is not None and unknown > limit
+    if best != model.oos_index and (p1 < threshold or p1 - p2 < margin or too_far):
+        return OOS, 1.0 - p1, [(labels[best], p1), *runners][:n_alt]
+    if best == model.oos_index:
+        return OOS, p1, runners
+    return labels[best], p1, runners
 
 
 class LazyRouter:
