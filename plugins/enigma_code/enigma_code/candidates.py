@@ -84,6 +84,7 @@ _NAME_GENERIC = frozenset(
         "count",
     ]
 )
+_INFLECTIONS = frozenset(["s", "es", "d", "ed", "ing"])
 _PREFIX = re.compile(r"^(is|has|to)(?=[a-z]{3})")
 MAX_LINES = 60
 _BUILTINS = frozenset(dir(builtins))
@@ -454,7 +455,10 @@ def coverage(request: str, item: Borrowed) -> float:
 
 def name_in_request(name: str, request: str) -> bool:
     """True when every word of the function's name (``is``/``get``/... left out) is a word of
-    the request, compared on their first 4 letters (``is_power_of_two`` for "a power of two")."""
+    the request, compared on their first 4 letters (``is_power_of_two`` for "a power of two").
+    A name word of 2 or 3 letters is an abbreviation that could stand for many words (``bin``:
+    binary or bins; ``sum``: summary), so it counts only as a whole request word, with an
+    inflection (``add`` for "adds") or as a synonym (``max`` for "largest")."""
     parts = [p.lower() for p in re.split(r"_|(?<=[a-z])(?=[A-Z])|\d+", name) if p]
     parts = [q for p in parts for q in _PREFIX.split(p) if q]  # isleap -> is, leap
     parts = [p for p in parts if p not in _NAME_GENERIC and len(p) > 1]
@@ -462,10 +466,11 @@ def name_in_request(name: str, request: str) -> bool:
     said = {s for w in words for s in _SYNONYM_OF.get(stem(w), ())}  # max for "largest"
 
     def found(p: str) -> bool:
-        return (
-            any(w.startswith(p[:4]) or (len(w) >= 3 and p.startswith(w[:4])) for w in words)
-            or stem(p) in said
-        )
+        if stem(p) in said:
+            return True
+        if len(p) < 4:  # an abbreviation: the whole word, or it inflected
+            return any(w == p or (w.startswith(p) and w[len(p) :] in _INFLECTIONS) for w in words)
+        return any(w.startswith(p[:4]) or (len(w) >= 3 and p.startswith(w[:4])) for w in words)
 
     def joined(p: str) -> bool:  # capwords: "cap" + "words", both words of the request
         return any(found(p[:i]) and found(p[i:]) for i in range(3, len(p) - 2))

@@ -287,7 +287,9 @@ def check_draft(draft: Draft, request: str, iso: Isolation) -> None:
         draft.status, draft.reason = "returns_none", "returns None for every probe"
         return
     calls_made = probe_calls(request, params)
-    shape = degenerate(calls_made, probes) or wrong_type(request, probes)
+    shape = (
+        degenerate(calls_made, probes) or wrong_type(request, probes) or misfit(calls_made, probes)
+    )
     if shape:
         draft.status, draft.reason = "implausible", shape
         return
@@ -329,6 +331,35 @@ def degenerate(calls: Sequence[Call], probes: Sequence[tuple[bool, Any]]) -> str
     if all(ok and args and got == args[0] for (ok, got), (args, _) in pairs):
         return "returns its input unchanged"
     return ""
+
+
+MISFIT_ERRORS = ("TypeError", "AttributeError", "IndexError", "KeyError")
+"""Exceptions that say the function expects another kind or shape of input than the request's
+(``multiply(a, b)`` of two numeric strings probed with a list), unlike a ``ValueError`` that
+refuses one value of the right kind (``max([])``, ``factorial(-3)``)."""
+
+
+def _empty(value: Any) -> bool:
+    """An empty string, list, tuple or dict: an input a function may fairly refuse."""
+    return isinstance(value, str | list | tuple | dict) and not value
+
+
+def misfit(calls: Sequence[Call], probes: Sequence[tuple[bool, Any]]) -> str:
+    """Why the function's contract is not the request's: it raises one of
+    :data:`MISFIT_ERRORS` on a probe whose arguments are ordinary (none empty), such as
+    ``IndexError`` for ``"hello world"`` from an anagram check that indexes a table of the 26
+    lower-case letters; ``""`` when it does not. An empty input may raise anything."""
+    for (ok, got), (args, _) in zip(probes, calls, strict=True):
+        kind = str(got).split(":", 1)[0]
+        if not ok and kind in MISFIT_ERRORS and args and not any(_empty(a) for a in args):
+            return f"raises {kind} for an ordinary input {_short(args)}"
+    return ""
+
+
+def _short(args: tuple[Any, ...]) -> str:
+    """The probe's arguments as shown in a reason: ``('hello world',)`` -> ``'hello world'``."""
+    text = ", ".join(repr(a) for a in args)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def wrong_type(request: str, probes: Sequence[tuple[bool, Any]]) -> str:

@@ -150,6 +150,10 @@ def test_relevance_and_names(tree: Path) -> None:
     assert coverage("write a function that sorts a list by length", pal) == 0.0
     assert name_in_request("is_power_of_two", "checks if a number is a power of two")
     assert name_in_request("isleap", "returns true if a year is a leap year")
+    # a 2-3 letter name word is an abbreviation: a whole word (or inflected), not a prefix
+    assert name_in_request("add", "write a function that adds two numbers")
+    assert not name_in_request("bin", "converts an integer to its binary representation")
+    assert name_in_request("bin", "sorts the values into a bin")
     assert not name_in_request("num_perfect_squares", "returns the square of a number")
 
 

@@ -154,3 +154,24 @@ def test_a_draft_that_makes_the_compiler_warn_prints_nothing() -> None:
         timeout=60,
     )
     assert "SyntaxWarning" in plain.stderr
+
+
+def test_a_type_or_shape_error_on_an_ordinary_input_is_a_misfit(iso: Isolation) -> None:
+    """A function that raises TypeError/IndexError/... for a plain, non-empty probe has another
+    contract than the request's; refusing an empty input (``max([])``) is fair."""
+    request = "write a function that returns true if two words are anagrams of each other"
+    letters_only = (
+        "def anagram(first, second):\n"
+        "    counts = [0] * 26\n"
+        "    for c in first.lower().replace(' ', ''):\n"
+        "        counts[ord(c) - ord('a')] += 1\n"
+        "    for c in second.lower().replace(' ', ''):\n"
+        "        counts[ord(c) - ord('a')] -= 1\n"
+        "    return not any(counts)\n"
+    )
+    draft = Draft(letters_only)
+    check_draft(draft, request, iso)
+    assert draft.status == "implausible" and "raises IndexError" in draft.reason, draft
+    fair = Draft("def largest(items):\n    return max(items)\n")
+    check_draft(fair, "write a function that returns the largest item in a list", iso)
+    assert fair.status == "kept" and "raised ValueError" in fair.behaviour, fair
