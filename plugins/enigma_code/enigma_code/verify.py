@@ -202,6 +202,23 @@ def entry_of(code: str) -> tuple[str, list[str]]:
     return fn.name, names[: max(required, 0)]
 
 
+def accepted_arity(code: str) -> int:
+    """How many positional arguments the last top-level function accepts, defaults included
+    (``chunk(array, size=1)`` accepts 2; ``*args`` accepts any number)."""
+    try:
+        tree = parse_draft(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return 0
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    if not defs:
+        return 0
+    args = defs[-1].args
+    if args.vararg is not None:
+        return 1 << 16
+    names = [a.arg for a in args.posonlyargs + args.args]
+    return len(names) - (1 if names and names[0] in ("self", "cls") else 0)
+
+
 def kind_of(param: str, request: str, first: bool = False) -> str:
     """The probe type for a parameter: from its name, unless it is the first one and the
     request never mentions that type ("sorts a list of numbers" probes ``text`` with lists);
@@ -269,6 +286,13 @@ def check_draft(draft: Draft, request: str, iso: Isolation) -> None:
     if wanted and len(params) != wanted:
         draft.status, draft.reason = "wrong_arity", f"takes {len(params)} arguments, not {wanted}"
         return
+    least = least_arity(request)
+    if least and accepted_arity(draft.code) < least:
+        draft.status, draft.reason = (
+            "wrong_arity",
+            f"takes {len(params)} arguments; the request names a count besides its input",
+        )
+        return
     doctests = doctest_calls(draft.code, entry)
     calls = probe_calls(request, params) + [c for c, _ in doctests]
     result, values = probe_candidate(draft.code, entry, calls, iso, timeout=PROBE_TIMEOUT_S)
@@ -306,6 +330,12 @@ _BOOL = re.compile(r"\b(returns? (true|whether)|checks? (whether|if)|is it|tells
 _COUNT = re.compile(r"\b(number of|how many|counts?)\b")
 _DICT = re.compile(r"\b(returns?|builds?|makes?|groups?) (\w+ ){0,3}(a |an |the )?(new )?dict")
 _SORT = re.compile(r"\bsort(s|ed)?\b")
+_LIST_OUT = re.compile(
+    r"\b(returns? (the |all |only )?(\w+ )?\w+s (of|in|from) (a|the) list"
+    r"|removes? (\w+ ){1,3}from (a|the) list|(to|from) (every|each) \w+ (of|in) (a|the) list)\b"
+)
+"""A request for several items of a list, or for the list changed item by item, wants a
+list (or tuple) back."""
 _TEXT = re.compile(r"\b(a|the|one|each) (\w+ )?(string|text|word|sentence)\b")
 _MANY = re.compile(
     r"\b(lists?|split\w*|words|characters|chars|letters|tokens|lines|arrays?|tuples?|"
@@ -313,6 +343,24 @@ _MANY = re.compile(
     r"substrings|vowels|consonants|digits|numbers|chunks|pieces)\b"
 )
 """A request about one string that never asks for several things wants one value back."""
+
+
+_COUNT_ARG = re.compile(r"\b[nk]\b")
+_INPUT = re.compile(
+    r"\b(list|string|text|sentence|array|tuple|dictionary|dict|sequence|word|name)s?\b"
+)
+_OUTPUT = re.compile(r"\b(returns?|gives?|builds?|makes?) (a|an|the) (new )?\w+")
+
+
+def least_arity(request: str) -> int:
+    """The fewest arguments the request implies: 2 when it names a count ``n`` or ``k``
+    besides an input ("the first n items of a list", "rotates a list by k positions"), else
+    0. A container the function returns ("returns a list of the squares from 1 to n") is no
+    input, and a count alone is the input itself ("the factorial of n")."""
+    text = request.lower()
+    if not _COUNT_ARG.search(text):
+        return 0
+    return 2 if _INPUT.search(_OUTPUT.sub(" ", text)) else 0
 
 
 def wanted_arity(request: str) -> int:
@@ -375,6 +423,8 @@ def wrong_type(request: str, probes: Sequence[tuple[bool, Any]]) -> str:
         want, ok = "a count", all(isinstance(v, int) and not isinstance(v, bool) for v in got)
     elif _SORT.search(text) and "sorted list" not in text and "if" not in text.split():
         want, ok = "a list", all(isinstance(v, list) for v in got)
+    elif _LIST_OUT.search(text):  # "returns the odd numbers of a list": not one number
+        want, ok = "a list", all(isinstance(v, list | tuple) for v in got)
     elif _TEXT.search(text) and not _MANY.search(text):  # "reverses a string": not a list
         want, ok = "one value", not any(isinstance(v, list | tuple) for v in got)
     else:

@@ -175,3 +175,47 @@ def test_a_type_or_shape_error_on_an_ordinary_input_is_a_misfit(iso: Isolation) 
     fair = Draft("def largest(items):\n    return max(items)\n")
     check_draft(fair, "write a function that returns the largest item in a list", iso)
     assert fair.status == "kept" and "raised ValueError" in fair.behaviour, fair
+
+
+def test_a_count_besides_the_input_needs_its_own_argument(iso: Isolation) -> None:
+    """ "the first n items of a list" takes the list and n: a one-argument function has
+    another contract; "the factorial of n" or a list returned "from 1 to n" takes n alone."""
+    draft = Draft("def first_items(items):\n    return items[:1]\n")
+    check_draft(draft, "write a function that returns the first n items of a list", iso)
+    assert draft.status == "wrong_arity" and "count" in draft.reason, draft
+    for request, code in {
+        "write a function that returns the factorial of n": "def factorial(n):\n"
+        "    return 1 if n < 2 else n * factorial(n - 1)\n",
+        "write a function that returns a list of the squares of the numbers from 1 to n": (
+            "def squares(n):\n    return [i * i for i in range(1, n + 1)]\n"
+        ),
+    }.items():
+        one = Draft(code)
+        check_draft(one, request, iso)
+        assert one.status == "kept", (request, one)
+    two = Draft("def first_items(items, n):\n    return items[:n]\n")
+    check_draft(two, "write a function that returns the first n items of a list", iso)
+    assert two.status == "kept", two
+
+
+def test_several_items_of_a_list_come_back_as_a_list(iso: Isolation) -> None:
+    """ "the odd numbers of a list" or "adds one to every number in a list" wants a list: a
+    predicate on one number (funcy's ``odd``) is not that."""
+    for request, name in {
+        "write a function that returns the odd numbers of a list": "odd",
+        "write a function that adds one to every number in a list": "add",
+    }.items():
+        draft = Draft(f"def {name}(items):\n    return len(items) % 2 == 1\n")
+        check_draft(draft, request, iso)
+        assert draft.status == "implausible" and "not a list" in draft.reason, (request, draft)
+    good = Draft("def odd_numbers(items):\n    return [x for x in items if x % 2]\n")
+    check_draft(good, "write a function that returns the odd numbers of a list", iso)
+    assert good.status == "kept", good
+
+
+def test_a_count_with_a_default_is_an_argument(iso: Isolation) -> None:
+    draft = Draft(
+        "def chunk(items, size=1):\n    return [items[i : i + size] for i in range(0, len(items), size)]\n"
+    )
+    check_draft(draft, "write a function that splits a list into chunks of size n", iso)
+    assert draft.status == "kept", draft
