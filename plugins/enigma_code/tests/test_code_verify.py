@@ -215,7 +215,8 @@ def test_several_items_of_a_list_come_back_as_a_list(iso: Isolation) -> None:
 
 def test_a_count_with_a_default_is_an_argument(iso: Isolation) -> None:
     draft = Draft(
-        "def chunk(items, size=1):\n    return [items[i : i + size] for i in range(0, len(items), size)]\n"
+        "def chunk(items, size=1):\n"
+        "    return [items[i : i + size] for i in range(0, len(items), size)]\n"
     )
     check_draft(draft, "write a function that splits a list into chunks of size n", iso)
     assert draft.status == "kept", draft
