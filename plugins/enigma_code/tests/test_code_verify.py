@@ -220,3 +220,18 @@ def test_a_count_with_a_default_is_an_argument(iso: Isolation) -> None:
     )
     check_draft(draft, "write a function that splits a list into chunks of size n", iso)
     assert draft.status == "kept", draft
+
+
+def test_a_function_that_refuses_most_probes_is_discarded(iso: Isolation) -> None:
+    """Raising for 3 of the 5 probes leaves too little behaviour to judge (``list.remove``
+    for "removes all None values from a list"); raising for one (``max([])``) does not."""
+    code = (
+        "def second_word(s):\n"
+        "    words = s.split()\n"
+        "    if len(words) < 2 or not words[1].isalpha():\n"
+        "        raise ValueError('needs a second word')\n"
+        "    return words[1]\n"
+    )
+    draft = Draft(code)
+    check_draft(draft, "write a function that returns the second word of a sentence", iso)
+    assert draft.status == "raises" and "3 of 5" in draft.reason, draft
