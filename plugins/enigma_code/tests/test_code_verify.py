@@ -163,9 +163,9 @@ def test_a_type_or_shape_error_on_an_ordinary_input_is_a_misfit(iso: Isolation) 
     letters_only = (
         "def anagram(first, second):\n"
         "    counts = [0] * 26\n"
-        "    for c in first.lower().replace(' ', ''):\n"
+        "    for c in filter(str.isalnum, first.lower()):\n"
         "        counts[ord(c) - ord('a')] += 1\n"
-        "    for c in second.lower().replace(' ', ''):\n"
+        "    for c in filter(str.isalnum, second.lower()):\n"
         "        counts[ord(c) - ord('a')] -= 1\n"
         "    return not any(counts)\n"
     )
