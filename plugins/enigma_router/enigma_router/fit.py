@@ -30,10 +30,16 @@ class Matrix:
 
     x: Any  # scipy.sparse.csr_matrix
     y: np.ndarray
+    xl: Any = None  # the linear member's view when it differs (word-vector columns' scale)
 
     def __len__(self) -> int:
         """Number of examples."""
         return int(self.y.shape[0])
+
+    @property
+    def lx(self) -> Any:
+        """The matrix the linear member reads."""
+        return self.x if self.xl is None else self.xl
 
 
 @dataclass
