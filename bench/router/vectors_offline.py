@@ -156,8 +156,11 @@ def run_one(ds, seed, variants, root, wp, table, hyper_over):
             out[variant] = float(((v_te @ w + b).argmax(1) == yte).mean())
             continue
         lin_scale = None
+        lin_dims = None
         if variant.startswith("mix"):
-            scale, lin_scale = (float(z) for z in variant[3:].split("_"))
+            parts = variant[3:].split("_")
+            scale, lin_scale = float(parts[0]), float(parts[1])
+            lin_dims = int(parts[2]) if len(parts) > 2 else None
         else:
             scale = float(variant[3:]) if variant[:3] in ("app", "mlp") else 0.0
         lin_x = variant.startswith("mlp")  # the linear member sees the n-grams only
@@ -186,7 +189,8 @@ def run_one(ds, seed, variants, root, wp, table, hyper_over):
         ltr, lva, lte = (x_tr, x_va, x_te) if lin_x else (tr.x, va.x, xte)
         if lin_scale is not None:
 
-            def laug(x, v, lin_scale=lin_scale):
+            def laug(x, v, lin_scale=lin_scale, k=lin_dims):
+                v = v[:, :k] if k else v
                 return hstack([x, csr_matrix(v * lin_scale)], format="csr", dtype=np.float32)
 
             ltr, lva, lte = laug(x_tr, v_tr), laug(x_va, v_va), laug(x_te, v_te)

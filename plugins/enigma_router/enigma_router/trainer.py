@@ -59,6 +59,7 @@ class RouterSettings:
     vectors: bool = True  # append the request's static MiniLM word vector (vectors.py)
     vector_scale: float = 3.0  # its length among the MLP's inputs (the n-gram groups have 1 each)
     vector_linear_scale: float = 1.0  # ... among the linear member's
+    vector_linear_dims: int = 128  # the linear member reads this many leading (PCA) dimensions
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (recorded in ``config.json``)."""
@@ -233,6 +234,7 @@ def train_router(
             _vstack(tr.x, va.x),
             np.concatenate([tr.y, va.y]),
             None if tr.xl is None else _vstack(tr.lx, va.lx),
+            dense_from=tr.dense_from,
         )
         del tr, va  # peak memory: only train + valid is used from here on
         repeats, class_weight = _balance(final.y, cfg.n_labels, settings)
@@ -251,16 +253,19 @@ def train_router(
         rows = tensors["table"][-d:].astype(np.float16).astype(np.float32)
         tensors["vec_table"] = rows * np.float32(settings.vector_scale)
         tensors["table"] = tensors["table"][:-d]
-        if lin is not None:
-            lin_rows = lin[0][-d:] * np.float32(settings.vector_linear_scale)
+        if lin is not None:  # the linear member's vector rows: its first k columns past the n-grams
+            k = lin[0].shape[0] - len(feat_keys)
+            lin_rows = np.zeros((d, lin[0].shape[1]), dtype=np.float32)
+            lin_rows[:k] = lin[0][len(feat_keys) :] * np.float32(settings.vector_linear_scale)
             tensors["vec_table"] = np.concatenate([tensors["vec_table"], lin_rows], axis=1)
-            lin = (lin[0][:-d], lin[1])
+            lin = (lin[0][: len(feat_keys)], lin[1])
         vec_info = {
             "file": table.path.name,
             "sha256": table.sha256,
             "dims": d,
             "scale": settings.vector_scale,
             "linear_scale": settings.vector_linear_scale,
+            "linear_dims": settings.vector_linear_dims,
             "source": table.meta.get("source", ""),
         }
     if settings.examples:
@@ -461,13 +466,17 @@ def _with_vectors(x: Any, texts: Sequence[str], table: Any, settings: RouterSett
     units = table.units(texts)
     both = hstack([x, csr_matrix(units)], format="csr", dtype=np.float32)
     both.sort_indices()
-    lin_data = both.data.copy()
-    mlp_data = both.data
     dense = both.indices >= x.shape[1]
-    mlp_data[dense] *= np.float32(settings.vector_scale)
-    lin_data[dense] *= np.float32(settings.vector_linear_scale)
-    xl = csr_matrix((lin_data, both.indices, both.indptr), shape=both.shape)
-    return Matrix(both, y, xl)
+    k = min(max(int(settings.vector_linear_dims), 0), table.dims)
+    if k == table.dims:  # the linear member's copy shares the index arrays
+        lin_data = both.data.copy()
+        lin_data[dense] *= np.float32(settings.vector_linear_scale)
+        xl = csr_matrix((lin_data, both.indices, both.indptr), shape=both.shape)
+    else:
+        part = csr_matrix(units[:, :k] * np.float32(settings.vector_linear_scale))
+        xl = hstack([x, part], format="csr", dtype=np.float32)
+    both.data[dense] *= np.float32(settings.vector_scale)
+    return Matrix(both, y, xl, dense_from=x.shape[1])
 
 
 def _vstack(a: Any, b: Any) -> Any:

@@ -22,6 +22,7 @@ import re
 import struct
 import unicodedata
 from collections.abc import Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ class WordPiece:
     """Greedy longest-match-first WordPiece over a vocabulary (BERT's ``WordpieceTokenizer``)."""
 
     def __init__(self, vocab: Sequence[str], unk: str = "[UNK]") -> None:
-        self.index = {tok: i for i, tok in enumerate(vocab)}
+        self.index = dict(zip(vocab, range(len(vocab)), strict=True))
         self.unk = self.index.get(unk, -1)
         self._cache: dict[str, tuple[int, ...]] = {}
 
@@ -227,10 +228,13 @@ class StaticVectors:
 
         table = self.array()
         out = np.zeros((len(texts), self.dims), dtype=np.float32)
-        for i, text in enumerate(texts):
-            ids = self.ids(text)
-            if ids:
-                out[i] = table[ids].astype(np.float32).sum(axis=0)
+        ids = [self.ids(t) for t in texts]
+        counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        filled = np.flatnonzero(counts)
+        if len(filled):  # one gather, then each request's rows summed in order (as one by one)
+            flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(counts.sum()))
+            starts = np.concatenate([[0], np.cumsum(counts[filled])[:-1]])
+            out[filled] = np.add.reduceat(table[flat].astype(np.float32), starts, axis=0)
         norm = np.sqrt(np.einsum("ij,ij->i", out, out))
         np.divide(out, norm[:, None], out=out, where=norm[:, None] > 0)
         return out
