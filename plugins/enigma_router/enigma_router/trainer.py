@@ -59,7 +59,7 @@ class RouterSettings:
     vectors: bool = True  # append the request's static MiniLM word vector (vectors.py)
     vector_scale: float = 3.0  # its length among the MLP's inputs (the n-gram groups have 1 each)
     vector_linear_scale: float = 1.0  # ... among the linear member's
-    vector_linear_dims: int = 128  # the linear member reads this many leading (PCA) dimensions
+    vector_linear_dims: int = 32  # the linear member reads this many leading (PCA) dimensions
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (recorded in ``config.json``)."""
