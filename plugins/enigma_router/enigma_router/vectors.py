@@ -34,6 +34,10 @@ TABLE_PATH = Path(__file__).resolve().parent / TABLE_NAME
 _ASCII_WORDS = re.compile(r"[a-z0-9]+|[^a-z0-9\s]")
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
+BIG_BATCH = 4096
+"""Pieces in one :meth:`StaticVectors.units` call from which the sums read a transposed float32
+copy of the table (gathering and summing contiguous columns: about 4x faster on banking77's
+test set; below it, the float16 rows)."""
 MAX_WORD_CHARS = 100
 """BERT's ``max_input_chars_per_word``: a longer word is one unknown piece."""
 
@@ -197,6 +201,7 @@ class StaticVectors:
         self.wordpiece = WordPiece(vocab)
         self._row = struct.Struct(f"<{self.dims}e")
         self._array: Any = None
+        self._t32: Any = None
 
     def array(self) -> Any:
         """The table as a read-only numpy float16 ``(rows, dims)`` view (no copy)."""
@@ -207,6 +212,14 @@ class StaticVectors:
                 self.buf, dtype="<f2", count=self.rows * self.dims, offset=self.offset
             ).reshape(self.rows, self.dims)
         return self._array
+
+    def _transposed(self) -> Any:
+        """``(dims, rows)`` float32 copy of the table (15.6 MB, made on the first big batch)."""
+        if self._t32 is None:
+            import numpy as np
+
+            self._t32 = np.ascontiguousarray(self.array().T, dtype=np.float32)
+        return self._t32
 
     def ids(self, text: str) -> list[int]:
         """WordPiece ids of a request."""
@@ -234,7 +247,11 @@ class StaticVectors:
         if len(filled):  # one gather, then each request's rows summed in order (as one by one)
             flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(counts.sum()))
             starts = np.concatenate([[0], np.cumsum(counts[filled])[:-1]])
-            out[filled] = np.add.reduceat(table[flat].astype(np.float32), starts, axis=0)
+            if len(flat) >= BIG_BATCH:  # columns of a transposed float32 copy: 4x faster sums
+                sums = np.add.reduceat(np.take(self._transposed(), flat, axis=1), starts, axis=1)
+                out[filled] = sums.T
+            else:
+                out[filled] = np.add.reduceat(table[flat].astype(np.float32), starts, axis=0)
         norm = np.sqrt(np.einsum("ij,ij->i", out, out))
         np.divide(out, norm[:, None], out=out, where=norm[:, None] > 0)
         return out

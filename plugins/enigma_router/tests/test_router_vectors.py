@@ -203,3 +203,19 @@ def test_a_router_with_another_table_is_refused(trained: dict[str, Path], tmp_pa
         with pytest.raises(EnigmaError) as err:
             load(out)
         assert "word vectors" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_big_batches_sum_as_small_ones() -> None:
+    """Past ``BIG_BATCH`` pieces the sums read a transposed float32 copy: the same vectors."""
+    import numpy as np
+
+    from enigma_router.evaluate import load_labelled
+
+    table = vectors.load()
+    texts = load_labelled(HELDOUT)[0] + ["", "Ünïcödé wörds"]
+    many = texts * (vectors.BIG_BATCH // len(texts) + 1)
+    assert sum(len(table.ids(t)) for t in many) >= vectors.BIG_BATCH
+    big = table.units(many)
+    small = np.concatenate([table.units(many[i : i + 50]) for i in range(0, len(many), 50)])
+    assert np.array_equal(big, small)
+    assert np.allclose(big[: len(texts)], [table.unit(t) for t in texts], atol=1e-6)
