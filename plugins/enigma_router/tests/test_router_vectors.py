@@ -208,7 +208,6 @@ def test_a_router_with_another_table_is_refused(trained: dict[str, Path], tmp_pa
 def test_big_batches_sum_as_small_ones() -> None:
     """Past ``BIG_BATCH`` pieces the sums read a transposed float32 copy: the same vectors."""
     import numpy as np
-
     from enigma_router.evaluate import load_labelled
 
     table = vectors.load()
