@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench clean models models-router models-code models-vision
+.PHONY: venv demo test lint bench clean models models-router models-code models-vision models-vectors
 
 $(STAMP): pyproject.toml plugins/enigma_router/pyproject.toml plugins/enigma_vision/pyproject.toml plugins/enigma_code/pyproject.toml \
 		plugins/enigma_openai/pyproject.toml
@@ -46,6 +46,11 @@ models-router: $(STAMP)  ## The default router (seconds; deterministic)
 		--out plugins/enigma_router/enigma_router/default_model
 	$(BIN)/enigma eval router --model plugins/enigma_router/enigma_router/default_model \
 		--data data/specialized/router_heldout.txt
+
+models-vectors:  ## The router's word vectors from all-MiniLM-L6-v2 (~25 s; needs bench/.venv-minilm; deterministic)
+	test -x bench/.venv-minilm/bin/python || bash bench/router/setup_baselines.sh
+	bench/.venv-minilm/bin/python bench/router/build_vectors.py \
+		plugins/enigma_router/enigma_router/minilm_vectors.safetensors --dims 128
 
 models-code: $(STAMP)  ## The default code model (~25 min on one CPU thread)
 	$(BIN)/enigma data code --out runs/code/stdlib.jsonl

@@ -129,16 +129,20 @@ def _row(
     }
 
 
-def bench_ours(train: Path, test: Path, work: Path, seed: int = 0) -> dict[str, Any]:
-    """Train our router with the core loop on ``train`` (1 thread) and measure it on ``test``."""
+def bench_ours(
+    train: Path, test: Path, work: Path, seed: int = 0, vectors: bool = True
+) -> dict[str, Any]:
+    """Train our router with the core loop on ``train`` (1 thread) and measure it on ``test``;
+    ``vectors=False``: the from-scratch recipe (no static word vectors)."""
     from enigma_core.training.run import TrainArgs, run_training
     from enigma_router.inference import RouterModel
     from enigma_router.recipe import make_router_recipe
+    from enigma_router.trainer import RouterSettings
 
     out = work / "ours"
     start, cpu_start = time.perf_counter(), time.process_time()
     run_training(
-        make_router_recipe(None),
+        make_router_recipe(None, settings=RouterSettings(vectors=vectors)),
         TrainArgs(
             out=out,
             data=(train,),
@@ -167,7 +171,7 @@ def bench_ours(train: Path, test: Path, work: Path, seed: int = 0) -> dict[str, 
     latency = p50_ms(RouterModel.load(out).classify, texts)
     size = sum((out / n).stat().st_size for n in ("model.safetensors", "config.json"))
     return _row(
-        "enigma router (ours)",
+        "enigma router (ours)" if vectors else "enigma router, from scratch",
         gold,
         pred,
         confidence,
@@ -303,8 +307,12 @@ def run_bench(
     baselines: bool = True,
     log: Callable[[str], None] | None = None,
     minilm_python: Path | None = None,
+    from_scratch: bool = False,
+    seeds: Sequence[int] = (0,),
 ) -> dict[str, list[dict[str, Any]]]:
-    """Every system on every dataset; ``{dataset: [row, ...]}`` (a row may be ``skipped``)."""
+    """Every system on every dataset; ``{dataset: [row, ...]}`` (a row may be ``skipped``).
+    ``from_scratch`` adds our router without the static word vectors; ``seeds`` trains ours
+    once per seed (one row each, the seed in its name when more than one)."""
     root = root or default_root()
     if root is None or not Path(root).is_dir():
         raise EnigmaError("benchmarks not found: give --root DIR (expected ../shared/benchmarks)")
@@ -315,9 +323,14 @@ def run_bench(
         if not train.is_file() or not test.is_file():
             raise EnigmaError(f"{Path(root) / name}: train.jsonl/test.jsonl not found")
         rows = []
-        with tempfile.TemporaryDirectory(prefix=f"enigma-bench-{name}-") as tmp:
-            say(f"{name}: training enigma router")
-            rows.append(bench_ours(train, test, Path(tmp)))
+        for vectors in (True, False) if from_scratch else (True,):
+            for seed in seeds:
+                with tempfile.TemporaryDirectory(prefix=f"enigma-bench-{name}-") as tmp:
+                    say(f"{name}: training enigma router (seed {seed}, vectors {vectors})")
+                    row = bench_ours(train, test, Path(tmp), seed, vectors)
+                if len(seeds) > 1:
+                    row["system"] += f" seed {seed}"
+                rows.append(row)
         if baselines:
             say(f"{name}: scikit-learn baselines")
             rows.extend(bench_sklearn(train, test))
@@ -381,6 +394,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--fasttext-python", type=Path, default=None)
     ap.add_argument("--minilm-python", type=Path, default=None)
     ap.add_argument("--oos-budget", type=float, default=None)
+    ap.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="also our router without the static word vectors (the from-scratch recipe)",
+    )
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds of our router")
     args = ap.parse_args(argv)
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     closed = [n for n in args.only if n not in OOS_DATASETS]
@@ -393,6 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             not args.no_baselines,
             log=say,
             minilm_python=args.minilm_python,
+            from_scratch=args.from_scratch,
+            seeds=args.seeds,
         )
         oos = (
             run_oos_bench(
@@ -402,6 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 not args.no_baselines,
                 args.minilm_python,
                 log=say,
+                from_scratch=args.from_scratch,
             )
             if open_sets
             else {}

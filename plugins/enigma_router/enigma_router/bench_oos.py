@@ -50,16 +50,20 @@ def oos_row(
     }
 
 
-def bench_ours_oos(root: Path, budget: float | None, work: Path, seed: int = 0) -> dict[str, Any]:
-    """Train with ``--valid valid.jsonl`` (its oos requests only measure the curve) and score."""
+def bench_ours_oos(
+    root: Path, budget: float | None, work: Path, seed: int = 0, vectors: bool = True
+) -> dict[str, Any]:
+    """Train with ``--valid valid.jsonl`` (its oos requests only measure the curve) and score;
+    ``vectors=False``: the from-scratch recipe (no static word vectors)."""
     from enigma_core.training.run import TrainArgs, run_training
     from enigma_router.bench import p50_ms, read_jsonl
     from enigma_router.evaluate import unknown_scores
     from enigma_router.inference import RouterModel
     from enigma_router.recipe import make_router_recipe
+    from enigma_router.trainer import RouterSettings
     from enigma_router.unknown import point_at
 
-    recipe = make_router_recipe(None)
+    recipe = make_router_recipe(None, settings=RouterSettings(vectors=vectors))
     if budget is not None:
         recipe.options["oos_budget"] = budget
     out = work / "ours"
@@ -83,7 +87,7 @@ def bench_ours_oos(root: Path, budget: float | None, work: Path, seed: int = 0) 
     pred = [r[0] for r in model.classify_batch(texts, top_k=1)]
     at = point_at(model.calibration.curve, model.calibration.oos_budget or 0.0)
     return oos_row(
-        "enigma router (ours)",
+        "enigma router (ours)" if vectors else "enigma router, from scratch",
         gold,
         pred,
         unknown_scores(model, texts),
@@ -194,8 +198,10 @@ def run_oos_bench(
     baselines: bool = True,
     minilm_python: Path | None = None,
     log: Callable[[str], None] | None = None,
+    from_scratch: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Every system on every oos set at one budget (None: our default, used for all)."""
+    """Every system on every oos set at one budget (None: our default, used for all);
+    ``from_scratch`` adds our router without the static word vectors."""
     from enigma_router.unknown import DEFAULT_BUDGET
 
     say = log or (lambda _m: None)
@@ -207,6 +213,10 @@ def run_oos_bench(
         with tempfile.TemporaryDirectory(prefix=f"enigma-bench-{name}-") as tmp:
             say(f"{name}: training enigma router (oos budget {used:g})")
             rows.append(bench_ours_oos(folder, used, Path(tmp)))
+        if from_scratch:
+            with tempfile.TemporaryDirectory(prefix=f"enigma-bench-{name}-") as tmp:
+                say(f"{name}: training enigma router from scratch (no word vectors)")
+                rows.append(bench_ours_oos(folder, used, Path(tmp), vectors=False))
         if baselines:
             say(f"{name}: tfidf+logreg")
             rows.append(bench_tfidf_oos(folder, used))

@@ -30,10 +30,17 @@ class Matrix:
 
     x: Any  # scipy.sparse.csr_matrix
     y: np.ndarray
+    xl: Any = None  # the linear member's view when it differs (word-vector columns' scale)
+    dense_from: int | None = None  # columns from here on are dense (the word vectors)
 
     def __len__(self) -> int:
         """Number of examples."""
         return int(self.y.shape[0])
+
+    @property
+    def lx(self) -> Any:
+        """The matrix the linear member reads."""
+        return self.x if self.xl is None else self.xl
 
 
 @dataclass
@@ -121,6 +128,10 @@ def train_net(
     dense_opt = DenseAdam(net.dense, weight_decay=schedule.weight_decay)
     drop_rng = np.random.default_rng([seed, 7])
     distinct = _Rows(net.table.shape[0])
+    x, vec, vec_rows = _split_dense(data)
+    n_sparse = x.shape[1]
+    # the word-vector rows: every batch touches all of them, so their Adam works on a view
+    vec_opt = RowAdam(net.table[n_sparse:]) if vec is not None else None
     step = 0
     t0 = time.perf_counter()
     for epoch in range(schedule.epochs):
@@ -128,9 +139,12 @@ def train_net(
         loss_sum = 0.0
         for s in range(0, n, bs):
             idx = np.sort(perm[s : s + bs])
-            xb = data.x[idx]
+            xb = x[idx]
             rows, xu = distinct(xb)
-            bag = np.asarray(xb @ net.table)
+            bag = np.asarray(xb @ net.table[:n_sparse])
+            if vec is not None:  # the word-vector columns: one dense product
+                vb = vec[idx]
+                bag += vb @ net.table[n_sparse:]
             loss, d_bag, grads = net.loss_and_grads(
                 bag, data.y[idx], schedule.label_smoothing, drop_rng
             )
@@ -142,6 +156,9 @@ def train_net(
                 )
             lr = lr_at(step, total, hyper)
             table_opt.lr = dense_opt.lr = lr
+            if vec_opt is not None:
+                vec_opt.lr = lr
+                vec_opt.step(vec_rows, vb.T @ d_bag)
             # row-major transpose: each touched row's gradient is summed and written once
             # (1.35x faster than the column-major product, same sums in the same order)
             table_opt.step(rows, np.asarray(xu.T.tocsr() @ d_bag))
@@ -165,6 +182,18 @@ def train_net(
                 }
             )
     return net
+
+
+def _split_dense(data: Matrix) -> tuple[Any, np.ndarray | None, np.ndarray]:
+    """``(sparse n-gram columns, dense word-vector block or None, its rows)``: the dense columns
+    are one small dense product per batch instead of sparse entries (the same sums), and their
+    rows get their own Adam over a view of the table (every batch touches all of them)."""
+    n = data.dense_from
+    if n is None or n >= data.x.shape[1]:
+        return data.x, None, np.zeros(0, dtype=np.int64)
+    x = data.x[:, :n].tocsr()
+    vec = np.ascontiguousarray(data.x[:, n:].toarray(), dtype=np.float32)
+    return x, vec, np.arange(data.x.shape[1] - n, dtype=np.int64)
 
 
 @dataclass

@@ -125,6 +125,7 @@ class RouterModel:
         threshold: float | None = None,
         margin: float | None = None,
         temperature: float | None = None,
+        where: str = "router",
     ) -> None:
         """Wrap already-read ``config.json`` and weights; overrides replace calibrated knobs."""
         self.meta = meta
@@ -179,6 +180,20 @@ class RouterModel:
         self._ex_text = tensors.get("ex_text")
         self._ex_ends = tensors.get("ex_text_ends")
         self._ex32: np.ndarray | None = None
+        # static word vectors (vectors.py): checked against the table the router was trained with
+        self.vectors = None
+        info = router.get("vectors")
+        if info:
+            from enigma_router import vectors
+
+            if "vec_table" not in tensors:
+                raise EnigmaError(f"{where}: router weights lack 'vec_table' (retrain)")
+            self.vectors = vectors.load_for(info, where)
+            self.vec_table = np.asarray(tensors["vec_table"], dtype=np.float32)
+            if self.vec_table.shape != (self.vectors.dims, self.width):
+                raise EnigmaError(f"{where}: router 'vec_table' has the wrong shape (retrain)")
+            self._vec_rows = self.vectors.array()  # float16 rows, summed as float32
+            self._vec_zero = np.zeros(self.vectors.dims, dtype=np.float32)
 
     @property
     def linear_weight(self) -> np.float32:
@@ -239,7 +254,13 @@ class RouterModel:
         if tokenizer is not None:
             check_tokenizer(meta, tokenizer, str(directory))
         return cls(
-            meta, wf.arrays, tokenizer, threshold=threshold, margin=margin, temperature=temperature
+            meta,
+            wf.arrays,
+            tokenizer,
+            threshold=threshold,
+            margin=margin,
+            temperature=temperature,
+            where=str(directory),
         )
 
     @property
@@ -324,6 +345,30 @@ class RouterModel:
         return w @ self.rows32(rows)
 
     def bag_sum(self, text: str) -> np.ndarray:
+        """``sum_i w_i * table[row_i]`` of one request's n-grams (:meth:`_ngram_sum`), plus its
+        unit word vector times ``vec_table`` when the router uses word vectors."""
+        acc = self._ngram_sum(text)
+        if self.vectors is not None:
+            acc += self._vec_unit(text) @ self.vec_table
+        return acc
+
+    def bag_sums(self, texts: Sequence[str]) -> np.ndarray:
+        """:meth:`bag_sum` of many requests at once (:meth:`_ngram_sums` + word vectors)."""
+        out = self._ngram_sums(texts)
+        if self.vectors is not None and len(texts):
+            out += self.vectors.units(texts) @ self.vec_table
+        return out
+
+    def _vec_unit(self, text: str) -> np.ndarray:
+        """A request's unit word vector (float32): the sum of its pieces' rows, normalised."""
+        ids = self.vectors.ids(text)
+        if not ids:
+            return self._vec_zero
+        v = self._vec_rows[ids].astype(np.float32).sum(axis=0)
+        norm = math.sqrt(float(np.dot(v, v)))
+        return v * np.float32(1.0 / norm) if norm > 0 else v
+
+    def _ngram_sum(self, text: str) -> np.ndarray:
         """``sum_i w_i * table[row_i]`` of one request, exactly as training's features: word
         rows are gathered, the char group is a sum of cached per-word vectors. The default
         features take :meth:`_bag_sum_one` (few numpy calls: they cost more than the sums)."""
@@ -415,19 +460,19 @@ class RouterModel:
             acc += char * np.float32(1.0 / math.sqrt(sq))
         return acc
 
-    def bag_sums(self, texts: Sequence[str]) -> np.ndarray:
+    def _ngram_sums(self, texts: Sequence[str]) -> np.ndarray:
         """:meth:`bag_sum` of many requests at once: one key search and one gather per batch."""
         n = len(texts)
         out = np.zeros((n, self.width), dtype=np.float32)
         if self.spec.piece_n > 0 and self.tokenizer is not None:
             for i, t in enumerate(texts):
-                out[i] = self.bag_sum(t)
+                out[i] = self._ngram_sum(t)
             return out
         if self.spec.word_n != 2 or not self.spec.boundaries:
             return self._bag_sums_general(texts, out)
         if n > _MAX_DOCS:
             for s in range(0, n, _MAX_DOCS):
-                out[s : s + _MAX_DOCS] = self.bag_sums(texts[s : s + _MAX_DOCS])
+                out[s : s + _MAX_DOCS] = self._ngram_sums(texts[s : s + _MAX_DOCS])
             return out
         find = WORD_RE.findall
         docs = list(map(find, map(str.lower, texts) if self.spec.lowercase else texts))
@@ -476,7 +521,7 @@ class RouterModel:
                 continue
             crcs, spaced, wids = zip(*[cache.get(w) or info_of(w) for w in words], strict=True)
             if chars and -1 in wids:  # cache full: this request is summed on its own
-                out[i] = self.bag_sum(text)
+                out[i] = self._ngram_sum(text)
                 continue
             lengths[i] = len(words)
             keys += crcs  # unigrams, then bigrams (each continues its first word's CRC)
@@ -541,7 +586,7 @@ class RouterModel:
     def _bag_sums_general(self, texts: Sequence[str], out: np.ndarray) -> np.ndarray:
         """:meth:`bag_sums` for feature specs the fast path does not cover: one at a time."""
         for i, t in enumerate(texts):
-            out[i] = self.bag_sum(t)
+            out[i] = self._ngram_sum(t)
         return out
 
     def _head(self, acc: np.ndarray) -> np.ndarray:

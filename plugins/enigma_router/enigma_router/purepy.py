@@ -74,6 +74,7 @@ _OPTIONAL = {
     "ex_offsets": "I64",
     "ex_text": "U8",
     "ex_text_ends": "I64",
+    "vec_table": "F32",
 }
 Alternatives = list[tuple[str, float]]
 Result = tuple[str, float, Alternatives]
@@ -339,6 +340,19 @@ class PureRouter:
             self._ex = struct.Struct(f"<{hidden}e")
             self._ex_at = ex.offset
         self._words: dict[str, tuple[list[float] | None, float]] = {}
+        self.vectors = None
+        info = router.get("vectors")
+        if info:  # static word vectors (vectors.py, numpy-free): one column per bag entry
+            from enigma_router import vectors
+
+            vt = tensors.get("vec_table")
+            if vt is None or vt.shape != (int(info.get("dims", -1)), self.width):
+                raise Unsupported("vec_table")
+            self.vectors = vectors.load_for(info, str(directory))
+            if self.vectors.dims != vt.shape[0]:
+                raise Unsupported("vec_table dims")
+            flat = self._view("vec_table").tolist()
+            self.vec_cols = [flat[j :: self.width] for j in range(self.width)]
 
     def _view(self, name: str) -> memoryview:
         t = self.tensors[name]
@@ -384,6 +398,15 @@ class PureRouter:
         return got
 
     def bag_sum(self, text: str) -> list[float]:
+        """:meth:`_ngram_sum`, plus the request's unit word vector times ``vec_table`` when the
+        router uses word vectors."""
+        acc = self._ngram_sum(text)
+        if self.vectors is not None:
+            u = self.vectors.unit(text)
+            acc = [a + sum(map(mul, u, col)) for a, col in zip(acc, self.vec_cols, strict=True)]
+        return acc
+
+    def _ngram_sum(self, text: str) -> list[float]:
         """``sum_i w_i * table[row_i]`` of one request, the features of ``features.py``: word
         n-grams L2-normalised, then each word's char n-grams, the char group L2-normalised."""
         words = tokens(text, self.lowercase)
@@ -498,7 +521,7 @@ class PureRouter:
             name: np.frombuffer(self.buf, dtypes[t.dtype], t.count, t.offset).reshape(t.shape)
             for name, t in self.tensors.items()
         }
-        return RouterModel(self.meta, arrays, None, **self._knobs)
+        return RouterModel(self.meta, arrays, None, **self._knobs, where=str(self.directory))
 
 
 def decision(

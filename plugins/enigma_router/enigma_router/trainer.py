@@ -36,7 +36,9 @@ class RouterSettings:
     """Network, features and refit of a router training run (besides the loop's hyper).
 
     Defaults measured in docs/ROUTER_BENCHMARKS.md: two 128-wide MLP members, labels grouped by
-    name prefix, the exact linear member with half of the fused spread, a warm refit.
+    name prefix, the exact linear member with half of the fused spread, a warm refit, and the
+    request's static word vector distilled from all-MiniLM-L6-v2 as extra inputs
+    (``vectors=False``: the n-grams alone, the from-scratch recipe).
     """
 
     features: FeatureSpec = field(default_factory=FeatureSpec)
@@ -54,6 +56,10 @@ class RouterSettings:
     examples: bool = True  # store the training examples' hidden vectors (unknown score, explain)
     balance: bool = True  # a class k >= 2 times smaller than the median weighs k times more
     balance_cap: int = 4  # ... at most this many times in the MLP (the linear member: uncapped)
+    vectors: bool = True  # append the request's static MiniLM word vector (vectors.py)
+    vector_scale: float = 3.0  # its length among the MLP's inputs (the n-gram groups have 1 each)
+    vector_linear_scale: float = 1.0  # ... among the linear member's
+    vector_linear_dims: int = 32  # the linear member reads this many leading (PCA) dimensions
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (recorded in ``config.json``)."""
@@ -156,16 +162,22 @@ def train_router(
     valid_docs = hash_texts(valid[0], hasher)
     vocab = build_vocab([*train_docs, *valid_docs], hasher, spec)
     featurizer = Featurizer(spec, vocab, hasher)
-    tr = Matrix(matrix(train_docs, featurizer), np.asarray(train[1], dtype=np.int64))
-    va = Matrix(matrix(valid_docs, featurizer), np.asarray(valid[1], dtype=np.int64))
-    va_oos = matrix(hash_texts(valid_oos, hasher), featurizer) if len(valid_oos) else None
+    table = _vector_table(settings)
+    tr = _with_vectors(matrix(train_docs, featurizer), train[0], table, settings)
+    va = _with_vectors(matrix(valid_docs, featurizer), valid[0], table, settings)
+    tr.y, va.y = np.asarray(train[1], dtype=np.int64), np.asarray(valid[1], dtype=np.int64)
+    va_oos = (
+        _with_vectors(matrix(hash_texts(valid_oos, hasher), featurizer), valid_oos, table, settings)
+        if len(valid_oos)
+        else None
+    )
     feat_keys, feat_idf = vocab.keys, vocab.idf
     # peak memory: the per-word caches and the key index are not needed past this point
     del train_docs, valid_docs, featurizer, hasher, vocab
     clock.lap("features")
     use_linear = settings.linear and linear.available()
     cfg = RouterNetConfig(
-        n_features=len(feat_keys),
+        n_features=tr.x.shape[1],  # the n-grams, then the word-vector columns
         n_labels=max(len(labels), 2),
         hidden=settings.hidden,
         members=settings.members,
@@ -186,7 +198,7 @@ def train_router(
     resolve = refits and settings.refit_linear
     iters = linear.CALIBRATION_ITERATIONS if resolve else linear.MAX_ITERATIONS
     lin = (
-        linear.fit(tr.x, tr.y, cfg.n_labels, seed, weights=class_weight, max_iter=iters)
+        linear.fit(tr.lx, tr.y, cfg.n_labels, seed, weights=class_weight, max_iter=iters)
         if use_linear
         else None
     )
@@ -194,10 +206,10 @@ def train_router(
     if lin is not None:
         probe = va if len(va) else tr  # no validation split: the spread on the training data
         share = min(max(settings.linear_share, 0.0), 0.99)
-        spread = linear.spread_ratio(mlp_logits(net, probe.x), linear.scores(probe.x, *lin))
+        spread = linear.spread_ratio(mlp_logits(net, probe.x), linear.scores(probe.lx, *lin))
         beta = spread * share / (1.0 - share)
     clock.lap("linear")
-    logits = _fused(net, va.x, lin, beta)
+    logits = _fused(net, va, lin, beta)
     oos_index = list(labels).index("oos") if "oos" in labels else -1
     calibration, report = calibrate(logits, va.y, oos_index)
     budget = unknown.DEFAULT_BUDGET if settings.oos_budget < 0 else settings.oos_budget
@@ -205,22 +217,57 @@ def train_router(
     if settings.examples:
         oos_logits = None if va_oos is None else _fused(net, va_oos, lin, beta)
         unknown_cal = _unknown_calibration(
-            net, tr, va, (va_oos, oos_logits), logits, calibration, oos_index, budget
+            net,
+            tr,
+            va,
+            (None if va_oos is None else va_oos.x, oos_logits),
+            logits,
+            calibration,
+            oos_index,
+            budget,
         )
     clock.lap("calibration")
     refit_info = None
     final = tr
     if refits:
-        final = Matrix(_vstack(tr.x, va.x), np.concatenate([tr.y, va.y]))
+        final = Matrix(
+            _vstack(tr.x, va.x),
+            np.concatenate([tr.y, va.y]),
+            None if tr.xl is None else _vstack(tr.lx, va.lx),
+            dense_from=tr.dense_from,
+        )
         del tr, va  # peak memory: only train + valid is used from here on
         repeats, class_weight = _balance(final.y, cfg.n_labels, settings)
         net, refit_info = _refit(net, cfg, final, hyper, settings, seed, log, repeats)
         steps += int(refit_info["steps"])
         if lin is not None and resolve:
             lin = None  # the first solution's weights go before the second is solved
-            lin = linear.fit(final.x, final.y, cfg.n_labels, seed, weights=class_weight)
+            lin = linear.fit(final.lx, final.y, cfg.n_labels, seed, weights=class_weight)
         clock.lap("refit")
     tensors = {**net.folded(), "feat_keys": feat_keys, "feat_idf": feat_idf}
+    vec_info = None
+    if table is not None:  # the vector rows leave the n-gram table: their own tensor
+        # float32 rows, scaled: ``unit vector @ vec_table`` adds to the bag sum what the
+        # appended columns did (the MLP rows rounded to float16 as ``hidden`` computes them)
+        d = table.dims
+        rows = tensors["table"][-d:].astype(np.float16).astype(np.float32)
+        tensors["vec_table"] = rows * np.float32(settings.vector_scale)
+        tensors["table"] = tensors["table"][:-d]
+        if lin is not None:  # the linear member's vector rows: its first k columns past the n-grams
+            k = lin[0].shape[0] - len(feat_keys)
+            lin_rows = np.zeros((d, lin[0].shape[1]), dtype=np.float32)
+            lin_rows[:k] = lin[0][len(feat_keys) :] * np.float32(settings.vector_linear_scale)
+            tensors["vec_table"] = np.concatenate([tensors["vec_table"], lin_rows], axis=1)
+            lin = (lin[0][: len(feat_keys)], lin[1])
+        vec_info = {
+            "file": table.path.name,
+            "sha256": table.sha256,
+            "dims": d,
+            "scale": settings.vector_scale,
+            "linear_scale": settings.vector_linear_scale,
+            "linear_dims": settings.vector_linear_dims,
+            "source": table.meta.get("source", ""),
+        }
     if settings.examples:
         texts = [*train[0], *valid[0]] if refit_info is not None else list(train[0])
         tensors.update(_example_tensors(net, final, texts, cfg.n_labels, oos_index))
@@ -240,6 +287,7 @@ def train_router(
         "refit": refit_info,
         "linear": None if beta is None else {"c": linear.LINEAR_C, "weight": round(beta, 6)},
         "oos_label": "oos" if oos_index >= 0 else None,
+        "vectors": vec_info,
     }
     return RouterResult(tensors, router, history, router["parameters"], clock.laps, steps)
 
@@ -386,15 +434,49 @@ def _refit(
 
 
 def _fused(
-    net: RouterNet, x: Any, lin: tuple[np.ndarray, np.ndarray] | None, beta: float | None
+    net: RouterNet, data: Matrix, lin: tuple[np.ndarray, np.ndarray] | None, beta: float | None
 ) -> np.ndarray:
     """MLP logits plus ``beta`` times the linear scores (what inference computes)."""
     from enigma_router import linear
 
-    logits = mlp_logits(net, x)
+    logits = mlp_logits(net, data.x)
     if lin is not None and beta is not None:
-        logits = logits + np.float32(beta) * linear.scores(x, *lin)
+        logits = logits + np.float32(beta) * linear.scores(data.lx, *lin)
     return logits
+
+
+def _vector_table(settings: RouterSettings) -> Any:
+    """The shipped static word vectors when the settings use them, else None."""
+    if not settings.vectors:
+        return None
+    from enigma_router import vectors
+
+    return vectors.load()
+
+
+def _with_vectors(x: Any, texts: Sequence[str], table: Any, settings: RouterSettings) -> Matrix:
+    """``Matrix`` of the n-gram rows ``x`` with each request's unit word vector appended as
+    dense columns: times ``vector_scale`` for the MLP (``x``), times ``vector_linear_scale`` for
+    the linear member (``xl``, sharing ``x``'s index arrays). Labels are filled in after."""
+    from scipy.sparse import csr_matrix, hstack
+
+    y = np.zeros(x.shape[0], dtype=np.int64)
+    if table is None:
+        return Matrix(x, y)
+    units = table.units(texts)
+    both = hstack([x, csr_matrix(units)], format="csr", dtype=np.float32)
+    both.sort_indices()
+    dense = both.indices >= x.shape[1]
+    k = min(max(int(settings.vector_linear_dims), 0), table.dims)
+    if k == table.dims:  # the linear member's copy shares the index arrays
+        lin_data = both.data.copy()
+        lin_data[dense] *= np.float32(settings.vector_linear_scale)
+        xl = csr_matrix((lin_data, both.indices, both.indptr), shape=both.shape)
+    else:
+        part = csr_matrix(units[:, :k] * np.float32(settings.vector_linear_scale))
+        xl = hstack([x, part], format="csr", dtype=np.float32)
+    both.data[dense] *= np.float32(settings.vector_scale)
+    return Matrix(both, y, xl, dense_from=x.shape[1])
 
 
 def _vstack(a: Any, b: Any) -> Any:

@@ -125,6 +125,13 @@ def test_numpy_inference_matches_the_training_forward_pass(trained: dict) -> Non
     x = csr_matrix((weights, rows, indptr), shape=(len(texts), len(model.keys)))
     width = net.cfg.members * net.cfg.hidden
     lin_w = np.asarray(arrays["table"][:, width:], dtype=np.float32)
+    if "vec_table" in arrays:  # the word-vector columns, as training appended them
+        from scipy.sparse import hstack
+
+        x = hstack([x, csr_matrix(model.vectors.units(texts))], format="csr")
+        vec = np.asarray(arrays["vec_table"], dtype=np.float32)  # scales folded in
+        net.table = np.vstack([net.table, vec[:, :width]])
+        lin_w = np.vstack([lin_w, vec[:, width:]])
     expected = net.logits(x) + float(arrays["linear_weight"]) * linear.scores(
         x, lin_w, np.asarray(arrays["linear_bias"])
     )

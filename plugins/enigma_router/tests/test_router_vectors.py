@@ -1,0 +1,220 @@
+"""Static word vectors distilled from all-MiniLM-L6-v2 (``vectors.py``) as router inputs.
+
+The WordPiece tokeniser against hand-checked splits (BERT's uncased rules: lower case, accents
+stripped, punctuation split off, greedy longest match), the shipped table's identity (its bytes'
+sha256 is the one recorded next to it, which routers record and check), and a real training run
+with and without vectors: the config records the table, the weights carry ``vec_table``, the
+numpy-free path agrees with the numpy one, and another table is refused in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from enigma_router import vectors
+
+from enigma_core.errors import EnigmaError
+
+REPO = Path(__file__).resolve().parents[3]
+TRAIN = REPO / "data" / "specialized" / "router_training.txt"
+HELDOUT = REPO / "data" / "specialized" / "router_heldout.txt"
+
+
+# -- the tokeniser ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Hello, World!", ["hello", ",", "world", "!"]),
+        ("what's 2+2?", ["what", "'", "s", "2", "+", "2", "?"]),
+        ("Café NAÏVE", ["cafe", "naive"]),
+        ("ab\x01cd  e", ["abcd", "e"]),  # control characters vanish, they do not split
+        ("tab\there\nnew", ["tab", "here", "new"]),
+        ("東京へ", ["東", "京", "へ"]),  # CJK ideographs are words of their own
+        ("¿Qué?", ["¿", "que", "?"]),
+        ("", []),
+    ],
+)
+def test_basic_words(text: str, words: list[str]) -> None:
+    assert vectors.basic_words(text) == words
+
+
+def test_ascii_fast_path_matches_the_general_rules() -> None:
+    """The ASCII regex path gives what the character loop gives (forced by a non-ASCII space)."""
+    for text in ["Send $20 to Bob's account, ASAP!!", "x-ray_vision 3.14 (test) [a]{b}~`|"]:
+        assert vectors.basic_words(text + "\u00a0") == vectors.basic_words(text)
+
+
+def test_wordpiece_greedy_longest_match() -> None:
+    wp = vectors.WordPiece(["[UNK]", "un", "una", "##ff", "##aff", "##able", "able"])
+    assert wp.word("unaffable") == (2, 3, 5)  # longest first: "una", "##ff", "##able"
+    assert wp.word("able") == (6,)
+    assert wp.word("unknownword") == (0,)  # any unsplittable rest: the whole word is [UNK]
+    assert wp.word("a" * 101) == (0,)
+
+
+def test_shipped_vocabulary_splits() -> None:
+    table = vectors.load()
+    vocab = {i: t for t, i in table.wordpiece.index.items()}
+    assert [vocab[i] for i in table.ids("Subway sandwiches, please")] == [
+        "subway",
+        "sandwiches",
+        ",",
+        "please",
+    ]
+    assert [vocab[i] for i in table.ids("unaffable")] == ["una", "##ffa", "##ble"]
+
+
+# -- the table -------------------------------------------------------------------------------------
+def test_shipped_table_identity() -> None:
+    table = vectors.load()
+    assert (table.rows, table.dims) == (30522, 128)
+    assert table.file_sha256() == table.sha256  # the recorded digest is the file's
+    assert "Apache-2.0" in table.meta["licence"]
+    u = table.unit("book a table for two")
+    assert abs(sum(x * x for x in u) - 1.0) < 1e-9
+    import numpy as np
+
+    assert np.allclose(table.units(["book a table for two"])[0], u, atol=1e-6)
+    assert table.unit("") == [0.0] * 128
+
+
+def test_another_table_is_refused_in_one_line() -> None:
+    table = vectors.load()
+    with pytest.raises(EnigmaError) as err:
+        vectors.load_for({"file": table.path.name, "sha256": "0" * 64}, "runs/router")
+    assert "\n" not in str(err.value) and "retrain" in str(err.value)
+
+
+def test_a_broken_table_file_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}      ")
+    (tmp_path / "bad.safetensors.sha256").write_text("0" * 64 + "  bad.safetensors\n")
+    with pytest.raises(EnigmaError, match="not a router word-vector table"):
+        vectors.StaticVectors(bad)
+    with pytest.raises(EnigmaError, match="cannot read"):
+        vectors.StaticVectors(tmp_path / "missing.safetensors")
+
+
+# -- training and both inference paths -------------------------------------------------------------
+def _train(out: Path, use_vectors: bool) -> Path:
+    from enigma_router.recipe import DEFAULT_HYPER, make_router_recipe
+    from enigma_router.trainer import RouterSettings
+
+    from enigma_core.training.run import TrainArgs, run_training
+
+    run_training(
+        make_router_recipe(
+            None,
+            settings=RouterSettings(vectors=use_vectors),
+            hyper=DEFAULT_HYPER.replace(epochs=3),
+        ),
+        TrainArgs(
+            out=out,
+            data=(TRAIN,),
+            progress=False,
+            threads=1,
+            checkpoint_every=0,
+            checkpoint_seconds=0,
+        ),
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("vectors")
+    return {
+        "with": _train(tmp / "with", True),
+        "without": _train(tmp / "without", False),
+    }
+
+
+def test_training_records_the_table(trained: dict[str, Path]) -> None:
+    from enigma_core.training.weights import open_weights
+
+    config = json.loads((trained["with"] / "config.json").read_text())
+    info = config["router"]["vectors"]
+    table = vectors.load()
+    assert info["sha256"] == table.sha256 and info["dims"] == 128
+    arrays = open_weights(trained["with"] / "model.safetensors").arrays
+    width = arrays["table"].shape[1]
+    assert arrays["vec_table"].shape == (128, width)
+    assert arrays["table"].shape[0] == arrays["feat_keys"].shape[0]
+    plain = json.loads((trained["without"] / "config.json").read_text())
+    assert plain["router"]["vectors"] is None
+    assert "vec_table" not in open_weights(trained["without"] / "model.safetensors").arrays
+
+
+def test_vectors_change_the_answers(trained: dict[str, Path]) -> None:
+    """The vector columns carry weight: the two routers' probabilities differ."""
+    from enigma_router.evaluate import load_labelled
+    from enigma_router.inference import RouterModel
+
+    texts = load_labelled(HELDOUT)[0][:50]
+    a = RouterModel.load(trained["with"]).logits(texts)
+    b = RouterModel.load(trained["without"]).logits(texts)
+    assert abs(a - b).max() > 0.1
+
+
+def test_pure_and_numpy_paths_agree_with_vectors(trained: dict[str, Path]) -> None:
+    from enigma_router.evaluate import load_labelled
+    from enigma_router.purepy import _load_pure
+
+    pure = _load_pure(trained["with"])
+    assert pure.vectors is not None
+    full = pure.full()
+    texts = load_labelled(HELDOUT)[0] + ["", "?!", "Ünïcödé wörds, ça va? 東京", "x" * 300]
+    batch = full.bag_sums(texts)
+    for i, text in enumerate(texts):
+        acc = pure.bag_sum(text)
+        one = full.bag_sum(text)
+        assert max(abs(x - y) for x, y in zip(acc, one, strict=True)) < 1e-5, text
+        assert max(abs(x - y) for x, y in zip(acc, batch[i], strict=True)) < 1e-5, text
+        p, q = pure.classify(text), full.classify(text)
+        assert p[0] == q[0] and abs(p[1] - q[1]) < 1e-5, text
+
+
+def test_a_router_with_another_table_is_refused(trained: dict[str, Path], tmp_path: Path) -> None:
+    """A router whose recorded table is not the shipped one loads with a one-line error on both
+    paths (config and weights edited together, as a router trained elsewhere would have)."""
+    from enigma_router.inference import RouterModel
+    from enigma_router.purepy import _load_pure
+
+    from enigma_core.training.modeldir import META_KEY
+    from enigma_core.training.weights import encode, open_weights
+
+    out = tmp_path / "other"
+    shutil.copytree(trained["with"], out)
+    config = json.loads((out / "config.json").read_text())
+    config["router"]["vectors"]["sha256"] = "f" * 64
+    (out / "config.json").write_text(json.dumps(config))
+    wf = open_weights(out / "model.safetensors")
+    meta = dict(wf.metadata)
+    stored = json.loads(meta[META_KEY])
+    stored["router"]["vectors"]["sha256"] = "f" * 64
+    meta[META_KEY] = json.dumps(stored)
+    data = encode({k: v.copy() for k, v in wf.arrays.items()}, meta)
+    del wf
+    (out / "model.safetensors").write_bytes(data)
+    for load in (RouterModel.load, _load_pure):
+        with pytest.raises(EnigmaError) as err:
+            load(out)
+        assert "word vectors" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_big_batches_sum_as_small_ones() -> None:
+    """Past ``BIG_BATCH`` pieces the sums read a transposed float32 copy: the same vectors."""
+    import numpy as np
+    from enigma_router.evaluate import load_labelled
+
+    table = vectors.load()
+    texts = load_labelled(HELDOUT)[0] + ["", "Ünïcödé wörds"]
+    many = texts * (vectors.BIG_BATCH // len(texts) + 1)
+    assert sum(len(table.ids(t)) for t in many) >= vectors.BIG_BATCH
+    big = table.units(many)
+    small = np.concatenate([table.units(many[i : i + 50]) for i in range(0, len(many), 50)])
+    assert np.array_equal(big, small)
+    assert np.allclose(big[: len(texts)], [table.unit(t) for t in texts], atol=1e-6)
