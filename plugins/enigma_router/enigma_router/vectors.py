@@ -80,10 +80,10 @@ def basic_words(text: str) -> list[str]:
         if cp == 0 or cp == 0xFFFD:
             continue
         cat = unicodedata.category(ch)
-        if ch in "\t\n\r" or ch.isspace() or cat == "Zs":
-            flush()
+        if cat.startswith("C") and ch not in "\t\n\r":  # controls vanish (\x0b, \x85 too)
             continue
-        if cat.startswith("C"):  # control characters are dropped
+        if ch.isspace() or cat == "Zs":
+            flush()
             continue
         if _is_cjk(cp):
             flush()
@@ -93,8 +93,10 @@ def basic_words(text: str) -> list[str]:
     flush()
     words: list[str] = []
     for token in out:
-        token = token.lower()
-        if not token.isascii():
+        if token.isascii():
+            token = token.lower()
+        else:  # per character, as BERT: str.lower would give a word-final sigma its own form
+            token = "".join(c.lower() for c in token)
             token = "".join(
                 c for c in unicodedata.normalize("NFD", token) if unicodedata.category(c) != "Mn"
             )
@@ -175,7 +177,7 @@ class StaticVectors:
             with path.open("rb") as fh:
                 buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
             self.sha256 = path.with_name(path.name + ".sha256").read_text().split()[0]
-        except (OSError, IndexError) as exc:
+        except (OSError, IndexError, ValueError) as exc:  # ValueError: an empty file
             raise EnigmaError(f"{path}: cannot read the router's word vectors ({exc})") from None
         self.path = path
         try:

@@ -31,6 +31,9 @@ HELDOUT = REPO / "data" / "specialized" / "router_heldout.txt"
         ("what's 2+2?", ["what", "'", "s", "2", "+", "2", "?"]),
         ("Café NAÏVE", ["cafe", "naive"]),
         ("ab\x01cd  e", ["abcd", "e"]),  # control characters vanish, they do not split
+        ("a\x0bb a\x0cb a\x1cb caf\x85e", ["ab", "ab", "ab", "cafe"]),  # even those isspace() likes
+        ("a\u2028b", ["a", "b"]),  # a line separator (Zl) is whitespace, not a control
+        ("ΣΑΣ", ["σασ"]),  # lower-cased per character, as the package's tokenizer does
         ("tab\there\nnew", ["tab", "here", "new"]),
         ("東京へ", ["東", "京", "へ"]),  # CJK ideographs are words of their own
         ("¿Qué?", ["¿", "que", "?"]),
@@ -96,6 +99,11 @@ def test_a_broken_table_file_is_refused(tmp_path: Path) -> None:
         vectors.StaticVectors(bad)
     with pytest.raises(EnigmaError, match="cannot read"):
         vectors.StaticVectors(tmp_path / "missing.safetensors")
+    empty = tmp_path / "empty.safetensors"
+    empty.write_bytes(b"")
+    (tmp_path / "empty.safetensors.sha256").write_text("0" * 64 + "  empty.safetensors\n")
+    with pytest.raises(EnigmaError, match="cannot read"):
+        vectors.StaticVectors(empty)
 
 
 # -- training and both inference paths -------------------------------------------------------------
