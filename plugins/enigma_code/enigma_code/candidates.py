@@ -467,9 +467,16 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
 _ORDINALS = frozenset(["first", "second", "third", "fourth", "fifth", "last", "nth", "kth"])
 
 
+_COUNTS = frozenset(["n", "k", "two", "three", "four", "five", "ten"])
+
+
 def _ranks(word: str, after: str) -> bool:
-    """True for an ordinal that ranks the superlative after it ("second largest")."""
-    return word in _ORDINALS and (after in ("most", "least") or after.endswith("est"))
+    """True for an ordinal that ranks the superlative after it ("second largest") or takes a
+    count ("the first n fibonacci numbers"): several items or a rank, not the item at that
+    position."""
+    if word not in _ORDINALS:
+        return False
+    return after in ("most", "least") or after.endswith("est") or after in _COUNTS
 
 
 def name_in_request(name: str, request: str) -> bool:
@@ -478,10 +485,11 @@ def name_in_request(name: str, request: str) -> bool:
     A name word of 2 or 3 letters is an abbreviation that could stand for many words (``bin``:
     binary or bins; ``sum``: summary), so it counts only as a whole request word, with an
     inflection (``add`` for "adds"), as a synonym (``max`` for "largest") or spelled out
-    (:data:`ABBREVIATIONS`: ``fib`` for "fibonacci"). An ordinal before a superlative ranks,
-    it does not pick a position: "the second largest number" does not name ``second``."""
-    parts = [p.lower() for p in re.split(r"_|(?<=[a-z])(?=[A-Z])|\d+", name) if p]
-    parts = [q for p in parts for q in _PREFIX.split(p) if q]  # isleap -> is, leap
+    (:data:`ABBREVIATIONS`: ``fib`` for "fibonacci"). An ordinal before a superlative or a
+    count does not pick a position: "the second largest number" does not name ``second``, nor
+    "the first n items" ``first`` (``second_largest`` and ``first_n`` are named by them)."""
+    whole = [p.lower() for p in re.split(r"_|(?<=[a-z])(?=[A-Z])|\d+", name) if p]
+    parts = [q for p in whole for q in _PREFIX.split(p) if q]  # isleap -> is, leap
     parts = [p for p in parts if p not in _NAME_GENERIC and len(p) > 1]
     words = re.findall(r"[a-z]+", request.lower().split(" that ", 1)[-1])
     said = {s for w in words for s in _SYNONYM_OF.get(stem(w), ())}  # max for "largest"
@@ -495,7 +503,7 @@ def name_in_request(name: str, request: str) -> bool:
         if stem(p) in said:
             return True
         if p in ranks and p not in words:  # second_largest, not second, for "second largest"
-            return any(q[:4] in ranks[p] for q in parts)
+            return any(q[:4] in ranks[p] for q in whole)
         spelled = ABBREVIATIONS.get(p, ())
         if spelled and all(any(w.startswith(s[:4]) for w in words) for s in spelled):
             return True

@@ -159,7 +159,8 @@ def test_relevance_and_names(tree: Path) -> None:
 
 def test_short_names_spelled_out_and_ranked_ordinals() -> None:
     """``fib``/``rev``/``abs``/``pow`` stand for the words they abbreviate; "the second largest"
-    ranks, so toolz's ``second`` (the second element) is not named by it."""
+    ranks and "the first n" counts, so toolz's ``second`` and ``first`` (the element at that
+    position) are not named by them."""
     write = "write a function that "
     assert name_in_request("fib", write + "returns the nth fibonacci number")
     assert name_in_request("rev", write + "reverses a string")
@@ -171,6 +172,9 @@ def test_short_names_spelled_out_and_ranked_ordinals() -> None:
     assert not name_in_request("second", largest)
     assert name_in_request("second_largest", largest)
     assert name_in_request("second", write + "returns the second item of a list")
+    fibonacci = write + "returns the first n fibonacci numbers as a list"
+    assert not name_in_request("first", fibonacci)
+    assert name_in_request("first_n", write + "returns the first n items of a list")
 
 
 def test_library_files_round_trip_and_bad_lines_name_file_and_line(
