@@ -6,7 +6,9 @@ calls (same number of arguments, same values or the same exception type).
 
 The suite's tune part has no answer the model itself verifies, so rules about the model's drafts
 cannot be weighed there; the 36 pairs of ``code_training_extra.txt`` were never trained on, the
-120 of ``code_training.txt`` were (the model often reproduces those). The comparison is on 5
+120 of ``code_training.txt`` were (the model often reproduces those). A pair counts when its
+own answer takes arguments (36 and 116) and returns a value on at least one probe (32 and 92,
+124 in all; the rest cannot be compared). The comparison is on 5
 probes, not unit tests: an approximation, used to weigh rules, never to tune on the report part.
 
 Usage (repository root, one BLAS thread; ENIGMA_HOME holding the ``enigma data code --pypi``

@@ -16,6 +16,7 @@ import builtins
 import contextlib
 import functools
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -453,20 +454,58 @@ def coverage(request: str, item: Borrowed) -> float:
     return len(found) / len(wanted) if wanted else 0.0
 
 
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "fib": ("fibonacci",),
+    "rev": ("reverse",),
+    "abs": ("absolute",),
+    "pow": ("power",),
+    "avg": ("average",),
+    "lcm": ("least", "common", "multiple"),
+    "gcd": ("greatest", "common", "divisor"),
+}
+"""Short function-name words and the request words they stand for (all of them)."""
+_ORDINALS = frozenset(["first", "second", "third", "fourth", "fifth", "last", "nth", "kth"])
+
+
+_COUNTS = frozenset(["n", "k", "two", "three", "four", "five", "ten"])
+
+
+def _ranks(word: str, after: str) -> bool:
+    """True for an ordinal that ranks the superlative after it ("second largest") or takes a
+    count ("the first n fibonacci numbers"): several items or a rank, not the item at that
+    position."""
+    if word not in _ORDINALS:
+        return False
+    return after in ("most", "least") or after.endswith("est") or after in _COUNTS
+
+
 def name_in_request(name: str, request: str) -> bool:
     """True when every word of the function's name (``is``/``get``/... left out) is a word of
     the request, compared on their first 4 letters (``is_power_of_two`` for "a power of two").
     A name word of 2 or 3 letters is an abbreviation that could stand for many words (``bin``:
     binary or bins; ``sum``: summary), so it counts only as a whole request word, with an
-    inflection (``add`` for "adds") or as a synonym (``max`` for "largest")."""
-    parts = [p.lower() for p in re.split(r"_|(?<=[a-z])(?=[A-Z])|\d+", name) if p]
-    parts = [q for p in parts for q in _PREFIX.split(p) if q]  # isleap -> is, leap
+    inflection (``add`` for "adds"), as a synonym (``max`` for "largest") or spelled out
+    (:data:`ABBREVIATIONS`: ``fib`` for "fibonacci"). An ordinal before a superlative or a
+    count does not pick a position: "the second largest number" does not name ``second``, nor
+    "the first n items" ``first`` (``second_largest`` and ``first_n`` are named by them)."""
+    whole = [p.lower() for p in re.split(r"_|(?<=[a-z])(?=[A-Z])|\d+", name) if p]
+    parts = [q for p in whole for q in _PREFIX.split(p) if q]  # isleap -> is, leap
     parts = [p for p in parts if p not in _NAME_GENERIC and len(p) > 1]
     words = re.findall(r"[a-z]+", request.lower().split(" that ", 1)[-1])
     said = {s for w in words for s in _SYNONYM_OF.get(stem(w), ())}  # max for "largest"
+    ranks: dict[str, set[str]] = {}  # "second" -> {"largest"}
+    for w, after in itertools.pairwise(words):
+        if _ranks(w, after):
+            ranks.setdefault(w, set()).add(after[:4])
+    words = [w for w, after in zip(words, [*words[1:], ""], strict=True) if not _ranks(w, after)]
 
     def found(p: str) -> bool:
         if stem(p) in said:
+            return True
+        if p in ranks and p not in words:  # second_largest, not second, for "second largest"
+            return any(q[:4] in ranks[p] for q in whole)
+        spelled = ABBREVIATIONS.get(p, ())
+        if spelled and all(any(w.startswith(s[:4]) for w in words) for s in spelled):
             return True
         if len(p) < 4:  # an abbreviation: the whole word, or it inflected
             return any(w == p or (w.startswith(p) and w[len(p) :] in _INFLECTIONS) for w in words)

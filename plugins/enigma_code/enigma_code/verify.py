@@ -122,7 +122,7 @@ _NAME_HINTS: dict[str, tuple[str, ...]] = {
 _WORD_HINTS: dict[str, tuple[str, ...]] = {
     "nested": ("list of lists", "lists of lists", "matrix", "list of rows"),
     "point": ("two points", "point", "coordinates"),
-    "strlist": ("list of words", "list of strings", "list of names"),
+    "strlist": ("list of words", "list of string", "list of names", "lists of strings"),
     "list": ("list", "numbers", "array", "elements", "items", "sequence"),
     "dict": ("dict", "dictionary", "mapping"),
     "str": ("string", "word", "text", "sentence", "palindrome", "name"),
@@ -225,13 +225,19 @@ def kind_of(param: str, request: str, first: bool = False) -> str:
     """The probe type for a parameter: from its name, unless it is the first one and the
     request never mentions that type ("sorts a list of numbers" probes ``text`` with lists);
     without a name hint, from the request's words; else int. A list for a request about a
-    list of lists or a matrix is probed with lists of lists."""
+    list of lists or a matrix is probed with lists of lists, and one for a request about a
+    list of strings or words with lists of strings (``sep.join(items)`` is no misfit for
+    refusing numbers). A one-letter parameter the request spells out ("converts n to a binary
+    string") goes by its name."""
     text = request.lower()
     said = next((k for k, words in _WORD_HINTS.items() if any(w in text for w in words)), "")
     low = param.lower()
     named = next((k for k, names in _NAME_HINTS.items() if low in names), "")
-    if said == "nested" and named in ("list", ""):  # a list-named parameter of a matrix
+    if said in ("nested", "strlist") and named in ("list", ""):  # items of "a list of words"
         return said
+    spelled = len(low) == 1 and low not in "ai" and re.search(rf"\b{low}\b", text)
+    if named and spelled:  # "converts n to a binary string": n itself is the input
+        return named
     if named and first and said and not any(w in text for w in _WORD_HINTS.get(named, ())):
         return said
     return named or said or "int"
@@ -341,7 +347,12 @@ _LIST_OUT = re.compile(
     r"|removes? (\w+ ){1,3}from (a|the) list|(to|from) (every|each) \w+ (of|in) (a|the) list)\b"
 )
 """A request for several items of a list, or for the list changed item by item, wants a
-list (or tuple) back."""
+list (or tuple) back, unless it names another result (:data:`_OTHER_OUT`)."""
+_OTHER_OUT = re.compile(
+    r"\b(as|into) (a|an|one|the|single) (\w+ ){0,3}(string|text|number|dict|dictionary|set)\b"
+    r"|\bas text\b|\bjoined\b"
+)
+"""A request that names a result other than a list ("as one comma separated string")."""
 _TEXT = re.compile(r"\b(a|the|one|each) (\w+ )?(string|text|word|sentence)\b")
 _MANY = re.compile(
     r"\b(lists?|split\w*|words|characters|chars|letters|tokens|lines|arrays?|tuples?|"
@@ -352,19 +363,33 @@ _MANY = re.compile(
 
 
 _COUNT_ARG = re.compile(r"\b[nk]\b")
-_INPUT = re.compile(
-    r"\b(list|string|text|sentence|array|tuple|dictionary|dict|sequence|word|name)s?\b"
+_NOT_COUNT = re.compile(r"\b(letter|character|char|key|variable|column) [a-z]\b")
+"""A single letter that names a thing, not a count ("the letter k")."""
+_INPUT_WORDS = r"(list|string|text|sentence|array|tuple|dictionary|dict|sequence|word|name)s?"
+_INPUT = re.compile(rf"\b{_INPUT_WORDS}\b")
+_OUTPUT = re.compile(
+    r"\b(returns?|gives?|builds?|makes?|generates?|creates?|produces?) (a|an|the) (new )?\w+"
+    r"|\bas (a|an|one) (\w+ ){0,2}\w+"
 )
-_OUTPUT = re.compile(r"\b(returns?|gives?|builds?|makes?) (a|an|the) (new )?\w+")
+_TIED = re.compile(
+    rf"\b[nk](-?th)? (\w+ ){{0,3}}(of|in|from) (a|an|the|each|every) (\w+ )?{_INPUT_WORDS}\b"
+    r"|\b(by|rotate[sd]?|shift(s|ed)?) [nk]\b|\b[nk] times\b|\b(size|length|width) [nk]\b"
+    r"|\b(into|to) [nk] (parts|chunks|pieces|groups|characters|chars|letters|words|items)\b"
+    r"|\b(integer|number|count) [nk]\b"
+)
+"""A count tied to an input: "the first n items of a list", "rotates a list by k", "repeats a
+string n times", "chunks of size n", "truncates a string to n characters", "a list and an
+integer n"."""
 
 
 def least_arity(request: str) -> int:
-    """The fewest arguments the request implies: 2 when it names a count ``n`` or ``k``
-    besides an input ("the first n items of a list", "rotates a list by k positions"), else
-    0. A container the function returns ("returns a list of the squares from 1 to n") is no
-    input, and a count alone is the input itself ("the factorial of n")."""
-    text = request.lower()
-    if not _COUNT_ARG.search(text):
+    """The fewest arguments the request implies: 2 when it ties a count ``n`` or ``k`` to an
+    input (:data:`_TIED`), else 0. A container the function returns ("returns a list of the
+    squares from 1 to n", "the first n fibonacci numbers as a list") is no input, a count
+    that sizes the input ("takes a list of n integers") is no argument of its own, and a
+    count alone is the input itself ("the factorial of n")."""
+    text = _NOT_COUNT.sub(" ", request.lower())
+    if not _COUNT_ARG.search(text) or not _TIED.search(text):
         return 0
     return 2 if _INPUT.search(_OUTPUT.sub(" ", text)) else 0
 
@@ -398,15 +423,32 @@ def _empty(value: Any) -> bool:
     return isinstance(value, str | list | tuple | dict) and not value
 
 
+SHORT_ERRORS = ("IndexError", "KeyError")
+"""Errors a function may fairly raise for an input too short for it, as well as an empty one:
+``sorted(set(nums))[-2]`` for ``[5]``, ``sentence.split()[1]`` for ``'Racecar'``."""
+
+
+def _short_input(value: Any) -> bool:
+    """A list, tuple or dict of at most one item, or a string of at most one word: too short
+    for a function that wants its second item or word."""
+    if isinstance(value, str):
+        return len(value.split()) <= 1
+    return isinstance(value, list | tuple | dict) and len(value) <= 1
+
+
 def misfit(calls: Sequence[Call], probes: Sequence[tuple[bool, Any]]) -> str:
     """Why the function's contract is not the request's: it raises one of
     :data:`MISFIT_ERRORS` on a probe whose arguments are ordinary (none empty), such as
     ``IndexError`` for ``"hello world"`` from an anagram check that indexes a table of the 26
-    lower-case letters; ``""`` when it does not. An empty input may raise anything."""
+    lower-case letters; ``""`` when it does not. An empty input may raise anything, and an
+    input too short (one item, one word) may raise one of :data:`SHORT_ERRORS`."""
     for (ok, got), (args, _) in zip(probes, calls, strict=True):
         kind = str(got).split(":", 1)[0]
-        if not ok and kind in MISFIT_ERRORS and args and not any(_empty(a) for a in args):
-            return f"raises {kind} for an ordinary input {_short(args)}"
+        if ok or kind not in MISFIT_ERRORS or not args or any(_empty(a) for a in args):
+            continue
+        if kind in SHORT_ERRORS and any(_short_input(a) for a in args):
+            continue
+        return f"raises {kind} for an ordinary input {_short(args)}"
     return ""
 
 
@@ -429,7 +471,7 @@ def wrong_type(request: str, probes: Sequence[tuple[bool, Any]]) -> str:
         want, ok = "a count", all(isinstance(v, int) and not isinstance(v, bool) for v in got)
     elif _SORT.search(text) and "sorted list" not in text and "if" not in text.split():
         want, ok = "a list", all(isinstance(v, list) for v in got)
-    elif _LIST_OUT.search(text):  # "returns the odd numbers of a list": not one number
+    elif _LIST_OUT.search(text) and not _OTHER_OUT.search(text):  # "the odd numbers of a list"
         want, ok = "a list", all(isinstance(v, list | tuple) for v in got)
     elif _TEXT.search(text) and not _MANY.search(text):  # "reverses a string": not a list
         want, ok = "one value", not any(isinstance(v, list | tuple) for v in got)

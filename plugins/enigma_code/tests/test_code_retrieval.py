@@ -157,6 +157,26 @@ def test_relevance_and_names(tree: Path) -> None:
     assert not name_in_request("num_perfect_squares", "returns the square of a number")
 
 
+def test_short_names_spelled_out_and_ranked_ordinals() -> None:
+    """``fib``/``rev``/``abs``/``pow`` stand for the words they abbreviate; "the second largest"
+    ranks and "the first n" counts, so toolz's ``second`` and ``first`` (the element at that
+    position) are not named by them."""
+    write = "write a function that "
+    assert name_in_request("fib", write + "returns the nth fibonacci number")
+    assert name_in_request("rev", write + "reverses a string")
+    assert name_in_request("abs", write + "returns the absolute value of a number")
+    assert name_in_request("pow", write + "raises a number to a power")
+    assert name_in_request("lcm", write + "returns the least common multiple of two numbers")
+    assert not name_in_request("lcm", write + "returns the least number of a list")
+    largest = write + "returns the second largest number in a list"
+    assert not name_in_request("second", largest)
+    assert name_in_request("second_largest", largest)
+    assert name_in_request("second", write + "returns the second item of a list")
+    fibonacci = write + "returns the first n fibonacci numbers as a list"
+    assert not name_in_request("first", fibonacci)
+    assert name_in_request("first_n", write + "returns the first n items of a list")
+
+
 def test_library_files_round_trip_and_bad_lines_name_file_and_line(
     tmp_path: Path, tree: Path
 ) -> None:

@@ -235,3 +235,88 @@ def test_a_function_that_refuses_most_probes_is_discarded(iso: Isolation) -> Non
     draft = Draft(code)
     check_draft(draft, "write a function that returns the second word of a sentence", iso)
     assert draft.status == "raises" and "3 of 5" in draft.reason, draft
+
+
+def _kept(iso: Isolation, cases: dict[str, str]) -> None:
+    for request, code in cases.items():
+        draft = Draft(code)
+        check_draft(draft, request, iso)
+        assert draft.status == "kept", (request, draft)
+
+
+def test_a_count_that_is_no_second_argument_keeps_one_argument_answers(iso: Isolation) -> None:
+    """A count that sizes the input ("a list of n integers"), a list or string the function
+    returns ("the first n fibonacci numbers as a list") or a count that is the input itself
+    ("formats the integer n") asks for no second argument."""
+    write = "write a function that "
+    _kept(
+        iso,
+        {
+            write + "takes a list of n integers and returns the largest one": (
+                "def largest(nums):\n    return max(nums)\n"
+            ),
+            write + "returns the first n fibonacci numbers as a list": (
+                "def fibonacci(n):\n    out, a, b = [], 0, 1\n    for _ in range(n):\n"
+                "        out.append(a)\n        a, b = b, a + b\n    return out\n"
+            ),
+            write + "generates a list of the first n prime numbers": (
+                "def primes(n):\n    out, c = [], 2\n    while len(out) < n:\n"
+                "        if all(c % p for p in out):\n            out.append(c)\n"
+                "        c += 1\n    return out\n"
+            ),
+            write + "formats the integer n as a string with thousands separators": (
+                "def format_thousands(n):\n    return f'{n:,}'\n"
+            ),
+            write + "converts n to a binary string": "def to_binary(n):\n    return bin(n)[2:]\n",
+        },
+    )
+    # a count tied to the input still needs its own argument
+    draft = Draft("def rotate(items):\n    return items[1:] + items[:1]\n")
+    check_draft(draft, write + "rotates a list to the left by k positions", iso)
+    assert draft.status == "wrong_arity", draft
+
+
+def test_an_index_error_on_a_too_short_input_is_a_fair_refusal(iso: Isolation) -> None:
+    """``sorted(set(nums))[-2]`` raises IndexError for ``[5]`` and ``split()[1]`` for one
+    word: too short an input, like an empty one, not another contract."""
+    write = "write a function that "
+    _kept(
+        iso,
+        {
+            write + "returns the second largest number in a list": (
+                "def second_largest(nums):\n    return sorted(set(nums))[-2]\n"
+            ),
+            write + "returns the second word of a sentence": (
+                "def second_word(sentence):\n    return sentence.split()[1]\n"
+            ),
+            write + "swaps the first two elements of a list": (
+                "def swap_first_two(items):\n    items = list(items)\n"
+                "    items[0], items[1] = items[1], items[0]\n    return items\n"
+            ),
+        },
+    )
+
+
+def test_a_list_of_strings_is_probed_with_strings(iso: Isolation) -> None:
+    """A list-named parameter of a request about a list of strings or words gets lists of
+    strings: ``sep.join(items)`` refusing numbers is the prober's guess, not a misfit."""
+    write = "write a function that "
+    _kept(
+        iso,
+        {
+            write + "joins a list of strings with a separator": (
+                "def join_strings(items, sep):\n    return sep.join(items)\n"
+            ),
+            write + "converts a list of words to upper case": (
+                "def upper_words(lst):\n    return [w.upper() for w in lst]\n"
+            ),
+        },
+    )
+
+
+def test_a_list_asked_for_as_a_string_may_come_back_as_one(iso: Isolation) -> None:
+    request = "write a function that returns all items of a list as one comma separated string"
+    _kept(iso, {request: "def items_string(items):\n    return ', '.join(str(x) for x in items)\n"})
+    draft = Draft("def odd_numbers(items):\n    return ','.join(str(x) for x in items if x % 2)\n")
+    check_draft(draft, "write a function that returns the odd numbers of a list", iso)
+    assert draft.status == "implausible" and "not a list" in draft.reason, draft
