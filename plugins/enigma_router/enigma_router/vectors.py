@@ -62,6 +62,15 @@ def _is_cjk(cp: int) -> bool:
     )
 
 
+def plain_ascii(text: str) -> bool:
+    """Whether ``text`` takes :func:`basic_words`' regex path (ASCII, no control characters).
+
+    For such a text the basic words are those of each of its router tokens in turn
+    (``features.WORD_RE`` over the lower-cased text: runs of ``[a-z0-9_]`` and single other
+    non-space characters), so the router caches a word vector per token."""
+    return text.isascii() and not _ASCII_CONTROL.search(text)
+
+
 def basic_words(text: str) -> list[str]:
     """BERT's uncased basic tokenisation: clean, split CJK characters, lower-case, strip
     accents, split on whitespace and punctuation (each punctuation mark is its own word)."""

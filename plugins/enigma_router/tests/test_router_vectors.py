@@ -177,6 +177,58 @@ def test_pure_and_numpy_paths_agree_with_vectors(trained: dict[str, Path]) -> No
         assert p[0] == q[0] and abs(p[1] - q[1]) < 1e-5, text
 
 
+ODD = [
+    "",
+    "   ",
+    "?!",
+    "Café NAÏVE naïve cafe\u0301s",  # precomposed and combining accents
+    "ab\x01cd  e\x0bf\u200bg",  # control characters vanish, vertical tab splits
+    "東京へ行く Tokyo",
+    "¿Qué?  ¡Sí!",
+    "what's 2+2?? under_score x-ray (test) [a]{b}~`|",
+    "card card card CARD card.",
+    "\u2019s it’s \u00a0non-breaking\u3000space",
+    "x" * 300,
+    "İstanbul ΟΔΟΣ straße",
+]
+
+
+def test_cached_word_vectors_equal_the_uncached_ones(
+    trained: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The numpy router sums cached per-part vectors (router tokens of plain-ASCII requests,
+    whitespace chunks of the others): the same unit vectors as ``StaticVectors`` summing the
+    pieces of the whole request, cold and warm, one by one and in batches (mixed and
+    all-ASCII), and with a full cache (the requests past it go the long way)."""
+    import numpy as np
+    from enigma_router import inference
+    from enigma_router.evaluate import load_labelled
+    from enigma_router.inference import RouterModel
+
+    texts = ODD + load_labelled(HELDOUT)[0][:40]
+    plain = [t for t in texts if vectors.plain_ascii(t)]
+    assert 0 < len(plain) < len(texts)
+    table = vectors.load()
+    want = table.units(texts)
+    assert np.allclose(want, [table.unit(t) for t in texts], atol=1e-6)
+    model = RouterModel.load(trained["with"])
+    for _ in range(2):  # cold cache, then warm
+        assert np.allclose(model._vec_units(texts, None), want, atol=1e-6)
+        one = np.array([model._vec_unit(t) for t in texts])
+        assert np.allclose(one, want, atol=1e-6)
+    assert np.allclose(
+        model._vec_units(plain, None), table.units(plain), atol=1e-6
+    )  # the all-ASCII batch check
+    expect = model._ngram_sums(texts) + want @ model.vec_table
+    assert np.allclose(model.bag_sums(texts), expect, atol=1e-5)
+    assert np.allclose(model.bag_sums(texts[::-1]), expect[::-1], atol=1e-5)
+    monkeypatch.setattr(inference, "CACHE_LIMIT", 5)
+    small = RouterModel.load(trained["with"])
+    assert np.allclose(small._vec_units(texts, None), want, atol=1e-6)
+    assert np.allclose([small._vec_unit(t) for t in texts], want, atol=1e-6)
+    assert len(small._vid) == 5
+
+
 def test_a_router_with_another_table_is_refused(trained: dict[str, Path], tmp_path: Path) -> None:
     """A router whose recorded table is not the shipped one loads with a one-line error on both
     paths (config and weights edited together, as a router trained elsewhere would have)."""
