@@ -68,6 +68,26 @@ def test_shipped_vocabulary_splits() -> None:
 
 
 # -- the table -------------------------------------------------------------------------------------
+def test_vocabulary_search_before_the_dictionary_gives_its_ids() -> None:
+    """The first :data:`vectors.PROBES` look-ups search the vocabulary bytes: the same ids as
+    the dictionary built afterwards (pieces at the start, the end, unknown, accented, ##)."""
+    from enigma_router.evaluate import load_labelled
+
+    table = vectors.load()
+    blob = table.wordpiece._blob[1:-1]
+    pieces = blob.decode("utf-8").split("\n")
+    probe = [pieces[0], pieces[-1], "[UNK]", "##ing", "hello", "zzqxj", "é", "##", "東", "\n"]
+    cold = vectors.WordPiece(blob)
+    got = [cold._id(p) for p in probe]
+    assert cold._index is None
+    assert got == [cold.index.get(p, -1) for p in probe]
+    assert got[:2] == [0, len(pieces) - 1] and got[-1] == -1 and len(cold) == len(pieces)
+    words = [w for t in ODD + load_labelled(HELDOUT)[0][:30] for w in vectors.basic_words(t)]
+    fresh = vectors.WordPiece(blob)
+    assert [fresh.word(w) for w in words] == [table.wordpiece.word(w) for w in words]
+    assert fresh._index is not None  # past PROBES look-ups
+
+
 def test_shipped_table_identity() -> None:
     table = vectors.load()
     assert (table.rows, table.dims) == (30522, 128)
