@@ -194,7 +194,7 @@ class RouterModel:
                 raise EnigmaError(f"{where}: router 'vec_table' has the wrong shape (retrain)")
             self._vec_rows = self.vectors.array()  # float16 rows, summed as float32
             self._vec_zero = np.zeros(self.vectors.dims, dtype=np.float32)
-            # per router token of a plain-ASCII request: its pieces' rows summed (float32)
+            # per part of a request (_vec_parts): its pieces' rows summed (float32)
             self._vid: dict[str, int] = {}
             self._vs = np.zeros((256, self.vectors.dims), dtype=np.float32)
 
