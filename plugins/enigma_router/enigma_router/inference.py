@@ -194,6 +194,9 @@ class RouterModel:
                 raise EnigmaError(f"{where}: router 'vec_table' has the wrong shape (retrain)")
             self._vec_rows = self.vectors.array()  # float16 rows, summed as float32
             self._vec_zero = np.zeros(self.vectors.dims, dtype=np.float32)
+            # per part of a request (_vec_parts): its pieces' rows summed (float32)
+            self._vid: dict[str, int] = {}
+            self._vs = np.zeros((256, self.vectors.dims), dtype=np.float32)
 
     @property
     def linear_weight(self) -> np.float32:
@@ -354,19 +357,113 @@ class RouterModel:
 
     def bag_sums(self, texts: Sequence[str]) -> np.ndarray:
         """:meth:`bag_sum` of many requests at once (:meth:`_ngram_sums` + word vectors)."""
-        out = self._ngram_sums(texts)
-        if self.vectors is not None and len(texts):
-            out += self.vectors.units(texts) @ self.vec_table
+        if self.vectors is None or not len(texts):
+            return self._ngram_sums(texts)
+        docs = None
+        if self.spec.lowercase:  # the router tokens both parts split requests into
+            docs = list(map(WORD_RE.findall, map(str.lower, texts)))
+        out = self._ngram_sums(texts, docs)
+        out += self._vec_units(texts, docs) @ self.vec_table
         return out
 
+    def _vec_id(self, token: str) -> int:
+        """Row in ``_vs`` of the summed WordPiece rows of ``basic_words(token)``, added on first
+        sight; -1 when the cache is full. A request's vector is the sum over its parts (see
+        :meth:`_vec_parts`). Thread-safe as :meth:`_word_id`: a row is written before its id
+        is published."""
+        got = self._vid.get(token)
+        if got is not None:
+            return got
+        from enigma_router.vectors import basic_words
+
+        with self._lock:
+            got = self._vid.get(token)
+            if got is not None:
+                return got
+            n = len(self._vid)
+            if n >= CACHE_LIMIT:
+                return -1
+            if n >= self._vs.shape[0]:
+                grown = np.zeros((2 * self._vs.shape[0], self._vs.shape[1]), dtype=np.float32)
+                grown[:n] = self._vs[:n]
+                self._vs = grown
+            word = self.vectors.wordpiece.word
+            ids = [i for w in basic_words(token) for i in word(w)]
+            self._vs[n] = self._vec_rows[ids].astype(np.float32).sum(axis=0)
+            self._vid[token] = n
+            return n
+
     def _vec_unit(self, text: str) -> np.ndarray:
-        """A request's unit word vector (float32): the sum of its pieces' rows, normalised."""
-        ids = self.vectors.ids(text)
-        if not ids:
-            return self._vec_zero
-        v = self._vec_rows[ids].astype(np.float32).sum(axis=0)
+        """A request's unit word vector (float32): the sum of its pieces' rows (summed per
+        cached part: :meth:`_vec_parts`), normalised."""
+        v = None
+        parts = self._vec_parts(text)
+        rows = list(map(self._vid.get, parts))
+        if None in rows:
+            rows = [self._vec_id(t) if r is None else r for r, t in zip(rows, parts, strict=True)]
+        if -1 not in rows:
+            if not rows:
+                return self._vec_zero
+            v = np.add.reduce(self._vs[rows], axis=0)
+        else:  # cache full
+            pieces = self.vectors.ids(text)  # (a request without pieces has no parts)
+            if not pieces:
+                return self._vec_zero
+            v = self._vec_rows[pieces].astype(np.float32).sum(axis=0)
         norm = math.sqrt(float(np.dot(v, v)))
         return v * np.float32(1.0 / norm) if norm > 0 else v
+
+    @staticmethod
+    def _vec_parts(text: str) -> list[str]:
+        """The parts a request's word vector is summed over, each cached (:meth:`_vec_id`):
+        the basic words of the text are those of its parts in turn. A plain-ASCII request
+        (``vectors.plain_ascii``) is cut into its router tokens (``WORD_RE`` over the lower-
+        cased text, as the n-gram part does); any other at whitespace (``str.split``, the
+        basic tokeniser's first cut)."""
+        from enigma_router.vectors import plain_ascii
+
+        return WORD_RE.findall(text.lower()) if plain_ascii(text) else text.split()
+
+    def _vec_units(self, texts: Sequence[str], docs: list[list[str]] | None) -> np.ndarray:
+        """Unit word vectors ``(len(texts), dims)`` of many requests, summed over their parts'
+        cached rows (:meth:`_vec_parts`; ``docs``: the router tokens of the lower-cased
+        requests when the n-gram part has them). Requests with a part past the full cache go
+        through ``StaticVectors.units``."""
+        from enigma_router.vectors import plain_ascii
+
+        n = len(texts)
+        odd: list[int] = []
+        if docs is None:
+            docs = list(map(self._vec_parts, texts))
+        elif not plain_ascii("\n".join(texts)):  # (one check for the whole batch)
+            docs = [d if plain_ascii(t) else t.split() for d, t in zip(docs, texts, strict=True)]
+        flat = list(chain.from_iterable(docs))
+        get = self._vid.get
+        rows = list(map(get, flat))
+        if None in rows:
+            rows = [self._vec_id(t) if r is None else r for r, t in zip(rows, flat, strict=True)]
+            if -1 in rows:  # cache full: the requests with an uncached token go the long way
+                per = np.fromiter(map(len, docs), dtype=np.int64, count=n)
+                owner = np.repeat(np.arange(n), per)
+                full = sorted(set(owner[np.array(rows) < 0].tolist()))
+                docs = list(docs)
+                for i in full:
+                    docs[i] = []
+                odd = sorted({*odd, *full})
+                flat = list(chain.from_iterable(docs))
+                rows = list(map(get, flat))
+        per = np.fromiter(map(len, docs), dtype=np.int64, count=n)
+        if rows:
+            doc = np.repeat(np.arange(n, dtype=np.int64), per)
+            idx = np.array(rows, dtype=np.int64)
+            out = _segment_dot(self._vs, doc, n, None, idx)
+        else:
+            out = np.zeros((n, self._vs.shape[1]), dtype=np.float32)
+        norm = np.sqrt(np.einsum("ij,ij->i", out, out))
+        np.divide(out, norm[:, None], out=out, where=norm[:, None] > 0)
+        if odd:
+            out[odd] = self.vectors.units([texts[i] for i in odd])
+        return out
 
     def _ngram_sum(self, text: str) -> np.ndarray:
         """``sum_i w_i * table[row_i]`` of one request, exactly as training's features: word
@@ -460,8 +557,9 @@ class RouterModel:
             acc += char * np.float32(1.0 / math.sqrt(sq))
         return acc
 
-    def _ngram_sums(self, texts: Sequence[str]) -> np.ndarray:
-        """:meth:`bag_sum` of many requests at once: one key search and one gather per batch."""
+    def _ngram_sums(self, texts: Sequence[str], docs: list[list[str]] | None = None) -> np.ndarray:
+        """:meth:`bag_sum` of many requests at once: one key search and one gather per batch
+        (``docs``: the requests' tokens when the caller has them)."""
         n = len(texts)
         out = np.zeros((n, self.width), dtype=np.float32)
         if self.spec.piece_n > 0 and self.tokenizer is not None:
@@ -474,8 +572,9 @@ class RouterModel:
             for s in range(0, n, _MAX_DOCS):
                 out[s : s + _MAX_DOCS] = self._ngram_sums(texts[s : s + _MAX_DOCS])
             return out
-        find = WORD_RE.findall
-        docs = list(map(find, map(str.lower, texts) if self.spec.lowercase else texts))
+        if docs is None:
+            find = WORD_RE.findall
+            docs = list(map(find, map(str.lower, texts) if self.spec.lowercase else texts))
         flat = list(chain.from_iterable(docs))
         if not flat:
             return out

@@ -62,6 +62,15 @@ def _is_cjk(cp: int) -> bool:
     )
 
 
+def plain_ascii(text: str) -> bool:
+    """Whether ``text`` takes :func:`basic_words`' regex path (ASCII, no control characters).
+
+    For such a text the basic words are those of each of its router tokens in turn
+    (``features.WORD_RE`` over the lower-cased text: runs of ``[a-z0-9_]`` and single other
+    non-space characters), so the router caches a word vector per token."""
+    return text.isascii() and not _ASCII_CONTROL.search(text)
+
+
 def basic_words(text: str) -> list[str]:
     """BERT's uncased basic tokenisation: clean, split CJK characters, lower-case, strip
     accents, split on whitespace and punctuation (each punctuation mark is its own word)."""
@@ -112,13 +121,55 @@ def basic_words(text: str) -> list[str]:
     return words
 
 
-class WordPiece:
-    """Greedy longest-match-first WordPiece over a vocabulary (BERT's ``WordpieceTokenizer``)."""
+PROBES = 64
+"""Vocabulary look-ups answered by searching the newline-separated vocabulary bytes before the
+dictionary is built (about 40 us each; building it: about 5 ms, most of ``enigma classify``'s
+cost of the vectors, which looks up a few dozen pieces)."""
 
-    def __init__(self, vocab: Sequence[str], unk: str = "[UNK]") -> None:
-        self.index = dict(zip(vocab, range(len(vocab)), strict=True))
-        self.unk = self.index.get(unk, -1)
+
+class WordPiece:
+    """Greedy longest-match-first WordPiece over a vocabulary (BERT's ``WordpieceTokenizer``).
+
+    ``vocab``: the pieces in id order, or their UTF-8 bytes one a line (unique pieces: the
+    table's). The piece -> id dictionary is built on the :data:`PROBES`-th look-up; the first
+    ones search the bytes (the first occurrence of a piece, as the dictionary keeps it)."""
+
+    def __init__(self, vocab: Sequence[str] | bytes, unk: str = "[UNK]") -> None:
+        if isinstance(vocab, bytes):
+            self._blob = b"\n" + vocab + b"\n"
+        else:
+            self._blob = ("\n" + "\n".join(vocab) + "\n").encode("utf-8")
+        self._index: dict[str, int] | None = None
+        self._probes = 0
+        self.unk = self._id(unk)
         self._cache: dict[str, tuple[int, ...]] = {}
+
+    @property
+    def index(self) -> dict[str, int]:
+        """Piece -> id (built on first use; the first occurrence of a repeated piece wins)."""
+        if self._index is None:
+            pieces = self._blob[1:-1].decode("utf-8").split("\n")
+            index: dict[str, int] = {}
+            for i, piece in enumerate(pieces):
+                index.setdefault(piece, i)
+            self._index = index
+        return self._index
+
+    def __len__(self) -> int:
+        """Number of pieces."""
+        return self._blob.count(b"\n") - 1
+
+    def _id(self, piece: str) -> int:
+        """The id of ``piece``, -1 when it is not in the vocabulary."""
+        if self._index is not None:
+            return self._index.get(piece, -1)
+        self._probes += 1
+        if self._probes >= PROBES:
+            return self.index.get(piece, -1)
+        if "\n" in piece:  # (would match across lines)
+            return -1
+        pos = self._blob.find(b"\n" + piece.encode("utf-8") + b"\n")
+        return -1 if pos < 0 else self._blob.count(b"\n", 0, pos)
 
     def word(self, word: str) -> tuple[int, ...]:
         """Piece ids of one basic word (the unknown id alone when it cannot be split)."""
@@ -133,7 +184,7 @@ class WordPiece:
     def _split(self, word: str) -> tuple[int, ...]:
         if len(word) > MAX_WORD_CHARS:
             return (self.unk,)
-        index = self.index
+        find = self._id
         pieces: list[int] = []
         start, n = 0, len(word)
         while start < n:
@@ -141,7 +192,7 @@ class WordPiece:
             found = -1
             while start < end:
                 sub = word[start:end] if start == 0 else "##" + word[start:end]
-                found = index.get(sub, -1)
+                found = find(sub)
                 if found >= 0:
                     break
                 end -= 1
@@ -192,8 +243,9 @@ class StaticVectors:
                 raise ValueError("table")
             if start + max(t1, v1) > len(buf):
                 raise ValueError("short file")
-            vocab = buf[start + v0 : start + v1].decode("utf-8").split("\n")
-            if len(vocab) != self.rows:
+            vocab = bytes(buf[start + v0 : start + v1])  # split on first use (WordPiece)
+            vocab.decode("utf-8")  # (valid UTF-8: a ValueError otherwise)
+            if vocab.count(b"\n") + 1 != self.rows:
                 raise ValueError("vocab size")
         except (KeyError, TypeError, ValueError, struct.error) as exc:
             raise EnigmaError(f"{path}: not a router word-vector table ({exc})") from None

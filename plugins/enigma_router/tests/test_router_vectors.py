@@ -71,6 +71,26 @@ def test_shipped_vocabulary_splits() -> None:
 
 
 # -- the table -------------------------------------------------------------------------------------
+def test_vocabulary_search_before_the_dictionary_gives_its_ids() -> None:
+    """The first :data:`vectors.PROBES` look-ups search the vocabulary bytes: the same ids as
+    the dictionary built afterwards (pieces at the start, the end, unknown, accented, ##)."""
+    from enigma_router.evaluate import load_labelled
+
+    table = vectors.load()
+    blob = table.wordpiece._blob[1:-1]
+    pieces = blob.decode("utf-8").split("\n")
+    probe = [pieces[0], pieces[-1], "[UNK]", "##ing", "hello", "zzqxj", "é", "##", "東", "\n"]
+    cold = vectors.WordPiece(blob)
+    got = [cold._id(p) for p in probe]
+    assert cold._index is None
+    assert got == [cold.index.get(p, -1) for p in probe]
+    assert got[:2] == [0, len(pieces) - 1] and got[-1] == -1 and len(cold) == len(pieces)
+    words = [w for t in ODD + load_labelled(HELDOUT)[0][:30] for w in vectors.basic_words(t)]
+    fresh = vectors.WordPiece(blob)
+    assert [fresh.word(w) for w in words] == [table.wordpiece.word(w) for w in words]
+    assert fresh._index is not None  # past PROBES look-ups
+
+
 def test_shipped_table_identity() -> None:
     table = vectors.load()
     assert (table.rows, table.dims) == (30522, 128)
@@ -183,6 +203,58 @@ def test_pure_and_numpy_paths_agree_with_vectors(trained: dict[str, Path]) -> No
         assert max(abs(x - y) for x, y in zip(acc, batch[i], strict=True)) < 1e-5, text
         p, q = pure.classify(text), full.classify(text)
         assert p[0] == q[0] and abs(p[1] - q[1]) < 1e-5, text
+
+
+ODD = [
+    "",
+    "   ",
+    "?!",
+    "Café NAÏVE naïve cafe\u0301s",  # precomposed and combining accents
+    "ab\x01cd  e\x0bf\u200bg",  # control characters vanish, vertical tab splits
+    "東京へ行く Tokyo",
+    "¿Qué?  ¡Sí!",
+    "what's 2+2?? under_score x-ray (test) [a]{b}~`|",
+    "card card card CARD card.",
+    "\u2019s it’s \u00a0non-breaking\u3000space",
+    "x" * 300,
+    "İstanbul ΟΔΟΣ straße",
+]
+
+
+def test_cached_word_vectors_equal_the_uncached_ones(
+    trained: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The numpy router sums cached per-part vectors (router tokens of plain-ASCII requests,
+    whitespace chunks of the others): the same unit vectors as ``StaticVectors`` summing the
+    pieces of the whole request, cold and warm, one by one and in batches (mixed and
+    all-ASCII), and with a full cache (the requests past it go the long way)."""
+    import numpy as np
+    from enigma_router import inference
+    from enigma_router.evaluate import load_labelled
+    from enigma_router.inference import RouterModel
+
+    texts = ODD + load_labelled(HELDOUT)[0][:40]
+    plain = [t for t in texts if vectors.plain_ascii(t)]
+    assert 0 < len(plain) < len(texts)
+    table = vectors.load()
+    want = table.units(texts)
+    assert np.allclose(want, [table.unit(t) for t in texts], atol=1e-6)
+    model = RouterModel.load(trained["with"])
+    for _ in range(2):  # cold cache, then warm
+        assert np.allclose(model._vec_units(texts, None), want, atol=1e-6)
+        one = np.array([model._vec_unit(t) for t in texts])
+        assert np.allclose(one, want, atol=1e-6)
+    assert np.allclose(
+        model._vec_units(plain, None), table.units(plain), atol=1e-6
+    )  # the all-ASCII batch check
+    expect = model._ngram_sums(texts) + want @ model.vec_table
+    assert np.allclose(model.bag_sums(texts), expect, atol=1e-5)
+    assert np.allclose(model.bag_sums(texts[::-1]), expect[::-1], atol=1e-5)
+    monkeypatch.setattr(inference, "CACHE_LIMIT", 5)
+    small = RouterModel.load(trained["with"])
+    assert np.allclose(small._vec_units(texts, None), want, atol=1e-6)
+    assert np.allclose([small._vec_unit(t) for t in texts], want, atol=1e-6)
+    assert len(small._vid) == 5
 
 
 def test_a_router_with_another_table_is_refused(trained: dict[str, Path], tmp_path: Path) -> None:
