@@ -418,25 +418,28 @@ class RouterModel:
         """The parts a request's word vector is summed over, each cached (:meth:`_vec_id`):
         the basic words of the text are those of its parts in turn. A plain-ASCII request
         (``vectors.plain_ascii``) is cut into its router tokens (``WORD_RE`` over the lower-
-        cased text, as the n-gram part does); any other at whitespace (``str.split``, the
-        basic tokeniser's first cut)."""
-        from enigma_router.vectors import plain_ascii
+        cased text, as the n-gram part does); any other at whitespace
+        (``vectors.whitespace_parts``, the basic tokeniser's first cut)."""
+        from enigma_router.vectors import plain_ascii, whitespace_parts
 
-        return WORD_RE.findall(text.lower()) if plain_ascii(text) else text.split()
+        return WORD_RE.findall(text.lower()) if plain_ascii(text) else whitespace_parts(text)
 
     def _vec_units(self, texts: Sequence[str], docs: list[list[str]] | None) -> np.ndarray:
         """Unit word vectors ``(len(texts), dims)`` of many requests, summed over their parts'
         cached rows (:meth:`_vec_parts`; ``docs``: the router tokens of the lower-cased
         requests when the n-gram part has them). Requests with a part past the full cache go
         through ``StaticVectors.units``."""
-        from enigma_router.vectors import plain_ascii
+        from enigma_router.vectors import plain_ascii, whitespace_parts
 
         n = len(texts)
         odd: list[int] = []
         if docs is None:
             docs = list(map(self._vec_parts, texts))
         elif not plain_ascii("\n".join(texts)):  # (one check for the whole batch)
-            docs = [d if plain_ascii(t) else t.split() for d, t in zip(docs, texts, strict=True)]
+            docs = [
+                d if plain_ascii(t) else whitespace_parts(t)
+                for d, t in zip(docs, texts, strict=True)
+            ]
         flat = list(chain.from_iterable(docs))
         get = self._vid.get
         rows = list(map(get, flat))

@@ -71,6 +71,17 @@ def plain_ascii(text: str) -> bool:
     return text.isascii() and not _ASCII_CONTROL.search(text)
 
 
+_BERT_SPACE = re.compile(r"[^\S\x0b\x0c\x1c-\x1f\x85]+")
+"""Whitespace that splits words in :func:`basic_words`: ``str.isspace`` less the control
+characters it also accepts (BERT drops those, so ``a\x0bb`` is one word)."""
+
+
+def whitespace_parts(text: str) -> list[str]:
+    """``text`` cut where :func:`basic_words` splits at whitespace: the basic words of the text
+    are those of its parts in turn (the router caches a word vector per part)."""
+    return [p for p in _BERT_SPACE.split(text) if p]
+
+
 def basic_words(text: str) -> list[str]:
     """BERT's uncased basic tokenisation: clean, split CJK characters, lower-case, strip
     accents, split on whitespace and punctuation (each punctuation mark is its own word)."""

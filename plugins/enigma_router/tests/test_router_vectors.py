@@ -210,7 +210,8 @@ ODD = [
     "   ",
     "?!",
     "Café NAÏVE naïve cafe\u0301s",  # precomposed and combining accents
-    "ab\x01cd  e\x0bf\u200bg",  # control characters vanish, vertical tab splits
+    "ab\x01cd  e\x0bf\u200bg",  # control characters vanish (a vertical tab too)
+    "page\x0cbreak a\x1cb caf\x85e line\u2028sep",  # controls isspace() accepts; a Zl space
     "東京へ行く Tokyo",
     "¿Qué?  ¡Sí!",
     "what's 2+2?? under_score x-ray (test) [a]{b}~`|",
