@@ -38,6 +38,8 @@ BIG_BATCH = 4096
 """Pieces in one :meth:`StaticVectors.units` call from which the sums read a transposed float32
 copy of the table (gathering and summing contiguous columns: about 4x faster on banking77's
 test set; below it, the float16 rows)."""
+UNITS_CHUNK = 8192
+"""Requests per :meth:`StaticVectors.units` gather (bounds its memory on big files)."""
 MAX_WORD_CHARS = 100
 """BERT's ``max_input_chars_per_word``: a longer word is one unknown piece."""
 
@@ -301,9 +303,15 @@ class StaticVectors:
         return [a / norm for a in acc] if norm > 0 else acc
 
     def units(self, texts: Sequence[str]) -> Any:
-        """Unit request vectors ``(len(texts), dims)`` float32 with numpy (training, batches)."""
+        """Unit request vectors ``(len(texts), dims)`` float32 with numpy (training, batches),
+        :data:`UNITS_CHUNK` requests at a time (the gathered rows of a whole big file would take
+        gigabytes; each request is summed on its own, so chunks give the same rows)."""
         import numpy as np
 
+        if len(texts) > UNITS_CHUNK:
+            return np.concatenate(
+                [self.units(texts[i : i + UNITS_CHUNK]) for i in range(0, len(texts), UNITS_CHUNK)]
+            )
         table = self.array()
         out = np.zeros((len(texts), self.dims), dtype=np.float32)
         ids = [self.ids(t) for t in texts]

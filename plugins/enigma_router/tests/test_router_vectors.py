@@ -299,3 +299,15 @@ def test_big_batches_sum_as_small_ones() -> None:
     small = np.concatenate([table.units(many[i : i + 50]) for i in range(0, len(many), 50)])
     assert np.array_equal(big, small)
     assert np.allclose(big[: len(texts)], [table.unit(t) for t in texts], atol=1e-6)
+
+
+def test_units_of_a_big_file_go_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More requests than ``UNITS_CHUNK`` are gathered a chunk at a time: the same vectors."""
+    import numpy as np
+    from enigma_router.evaluate import load_labelled
+
+    table = vectors.load()
+    texts = load_labelled(HELDOUT)[0] + ["", "Ünïcödé wörds"]
+    whole = table.units(texts)
+    monkeypatch.setattr(vectors, "UNITS_CHUNK", 7)
+    assert np.array_equal(table.units(texts), whole)
