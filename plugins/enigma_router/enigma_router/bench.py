@@ -399,11 +399,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also our router without the static word vectors (the from-scratch recipe)",
     )
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds of our router")
+    ap.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[0],
+        help="seeds of our router on the in-scope sets (the oos sets train seed 0; "
+        "bench/router/oos_scores.py --seeds gives those per seed)",
+    )
     args = ap.parse_args(argv)
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     closed = [n for n in args.only if n not in OOS_DATASETS]
     open_sets = [n for n in args.only if n in OOS_DATASETS]
+    if open_sets and args.seeds != [0]:
+        say(f"note: --seeds applies to the in-scope sets; {', '.join(open_sets)} train seed 0")
     try:
         results = run_bench(
             args.root,
