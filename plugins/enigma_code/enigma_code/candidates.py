@@ -468,6 +468,43 @@ _ORDINALS = frozenset(["first", "second", "third", "fourth", "fifth", "last", "n
 
 
 _COUNTS = frozenset(["n", "k", "two", "three", "four", "five", "ten"])
+_SUPERLATIVES = frozenset(
+    [
+        "most",
+        "least",
+        "largest",
+        "smallest",
+        "biggest",
+        "highest",
+        "lowest",
+        "greatest",
+        "longest",
+        "shortest",
+        "oldest",
+        "newest",
+        "youngest",
+        "latest",
+        "closest",
+        "nearest",
+        "farthest",
+        "furthest",
+        "best",
+        "worst",
+        "fastest",
+        "slowest",
+        "deepest",
+        "widest",
+        "heaviest",
+        "lightest",
+        "cheapest",
+        "hottest",
+        "coldest",
+        "strongest",
+        "weakest",
+    ]
+)
+"""Words an ordinal ranks by ("the second largest"); a noun that ends in -est ("request",
+"interest") is none."""
 
 
 def _ranks(word: str, after: str) -> bool:
@@ -476,7 +513,7 @@ def _ranks(word: str, after: str) -> bool:
     position."""
     if word not in _ORDINALS:
         return False
-    return after in ("most", "least") or after.endswith("est") or after in _COUNTS
+    return after in _SUPERLATIVES or after in _COUNTS
 
 
 def name_in_request(name: str, request: str) -> bool:
@@ -485,9 +522,10 @@ def name_in_request(name: str, request: str) -> bool:
     A name word of 2 or 3 letters is an abbreviation that could stand for many words (``bin``:
     binary or bins; ``sum``: summary), so it counts only as a whole request word, with an
     inflection (``add`` for "adds"), as a synonym (``max`` for "largest") or spelled out
-    (:data:`ABBREVIATIONS`: ``fib`` for "fibonacci"). An ordinal before a superlative or a
-    count does not pick a position: "the second largest number" does not name ``second``, nor
-    "the first n items" ``first`` (``second_largest`` and ``first_n`` are named by them)."""
+    (:data:`ABBREVIATIONS`: ``fib`` for "fibonacci", not ``rev`` for "revenue"). An ordinal
+    before a superlative (:data:`_SUPERLATIVES`) or a count does not pick a position: "the
+    second largest number" does not name ``second``, nor "the first n items" ``first``
+    (``second_largest`` and ``first_n`` are named by them)."""
     whole = [p.lower() for p in re.split(r"_|(?<=[a-z])(?=[A-Z])|\d+", name) if p]
     parts = [q for p in whole for q in _PREFIX.split(p) if q]  # isleap -> is, leap
     parts = [p for p in parts if p not in _NAME_GENERIC and len(p) > 1]
@@ -505,7 +543,7 @@ def name_in_request(name: str, request: str) -> bool:
         if p in ranks and p not in words:  # second_largest, not second, for "second largest"
             return any(q[:4] in ranks[p] for q in whole)
         spelled = ABBREVIATIONS.get(p, ())
-        if spelled and all(any(w.startswith(s[:4]) for w in words) for s in spelled):
+        if spelled and all(any(stem(w) == stem(s) for w in words) for s in spelled):
             return True
         if len(p) < 4:  # an abbreviation: the whole word, or it inflected
             return any(w == p or (w.startswith(p) and w[len(p) :] in _INFLECTIONS) for w in words)

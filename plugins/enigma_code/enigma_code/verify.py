@@ -221,23 +221,53 @@ def accepted_arity(code: str) -> int:
     return len(names) - (1 if names and names[0] in ("self", "cls") else 0)
 
 
+_RESULT_ITEMS = re.compile(
+    r"\b(to|into|returns?|gives?|produces?|generates?|creates?|makes?|builds?) "
+    r"(a |an |the |one )?(\w+ )?(lists? of (lists|rows|words|strings|names)|matrix)"
+)
+"""A list of lists or of strings that the function gives back ("converts a list of numbers to
+a list of strings"): it says what comes out, not what the input holds."""
+
+
+def _typed(letter: str, text: str) -> str:
+    """The probe type of the type word right before a one-letter name ("a matrix m" ->
+    ``nested``, "a string x" -> ``str``), or ``""``."""
+    for kind, words in _WORD_HINTS.items():
+        if any(re.search(rf"\b{w} {letter}(-?th)?\b", text) for w in words):
+            return kind
+    return ""
+
+
 def kind_of(param: str, request: str, first: bool = False) -> str:
     """The probe type for a parameter: from its name, unless it is the first one and the
     request never mentions that type ("sorts a list of numbers" probes ``text`` with lists);
     without a name hint, from the request's words; else int. A list for a request about a
     list of lists or a matrix is probed with lists of lists, and one for a request about a
     list of strings or words with lists of strings (``sep.join(items)`` is no misfit for
-    refusing numbers). A one-letter parameter the request spells out ("converts n to a binary
-    string") goes by its name."""
+    refusing numbers), unless that list is what the function returns. A one-letter parameter
+    the request spells out ("converts n to a binary string", "the nth element") goes by its
+    name, or, when it is the first and a type word stands right before it ("transposes a
+    matrix m"), by that word."""
     text = request.lower()
-    said = next((k for k, words in _WORD_HINTS.items() if any(w in text for w in words)), "")
+    items_in = _RESULT_ITEMS.sub(" ", text)  # "to a list of strings" is no input
+    said = next(
+        (
+            k
+            for k, words in _WORD_HINTS.items()
+            if any(w in (items_in if k in ("nested", "strlist") else text) for w in words)
+        ),
+        "",
+    )
     low = param.lower()
     named = next((k for k, names in _NAME_HINTS.items() if low in names), "")
     if said in ("nested", "strlist") and named in ("list", ""):  # items of "a list of words"
         return said
-    spelled = len(low) == 1 and low not in "ai" and re.search(rf"\b{low}\b", text)
-    if named and spelled:  # "converts n to a binary string": n itself is the input
-        return named
+    if len(low) == 1 and low not in "ai" and re.search(rf"\b{low}(-?th)?\b", text):
+        typed = _typed(low, text)
+        if typed and first:  # "transposes a matrix m": m is the matrix
+            return typed
+        if named and not typed:  # "converts n to a binary string": n itself is the input
+            return named
     if named and first and said and not any(w in text for w in _WORD_HINTS.get(named, ())):
         return said
     return named or said or "int"
@@ -349,10 +379,12 @@ _LIST_OUT = re.compile(
 """A request for several items of a list, or for the list changed item by item, wants a
 list (or tuple) back, unless it names another result (:data:`_OTHER_OUT`)."""
 _OTHER_OUT = re.compile(
-    r"\b(as|into) (a|an|one|the|single) (\w+ ){0,3}(string|text|number|dict|dictionary|set)\b"
+    r"\b(as|into) (a|an|one|single) (\w+ ){0,3}(string|text|number|dict|dictionary|set)\b"
     r"|\bas text\b|\bjoined\b"
 )
 """A request that names a result other than a list ("as one comma separated string")."""
+_COMPARED = re.compile(r"\b(as \w+|same|such) as\b")
+"""A comparison ("as large as a number k", "the same as"): its "as" names no result."""
 _TEXT = re.compile(r"\b(a|the|one|each) (\w+ )?(string|text|word|sentence)\b")
 _MANY = re.compile(
     r"\b(lists?|split\w*|words|characters|chars|letters|tokens|lines|arrays?|tuples?|"
@@ -373,23 +405,34 @@ _OUTPUT = re.compile(
 )
 _TIED = re.compile(
     rf"\b[nk](-?th)? (\w+ ){{0,3}}(of|in|from) (a|an|the|each|every) (\w+ )?{_INPUT_WORDS}\b"
-    r"|\b(by|rotate[sd]?|shift(s|ed)?) [nk]\b|\b[nk] times\b|\b(size|length|width) [nk]\b"
+    r"|\b(by|rotate[sd]?|shift(s|ed)?) [nk]\b|\b[nk] times\b"
+    r"|\b(chunks|pieces|parts|groups|blocks|windows|slices|batches) of (size|length) [nk]\b"
+    r"|\bto (size|length|width) [nk]\b"
     r"|\b(into|to) [nk] (parts|chunks|pieces|groups|characters|chars|letters|words|items)\b"
-    r"|\b(integer|number|count) [nk]\b"
 )
 """A count tied to an input: "the first n items of a list", "rotates a list by k", "repeats a
-string n times", "chunks of size n", "truncates a string to n characters", "a list and an
-integer n"."""
+string n times", "chunks of size n", "pads a string to length n", "truncates a string to n
+characters". Things "of length n" the function makes ("all binary strings of length n") are
+no input."""
+_TYPED_COUNT = re.compile(r"\b(integer|number|count) [nk]\b")
+"""A count the request types ("an integer n"): the input itself ("converts an integer n to a
+binary string"), or a second argument when an input is named before it ("a list and an
+integer k")."""
 
 
 def least_arity(request: str) -> int:
     """The fewest arguments the request implies: 2 when it ties a count ``n`` or ``k`` to an
-    input (:data:`_TIED`), else 0. A container the function returns ("returns a list of the
-    squares from 1 to n", "the first n fibonacci numbers as a list") is no input, a count
-    that sizes the input ("takes a list of n integers") is no argument of its own, and a
-    count alone is the input itself ("the factorial of n")."""
+    input (:data:`_TIED`, :data:`_TYPED_COUNT`), else 0. A container the function returns
+    ("returns a list of the squares from 1 to n", "the first n fibonacci numbers as a list")
+    is no input, a count that sizes the input ("takes a list of n integers") is no argument
+    of its own, and a count alone is the input itself ("the factorial of n")."""
     text = _NOT_COUNT.sub(" ", request.lower())
-    if not _COUNT_ARG.search(text) or not _TIED.search(text):
+    if not _COUNT_ARG.search(text):
+        return 0
+    typed = _TYPED_COUNT.search(text)
+    if typed:  # "the divisors of an integer n in a list": the list is what comes back
+        text = text[: typed.start()]
+    elif not _TIED.search(text):
         return 0
     return 2 if _INPUT.search(_OUTPUT.sub(" ", text)) else 0
 
@@ -471,7 +514,8 @@ def wrong_type(request: str, probes: Sequence[tuple[bool, Any]]) -> str:
         want, ok = "a count", all(isinstance(v, int) and not isinstance(v, bool) for v in got)
     elif _SORT.search(text) and "sorted list" not in text and "if" not in text.split():
         want, ok = "a list", all(isinstance(v, list) for v in got)
-    elif _LIST_OUT.search(text) and not _OTHER_OUT.search(text):  # "the odd numbers of a list"
+    elif _LIST_OUT.search(text) and not _OTHER_OUT.search(_COMPARED.sub(" ", text)):
+        # "the odd numbers of a list"
         want, ok = "a list", all(isinstance(v, list | tuple) for v in got)
     elif _TEXT.search(text) and not _MANY.search(text):  # "reverses a string": not a list
         want, ok = "one value", not any(isinstance(v, list | tuple) for v in got)

@@ -292,3 +292,14 @@ def test_a_licence_is_accepted_only_when_everything_stated_is_permissive() -> No
     }
     for stated, family in cases.items():
         assert licence_family(f"Name: a\n{stated}\n") == family, stated
+
+
+def test_only_superlatives_rank_and_abbreviations_stand_for_whole_words() -> None:
+    """A noun that ends in -est ("request") is no superlative, so "the last request" names
+    ``last``; ``rev`` stands for "reverse", not for a word that only starts like it ("revenue")."""
+    write = "write a function that "
+    assert name_in_request("last", write + "returns the last request in a list of requests")
+    assert not name_in_request("second", write + "returns the second highest score in a list")
+    assert not name_in_request("rev", write + "returns the revenue of a list of sales")
+    assert name_in_request("rev", write + "returns the words of a sentence reversed")
+    assert name_in_request("avg", write + "averages a list of numbers")

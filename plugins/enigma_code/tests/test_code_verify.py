@@ -320,3 +320,113 @@ def test_a_list_asked_for_as_a_string_may_come_back_as_one(iso: Isolation) -> No
     draft = Draft("def odd_numbers(items):\n    return ','.join(str(x) for x in items if x % 2)\n")
     check_draft(draft, "write a function that returns the odd numbers of a list", iso)
     assert draft.status == "implausible" and "not a list" in draft.reason, draft
+
+
+def test_a_list_of_strings_the_function_returns_is_no_input(iso: Isolation) -> None:
+    """ "converts a list of numbers to a list of strings": the strings are the result, so the
+    list is probed with numbers (strings make ``f'{x:.2f}'`` raise and ``str(x)`` an identity)."""
+    write = "write a function that "
+    _kept(
+        iso,
+        {
+            write + "converts a list of numbers to a list of strings with two decimals": (
+                "def format_numbers(numbers):\n    return [f'{x:.2f}' for x in numbers]\n"
+            ),
+            write + "turns a list of numbers into a list of strings": (
+                "def to_strings(nums):\n    return [str(x) for x in nums]\n"
+            ),
+            write + "takes a list of words and returns a list of strings in upper case": (
+                "def upper_words(lst):\n    return [w.upper() for w in lst]\n"
+            ),
+        },
+    )
+
+
+def test_a_one_letter_name_after_its_type_word_goes_by_the_word(iso: Isolation) -> None:
+    """ "transposes a matrix m" probes m with lists of lists, "reverses a string x" x with
+    strings; a letter the request spells without a type word ("converts n to a binary string",
+    "the nth element of the fibonacci sequence") is probed by its name, and a count after the
+    input's own word ("repeats a string n times") stays a count."""
+    write = "write a function that "
+    _kept(
+        iso,
+        {
+            write + "transposes a matrix m": (
+                "def transpose(m):\n    return [list(r) for r in zip(*m)]\n"
+            ),
+            write + "returns the mean of a list x": (
+                "def mean(x):\n    return sum(x) / len(x) if x else 0.0\n"
+            ),
+            write + "reverses a string x": "def reverse(x):\n    return x[::-1]\n",
+            write + "converts n to a binary string": "def to_binary(n):\n    return bin(n)[2:]\n",
+            write + "returns the nth element of the fibonacci sequence": (
+                "def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n"
+                "        a, b = b, a + b\n    return a\n"
+            ),
+            write + "repeats a string n times": "def repeat(s, n):\n    return s * n\n",
+        },
+    )
+
+
+def test_a_comparison_names_no_other_result(iso: Isolation) -> None:
+    """ "as large as the number k" compares; it does not ask for a number back, so a count
+    returned for "the elements of a list that ..." is still no list."""
+    write = "write a function that "
+    for request, code in {
+        write + "returns the elements of a list that are as large as the number k": (
+            "def elements_as_large(items, k):\n    return sum(1 for x in items if x >= k)\n"
+        ),
+        write + "removes the items from a list that are the same as the first number": (
+            "def remove_same(items):\n"
+            "    return len([x for x in items if x != items[0]]) if items else 0\n"
+        ),
+    }.items():
+        draft = Draft(code)
+        check_draft(draft, request, iso)
+        assert draft.status == "implausible" and "not a list" in draft.reason, (request, draft)
+    _kept(
+        iso,
+        {
+            write + "returns the elements of a list that are as large as the number k": (
+                "def elements_as_large(items, k):\n    return [x for x in items if x >= k]\n"
+            ),
+        },
+    )
+
+
+def test_a_typed_count_is_tied_only_to_an_input_named_before_it(iso: Isolation) -> None:
+    """ "converts an integer n to a binary string" or "the divisors of an integer n in a list"
+    take n alone (the string or list is the result); "a list and an integer k" takes both.
+    Strings "of length n" that the function generates are no input either."""
+    write = "write a function that "
+    _kept(
+        iso,
+        {
+            write + "generates all binary strings of length n": (
+                "def binary_strings(n):\n    if n == 0:\n        return ['']\n"
+                "    return [p + b for p in binary_strings(n - 1) for b in '01']\n"
+            ),
+            write + "converts an integer n to a binary string": (
+                "def to_binary(n):\n    return bin(n)[2:]\n"
+            ),
+            write + "returns the divisors of an integer n in a list": (
+                "def divisors(n):\n    return [d for d in range(1, n + 1) if n % d == 0]\n"
+            ),
+            write + "converts a number n to a list of its digits": (
+                "def digits(n):\n    return [int(c) for c in str(abs(n))]\n"
+            ),
+            write + "returns the number n spelled out in words": (
+                "def spell(n):\n"
+                "    names = 'zero one two three four five six seven eight nine'.split()\n"
+                "    return ' '.join(names[int(c)] for c in str(abs(n)))\n"
+            ),
+        },
+    )
+    for request, name in {
+        write + "takes a list and an integer k and returns the k largest items": "largest",
+        write + "splits a list into chunks of size n": "chunks",
+        write + "pads a string to length n with spaces": "pad",
+    }.items():
+        draft = Draft(f"def {name}(items):\n    return items[-1:]\n")
+        check_draft(draft, request, iso)
+        assert draft.status == "wrong_arity", (request, draft)
