@@ -456,14 +456,15 @@ def coverage(request: str, item: Borrowed) -> float:
 
 ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "fib": ("fibonacci",),
-    "rev": ("reverse",),
+    "rev": ("reverse|reversal",),
     "abs": ("absolute",),
     "pow": ("power",),
     "avg": ("average",),
     "lcm": ("least", "common", "multiple"),
     "gcd": ("greatest", "common", "divisor"),
 }
-"""Short function-name words and the request words they stand for (all of them)."""
+"""Short function-name words and the request words they stand for (all of them; ``|``
+separates forms of one word whose stems differ)."""
 _ORDINALS = frozenset(["first", "second", "third", "fourth", "fifth", "last", "nth", "kth"])
 
 
@@ -535,7 +536,11 @@ def name_in_request(name: str, request: str) -> bool:
     for w, after in itertools.pairwise(words):
         if _ranks(w, after):
             ranks.setdefault(w, set()).add(after[:4])
-    words = [w for w, after in zip(words, [*words[1:], ""], strict=True) if not _ranks(w, after)]
+    words = [
+        w
+        for w, after in zip(words, [*words[1:], ""][: len(words)], strict=True)
+        if not _ranks(w, after)
+    ]
 
     def found(p: str) -> bool:
         if stem(p) in said:
@@ -543,7 +548,8 @@ def name_in_request(name: str, request: str) -> bool:
         if p in ranks and p not in words:  # second_largest, not second, for "second largest"
             return any(q[:4] in ranks[p] for q in whole)
         spelled = ABBREVIATIONS.get(p, ())
-        if spelled and all(any(stem(w) == stem(s) for w in words) for s in spelled):
+        stems = {stem(w) for w in words}
+        if spelled and all(stems & {stem(f) for f in s.split("|")} for s in spelled):
             return True
         if len(p) < 4:  # an abbreviation: the whole word, or it inflected
             return any(w == p or (w.startswith(p) and w[len(p) :] in _INFLECTIONS) for w in words)

@@ -249,7 +249,9 @@ def kind_of(param: str, request: str, first: bool = False) -> str:
     name, or, when it is the first and a type word stands right before it ("transposes a
     matrix m"), by that word."""
     text = request.lower()
-    items_in = _RESULT_ITEMS.sub(" ", text)  # "to a list of strings" is no input
+    items_in = _RESULT_ITEMS.sub(" ", text)  # "to a list of strings" is no input ...
+    if not _INPUT.search(items_in):  # ... unless it is the only one ("returns the matrix m")
+        items_in = text
     said = next(
         (
             k
@@ -403,38 +405,58 @@ _OUTPUT = re.compile(
     r"\b(returns?|gives?|builds?|makes?|generates?|creates?|produces?) (a|an|the) (new )?\w+"
     r"|\bas (a|an|one) (\w+ ){0,2}\w+"
 )
-_TIED = re.compile(
+_TIED_OF = re.compile(
     rf"\b[nk](-?th)? (\w+ ){{0,3}}(of|in|from) (a|an|the|each|every) (\w+ )?{_INPUT_WORDS}\b"
-    r"|\b(by|rotate[sd]?|shift(s|ed)?) [nk]\b|\b[nk] times\b"
-    r"|\b(chunks|pieces|parts|groups|blocks|windows|slices|batches) of (size|length) [nk]\b"
-    r"|\bto (size|length|width) [nk]\b"
+)
+"""A count of an input's items: "the first n items of a list"."""
+_TIED = re.compile(
+    r"\b(by|rotate[sd]?|shift(s|ed)?) [nk]\b|\b[nk] times\b"
     r"|\b(into|to) [nk] (parts|chunks|pieces|groups|characters|chars|letters|words|items)\b"
 )
-"""A count tied to an input: "the first n items of a list", "rotates a list by k", "repeats a
-string n times", "chunks of size n", "pads a string to length n", "truncates a string to n
-characters". Things "of length n" the function makes ("all binary strings of length n") are
-no input."""
+"""A count that acts on an input: "rotates a list by k", "repeats a string n times",
+"truncates a string to n characters"."""
+_SIZED = re.compile(
+    r"\b\w+ (of|with) (size|length|width) [nk]\b|\bat (width|length) [nk]\b"
+    r"|\bto (a |an )?(maximum |max )?(size|length|width) [nk]\b"
+    r"|\bthan (size |length |width )?[nk]\b"
+)
+"""A size or a bound: "substrings of length n", "words with length n", "wraps at width n",
+"pads to length n", "longer than n". It is a second argument when an input is named with its
+article ("splits a string into substrings of length n"), not when the sized things are all
+there is ("all binary strings of length n")."""
+_ARTICLE_INPUT = re.compile(rf"\b(a|an|the|each|every) (\w+ )?{_INPUT_WORDS}\b")
+_JOINED = re.compile(rf"\s*(,|and)\s+(a|an|the)\s+(\w+ )?{_INPUT_WORDS}\b")
+"""An input joined right after a typed count: "an integer k and a list"."""
 _TYPED_COUNT = re.compile(r"\b(integer|number|count) [nk]\b")
 """A count the request types ("an integer n"): the input itself ("converts an integer n to a
 binary string"), or a second argument when an input is named before it ("a list and an
 integer k")."""
 
 
+def _names_input(text: str) -> bool:
+    """Whether ``text`` names an input, once what the function returns is taken out."""
+    return bool(_INPUT.search(_OUTPUT.sub(" ", text)))
+
+
 def least_arity(request: str) -> int:
     """The fewest arguments the request implies: 2 when it ties a count ``n`` or ``k`` to an
-    input (:data:`_TIED`, :data:`_TYPED_COUNT`), else 0. A container the function returns
-    ("returns a list of the squares from 1 to n", "the first n fibonacci numbers as a list")
-    is no input, a count that sizes the input ("takes a list of n integers") is no argument
-    of its own, and a count alone is the input itself ("the factorial of n")."""
+    input (:data:`_TIED_OF`, :data:`_TIED`, :data:`_SIZED`, :data:`_TYPED_COUNT`), else 0. A
+    container the function returns ("returns a list of the squares from 1 to n", "the first n
+    fibonacci numbers as a list") is no input, a count that sizes the input ("takes a list of
+    n integers") is no argument of its own, and a count alone is the input itself ("the
+    factorial of n"). A typed count ("an integer n") is the input unless an input is named
+    before it or joined after it ("a list and an integer k", "an integer k and a list"), so
+    "the divisors of an integer n in a list" asks for one argument."""
     text = _NOT_COUNT.sub(" ", request.lower())
     if not _COUNT_ARG.search(text):
         return 0
     typed = _TYPED_COUNT.search(text)
-    if typed:  # "the divisors of an integer n in a list": the list is what comes back
-        text = text[: typed.start()]
-    elif not _TIED.search(text):
-        return 0
-    return 2 if _INPUT.search(_OUTPUT.sub(" ", text)) else 0
+    if typed and (_names_input(text[: typed.start()]) or _JOINED.match(text[typed.end() :])):
+        return 2
+    if _SIZED.search(text) and _ARTICLE_INPUT.search(_OUTPUT.sub(" ", text)):
+        return 2
+    tied = _TIED.search(text) or (not typed and _TIED_OF.search(text))
+    return 2 if tied and _names_input(text) else 0
 
 
 def wanted_arity(request: str) -> int:

@@ -303,3 +303,5 @@ def test_only_superlatives_rank_and_abbreviations_stand_for_whole_words() -> Non
     assert not name_in_request("rev", write + "returns the revenue of a list of sales")
     assert name_in_request("rev", write + "returns the words of a sentence reversed")
     assert name_in_request("avg", write + "averages a list of numbers")
+    assert name_in_request("rev", write + "returns the reversal of a list")
+    assert not name_in_request("rev", "") and not name_in_request("x", "   ")

@@ -17,6 +17,7 @@ from enigma_code.verify import (
     choose,
     doctest_calls,
     entry_of,
+    least_arity,
     name_matches,
     probe_calls,
 )
@@ -430,3 +431,51 @@ def test_a_typed_count_is_tied_only_to_an_input_named_before_it(iso: Isolation) 
         draft = Draft(f"def {name}(items):\n    return items[-1:]\n")
         check_draft(draft, request, iso)
         assert draft.status == "wrong_arity", (request, draft)
+
+
+def test_a_size_or_a_joined_input_keeps_the_count_an_argument(iso: Isolation) -> None:
+    """A size of things cut from a named input ("substrings of length n"), a bound ("longer
+    than n") or an input joined after a typed count ("an integer k and a list") asks for the
+    count as an argument: a one-argument draft with a fixed count is refused."""
+    write = "write a function that "
+    for request in [
+        write + "splits a string into substrings of length n",
+        write + "returns the words in a sentence with length n",
+        write + "splits a text into lines of width n",
+        write + "wraps a string at width n",
+        write + "truncates a string to a maximum length n",
+        write + "returns the words of a sentence longer than n",
+        write + "takes a number n and a string and repeats the string n times",
+        write + "takes an integer k and a list and returns the k smallest items",
+        write + "given an integer k and a string returns the string shifted by k",
+    ]:
+        assert least_arity(request) == 2, request
+    draft = Draft("def split_string(s):\n    return [s[i : i + 3] for i in range(0, len(s), 3)]\n")
+    check_draft(draft, write + "splits a string into substrings of length n", iso)
+    assert draft.status == "wrong_arity", draft
+    right = Draft("def split_len(s, n):\n    return [s[i : i + n] for i in range(0, len(s), n)]\n")
+    check_draft(right, write + "splits a string into substrings of length n", iso)
+    assert right.status == "kept", right
+
+
+def test_the_only_matrix_or_list_of_strings_named_is_the_input(iso: Isolation) -> None:
+    """ "returns the matrix transposed" or "returns a list of words sorted by length" names no
+    other input: the matrix or the words are what the function takes and is probed with."""
+    write = "write a function that "
+    _kept(
+        iso,
+        {
+            write + "returns the matrix transposed": (
+                "def transpose(matrix):\n    return [list(r) for r in zip(*matrix)]\n"
+            ),
+            write + "adds a scalar to a matrix": (
+                "def add_to_matrix(matrix, x):\n    return [[v + x for v in r] for r in matrix]\n"
+            ),
+            write + "returns a list of words sorted by length": (
+                "def sort_words(items):\n    return sorted(items, key=len)\n"
+            ),
+            write + "appends a suffix to a list of names": (
+                "def add_suffix(items, suffix):\n    return [s + suffix for s in items]\n"
+            ),
+        },
+    )
