@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-PLUGIN_API_VERSION = "1.2"
+PLUGIN_API_VERSION = "1.3"
 """Version of the plugin API (hookspecs and types); plugins may declare a compatible range."""
 
 if TYPE_CHECKING:

@@ -14,7 +14,8 @@ class TaskOption:
     ``context.options[key]``. ``kind`` is ``float``, ``int``, ``str``, ``path`` or ``flag`` (an
     on/off switch: ``True`` when given, absent otherwise); ``model_dir`` marks an option whose
     value is this task's model directory for the call (``--model``). ``train`` also adds it to
-    ``enigma train TASK`` for this task, where its value reaches the recipe's ``options``.
+    ``enigma train TASK`` for this task, where its value reaches the recipe's ``options``;
+    ``route=False`` keeps it off route/classify (a training-only option, plugin API 1.3).
     """
 
     flag: str
@@ -25,6 +26,7 @@ class TaskOption:
     max: float | None = None
     model_dir: bool = False
     train: bool = False
+    route: bool = True
 
     def __post_init__(self) -> None:
         if not self.flag.startswith("--") or not self.key.isidentifier():
@@ -33,6 +35,8 @@ class TaskOption:
             raise ValueError(
                 f"TaskOption {self.flag!r}: kind must be float, int, str, path or flag"
             )
+        if not self.route and not self.train:
+            raise ValueError(f"TaskOption {self.flag!r}: route=False needs train=True")
 
 
 @dataclass(frozen=True)

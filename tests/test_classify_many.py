@@ -167,4 +167,18 @@ def test_plugin_api_version_announces_the_batch_hook() -> None:
     from enigma_core import PLUGIN_API_VERSION
     from enigma_core.hookspecs import HOOK_NAMES
 
-    assert "enigma_classify_intents" in HOOK_NAMES and PLUGIN_API_VERSION == "1.2"
+    assert "enigma_classify_intents" in HOOK_NAMES and PLUGIN_API_VERSION >= "1.2"
+
+
+def test_a_training_only_option_needs_train_and_stays_off_route() -> None:
+    """``TaskOption(route=False)`` (API 1.3) must go on ``enigma train``; route_options drops it."""
+    from enigma_core.cli.task_options import DeclaredOption, route_options, train_options
+    from enigma_core.types import TaskOption
+
+    with pytest.raises(ValueError, match="route=False needs train=True"):
+        TaskOption("--x", "x", "help", kind="flag", route=False)
+    only_train = TaskOption("--x", "x", "help", kind="flag", train=True, route=False)
+    both = TaskOption("--y", "y", "help", kind="float", train=True)
+    declared = [DeclaredOption(task="t", option=only_train), DeclaredOption(task="t", option=both)]
+    assert [d.option.flag for d in route_options(declared)] == ["--y"]
+    assert [d.option.flag for d in train_options(declared)] == ["--x", "--y"]

@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import Any, NamedTuple, NoReturn
 
 from enigma_core.cli import requests, state
-from enigma_core.cli.task_options import DeclaredOption, declared_options, resolve
+from enigma_core.cli.task_options import (
+    DeclaredOption,
+    declared_options,
+    resolve,
+    route_options,
+)
 
 HELP_FLAGS = ("--help",)
 """Click's help option (typer keeps click's default name)."""
@@ -108,7 +113,7 @@ def run(argv: list[str]) -> None:
     """Run ``argv`` and exit when the fast path can; return (doing nothing) when typer must."""
     if not argv or argv[0] not in requests.COMMANDS or COMPLETION_VAR in os.environ:
         return
-    declared = declared_options(state.plugin_manager())
+    declared = route_options(declared_options(state.plugin_manager()))
     values = parse(argv[1:], parameters(argv[0], declared))
     if values is None:
         return

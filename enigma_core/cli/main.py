@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING
 from enigma_core import __version__
 from enigma_core.cli import state
 from enigma_core.cli.requests import CONTEXT_SETTINGS
-from enigma_core.cli.task_options import declared_options, train_options, with_task_options
+from enigma_core.cli.task_options import (
+    declared_options,
+    route_options,
+    train_options,
+    with_task_options,
+)
 from enigma_core.errors import EnigmaError
 from enigma_core.interrupts import install_sigint_handler
 
@@ -60,10 +65,10 @@ def build_app() -> typer.Typer:
 
     declared = declared_options(state.plugin_manager())
     app.command("route", context_settings=dict(CONTEXT_SETTINGS))(
-        with_task_options(route_cmd.route, declared)
+        with_task_options(route_cmd.route, route_options(declared))
     )
     app.command("classify", context_settings=dict(CONTEXT_SETTINGS))(
-        with_task_options(route_cmd.classify, declared)
+        with_task_options(route_cmd.classify, route_options(declared))
     )
     app.add_typer(plugins_cmd.app, name="plugins")
     app.add_typer(config_cmd.app, name="config")

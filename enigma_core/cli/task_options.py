@@ -104,6 +104,11 @@ def _parameter(item: DeclaredOption) -> inspect.Parameter:
     )
 
 
+def route_options(declared: list[DeclaredOption]) -> list[DeclaredOption]:
+    """The declared options of ``enigma route``/``classify`` (all but training-only ones)."""
+    return [item for item in declared if item.option.route]
+
+
 def train_options(declared: list[DeclaredOption]) -> list[DeclaredOption]:
     """The declared options that ``enigma train`` takes too (``TaskOption.train``)."""
     return [item for item in declared if item.option.train]

@@ -61,6 +61,15 @@ ROUTER_TASK = TaskSpec(
             train=True,
         ),
         TaskOption(
+            "--from-scratch",
+            "from_scratch",
+            "Train on the n-grams alone, without the static word vectors distilled from "
+            "all-MiniLM-L6-v2 (Apache-2.0).",
+            kind="flag",
+            train=True,
+            route=False,
+        ),
+        TaskOption(
             "--explain",
             "explain",
             "Show the nearest training examples (router feature space) behind the answer.",

@@ -185,6 +185,8 @@ def make_router_recipe(
         if budget is None and cfg.oos_budget < 0 and default_intent in job.labels:
             budget = 0.0  # rejected requests would go to the default intent: already a label
         run = cfg if budget is None else replace(cfg, oos_budget=float(budget))
+        if recipe.options.get("from_scratch"):  # `enigma train router --from-scratch`
+            run = replace(run, vectors=False)
         return _fit(job, run, plugins, state, (sources, hashes))
 
     recipe = TrainingRecipe(
