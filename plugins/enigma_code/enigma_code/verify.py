@@ -229,6 +229,11 @@ _RESULT_ITEMS = re.compile(
 a list of strings"): it says what comes out, not what the input holds."""
 
 
+_MADE_FROM = re.compile(r"\b(size|count|rows|columns|cols|limit|width|height|dimensions?|number)\b")
+"""What a matrix or list the function builds is made from ("an identity matrix of the given
+size"): then that result is no input, even when no other input is named."""
+
+
 def _typed(letter: str, text: str) -> str:
     """The probe type of the type word right before a one-letter name ("a matrix m" ->
     ``nested``, "a string x" -> ``str``), or ``""``."""
@@ -250,8 +255,8 @@ def kind_of(param: str, request: str, first: bool = False) -> str:
     matrix m"), by that word."""
     text = request.lower()
     items_in = _RESULT_ITEMS.sub(" ", text)  # "to a list of strings" is no input ...
-    if not _INPUT.search(items_in):  # ... unless it is the only one ("returns the matrix m")
-        items_in = text
+    if not _INPUT.search(items_in) and not _MADE_FROM.search(items_in):
+        items_in = text  # ... unless it is the only one ("returns the matrix transposed")
     said = next(
         (
             k
@@ -424,7 +429,13 @@ _SIZED = re.compile(
 "pads to length n", "longer than n". It is a second argument when an input is named with its
 article ("splits a string into substrings of length n"), not when the sized things are all
 there is ("all binary strings of length n")."""
-_ARTICLE_INPUT = re.compile(rf"\b(a|an|the|each|every) (\w+ )?{_INPUT_WORDS}\b")
+_ARTICLE_INPUT = re.compile(
+    r"\b(a|an|the|each|every) (\w+ )?"
+    r"(list|string|text|sentence|array|tuple|dictionary|dict|word|name)s?\b"
+)
+"""An input named with its article; not "the fibonacci sequence" a function computes."""
+_IN_CONTAINER = re.compile(r"\b(in|as|into) (a|an|one) (new |single )?(list|tuple|dict|set)\b")
+"""A container the result comes in ("all binary strings of length n in a list")."""
 _JOINED = re.compile(rf"\s*(,|and)\s+(a|an|the)\s+(\w+ )?{_INPUT_WORDS}\b")
 """An input joined right after a typed count: "an integer k and a list"."""
 _TYPED_COUNT = re.compile(r"\b(integer|number|count) [nk]\b")
@@ -450,10 +461,11 @@ def least_arity(request: str) -> int:
     text = _NOT_COUNT.sub(" ", request.lower())
     if not _COUNT_ARG.search(text):
         return 0
-    typed = _TYPED_COUNT.search(text)
-    if typed and (_names_input(text[: typed.start()]) or _JOINED.match(text[typed.end() :])):
+    taken = _OUTPUT.sub(" ", text)  # "returns an integer k and a list of its digits": no input
+    typed = _TYPED_COUNT.search(taken)
+    if typed and (_names_input(taken[: typed.start()]) or _JOINED.match(taken[typed.end() :])):
         return 2
-    if _SIZED.search(text) and _ARTICLE_INPUT.search(_OUTPUT.sub(" ", text)):
+    if _SIZED.search(text) and _ARTICLE_INPUT.search(_IN_CONTAINER.sub(" ", taken)):
         return 2
     tied = _TIED.search(text) or (not typed and _TIED_OF.search(text))
     return 2 if tied and _names_input(text) else 0

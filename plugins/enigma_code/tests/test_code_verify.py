@@ -479,3 +479,29 @@ def test_the_only_matrix_or_list_of_strings_named_is_the_input(iso: Isolation) -
             ),
         },
     )
+
+
+def test_a_sequence_or_matrix_the_function_builds_is_no_input(iso: Isolation) -> None:
+    """ "the fibonacci sequence of length n" or "an identity matrix of the given size" is what
+    the function makes from one number; "returns an integer k and a list of its digits" names
+    no input besides k (fourth review)."""
+    write = "write a function that "
+    _kept(
+        iso,
+        {
+            write + "computes the fibonacci sequence of length n": (
+                "def fibonacci(n):\n    out, a, b = [], 0, 1\n    for _ in range(n):\n"
+                "        out.append(a)\n        a, b = b, a + b\n    return out\n"
+            ),
+            write + "returns the terms of the fibonacci sequence less than n": (
+                "def fib_below(n):\n    out, a, b = [], 0, 1\n    while a < n:\n"
+                "        out.append(a)\n        a, b = b, a + b\n    return out\n"
+            ),
+            write + "creates an identity matrix of the given size": (
+                "def identity_matrix(size):\n"
+                "    return [[int(i == j) for j in range(size)] for i in range(size)]\n"
+            ),
+        },
+    )
+    assert least_arity(write + "returns an integer k and a list of its digits") == 0
+    assert least_arity(write + "generates all binary strings of length n") == 0
