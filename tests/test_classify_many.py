@@ -167,7 +167,8 @@ def test_plugin_api_version_announces_the_batch_hook() -> None:
     from enigma_core import PLUGIN_API_VERSION
     from enigma_core.hookspecs import HOOK_NAMES
 
-    assert "enigma_classify_intents" in HOOK_NAMES and PLUGIN_API_VERSION >= "1.2"
+    version = tuple(int(part) for part in PLUGIN_API_VERSION.split("."))
+    assert "enigma_classify_intents" in HOOK_NAMES and version >= (1, 2)
 
 
 def test_a_training_only_option_needs_train_and_stays_off_route() -> None:
