@@ -139,10 +139,10 @@ def test_declarations_agree_with_the_typer_commands() -> None:
 
     from enigma_core.cli import state
     from enigma_core.cli.main import build_app
-    from enigma_core.cli.task_options import declared_options
+    from enigma_core.cli.task_options import declared_options, route_options
 
     group = typer.main.get_command(build_app())
-    declared = declared_options(state.plugin_manager())
+    declared = route_options(declared_options(state.plugin_manager()))  # as fastpath.run
     assert declared, "the router plugin declares options: the check would be empty"
     kinds = {click.types.FloatParamType: "float", click.types.IntParamType: "int"}
     for name in requests.COMMANDS:
