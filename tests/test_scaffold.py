@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from enigma_core import PLUGIN_API_VERSION
 from tests.venvs import Venv, build_wheels, clean_env, create_venv
 
 NAME = "weather"
@@ -56,7 +57,7 @@ def test_writes_a_complete_lint_clean_package(scaffold: tuple[Venv, Path]) -> No
     assert '[project.entry-points.enigma]\nweather = "enigma_weather.plugin"' in pyproject
     assert '"enigma-core>=0.1,<0.2"' in pyproject
     plugin = (project / "enigma_weather" / "plugin.py").read_text()
-    assert 'ENIGMA_PLUGIN_API = ">=1.2,<2"' in plugin
+    assert f'ENIGMA_PLUGIN_API = ">={PLUGIN_API_VERSION},<2"' in plugin
     assert "@hookimpl" in plugin and "keywords=" in plugin and "examples=" in plugin
     lint = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", str(project)],
