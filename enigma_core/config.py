@@ -122,8 +122,14 @@ class Config:
         return path
 
 
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and other unprintable characters escaped (keys may hold them)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _fail(path: Path, message: str) -> EnigmaError:
-    return EnigmaError(f"{path}: {message}")
+    """The one-line error naming the file."""
+    return EnigmaError(f"{path}: {_one_line(message)}")
 
 
 def _warn_unknown(
@@ -141,7 +147,10 @@ def _warn_unknown(
             if open_set and not close:
                 continue
             hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
-            print(f"enigma: warning: {path}: unknown key '{where}{key}'{hint}", file=sys.stderr)
+            print(
+                f"enigma: warning: {path}: unknown key '{_one_line(where + key)}'{hint}",
+                file=sys.stderr,
+            )
 
 
 def _depth(value: Any) -> int:

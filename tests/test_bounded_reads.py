@@ -288,3 +288,15 @@ def test_number_options_out_of_range_are_refused(args: tuple[str, ...], option: 
     code, _, err = _enigma(*args)
     assert code == 2, err
     assert f"Invalid value for '{option}'" in err
+
+
+def test_a_key_with_a_line_break_is_escaped_in_the_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key holding "\\n" (found by the fuzz test above) still gives one line, escaped."""
+    path = _config(tmp_path, json.dumps({"models": {"a\nb": 1}}).encode())
+    with pytest.raises(EnigmaError) as err:
+        load_config(path)
+    assert "\n" not in str(err.value) and "a\\nb" in str(err.value)
+    load_config(_config(tmp_path, json.dumps({"lgo\n": {}}).encode()))
+    assert capsys.readouterr().err.count("\n") <= 1
