@@ -80,3 +80,19 @@ def test_runtime_modules_do_not_import_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_no_core_module_imports_torch_when_imported() -> None:
+    """Every ``enigma_core`` module, the torch trainer's included, imports without torch: torch
+    is loaded inside the functions that build, train or save a model (on first use)."""
+    code = (
+        "import importlib, pkgutil, sys, enigma_core\n"
+        "for m in pkgutil.walk_packages(enigma_core.__path__, 'enigma_core.'):\n"
+        "    if m.name.startswith('enigma_core.serve.ray_serve.'):\n"
+        "        continue  # needs Ray itself (an optional extra), not torch\n"
+        "    importlib.import_module(m.name)\n"
+        "    assert 'torch' not in sys.modules, m.name\n"
+        "print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.stdout.strip() == "ok", out.stderr[-2000:]

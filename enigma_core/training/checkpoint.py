@@ -11,10 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors.torch import load_file, save
-from torch import nn
-
 from enigma_core.atomic import atomic_write_bytes, atomic_write_json
 from enigma_core.errors import EnigmaError
 from enigma_core.model import build_model, load_weights
@@ -32,6 +28,9 @@ from enigma_core.training.meta import (
 )
 
 if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
     from enigma_core.tokenizer import SharedTokenizer
 
 STATE_VERSION = 1
@@ -39,6 +38,8 @@ STATE_VERSION = 1
 
 def rng_tensors() -> dict[str, torch.Tensor]:
     """Torch RNG states (CPU and, when present, CUDA) as uint8 tensors."""
+    import torch
+
     out = {"rng.cpu": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         out["rng.cuda"] = torch.cuda.get_rng_state()
@@ -47,6 +48,8 @@ def rng_tensors() -> dict[str, torch.Tensor]:
 
 def restore_rng(tensors: dict[str, torch.Tensor]) -> None:
     """Restore RNG states saved by :func:`rng_tensors`."""
+    import torch
+
     if "rng.cpu" in tensors:
         torch.set_rng_state(tensors["rng.cpu"])
     if "rng.cuda" in tensors and torch.cuda.is_available():
@@ -67,6 +70,8 @@ def save_checkpoint(
     out_dir: Path, step: int, tensors: dict[str, torch.Tensor], state: dict[str, Any]
 ) -> Path:
     """Write ``ckpt-<step>.safetensors`` then ``state.json`` (the commit), drop older steps."""
+    from safetensors.torch import save
+
     ckpt_dir = Path(out_dir) / CHECKPOINT_DIR
     name = f"ckpt-{step:08d}.safetensors"
     path = ckpt_dir / name
@@ -87,6 +92,8 @@ def save_checkpoint(
 
 def read_checkpoint(out_dir: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]] | None:
     """``(state, tensors)`` of the last committed checkpoint, or None when there is none."""
+    from safetensors.torch import load_file
+
     ckpt_dir = Path(out_dir) / CHECKPOINT_DIR
     if not (ckpt_dir / STATE_FILE).is_file():
         return None
@@ -127,6 +134,8 @@ def export_model(
     weights and config always give the same bytes (a resumed run equals an uninterrupted one).
     """
     import json
+
+    import torch
 
     from enigma_core.model import model_tensors
     from enigma_core.training import modeldir, weights

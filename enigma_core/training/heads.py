@@ -6,15 +6,19 @@ completion positions through the tied head (no (B, T, vocab) tensor for the prom
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+import functools
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
-if TYPE_CHECKING:  # the recipe module imports this one lazily for its defaults
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    # the recipe module imports this one lazily for its defaults
     from enigma_core.training.recipe import Example, RecipeContext
 
 
@@ -25,6 +29,8 @@ def make_batch(examples: Sequence[Example], ctx: RecipeContext) -> dict[str, Any
     lm: ``ids`` (B, T) inputs, ``sel`` flat indices of positions whose next token is a
     completion token and ``tgt`` those next tokens. Both carry ``n_tokens`` (an int).
     """
+    import torch
+
     pad = ctx.tokenizer.pad_id
     lm = ctx.recipe.head == "lm"
     seqs = [ex.ids[:-1] if lm else ex.ids for ex in examples]
@@ -56,6 +62,8 @@ def make_batch(examples: Sequence[Example], ctx: RecipeContext) -> dict[str, Any
 
 def classify_loss(model: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
     """Mean cross-entropy of the classification head."""
+    import torch.nn.functional as F
+
     return F.cross_entropy(model.classify(batch["ids"], batch["lengths"]), batch["targets"])
 
 
@@ -67,14 +75,32 @@ def _completion_logits(model: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
 
 def lm_loss(model: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
     """Mean next-token cross-entropy over completion tokens."""
+    import torch.nn.functional as F
+
     return F.cross_entropy(_completion_logits(model, batch), batch["tgt"])
 
 
-@torch.no_grad()
+def _no_grad(fn: Callable[..., T]) -> Callable[..., T]:
+    """``torch.no_grad()`` as a decorator, with torch imported at call time, not import time."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> T:
+        import torch
+
+        with torch.no_grad():
+            return fn(*args, **kwargs)
+
+    return run
+
+
+@_no_grad
 def evaluate_classify(
     model: nn.Module, examples: Sequence[Example], ctx: RecipeContext
 ) -> dict[str, float]:
     """``accuracy`` and ``val_loss`` (mean cross-entropy) over ``examples``."""
+    import torch
+    import torch.nn.functional as F
+
     was_training = model.training
     model.eval()
     correct = torch.zeros((), dtype=torch.int64, device=ctx.device)
@@ -88,11 +114,14 @@ def evaluate_classify(
     return {"accuracy": correct.item() / n, "val_loss": loss.item() / n}
 
 
-@torch.no_grad()
+@_no_grad
 def evaluate_lm(
     model: nn.Module, examples: Sequence[Example], ctx: RecipeContext
 ) -> dict[str, float]:
     """``val_loss`` (mean NLL per completion token) and ``token_accuracy`` (greedy next token)."""
+    import torch
+    import torch.nn.functional as F
+
     was_training = model.training
     model.eval()
     correct = torch.zeros((), dtype=torch.int64, device=ctx.device)

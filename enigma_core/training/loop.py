@@ -15,10 +15,9 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from enigma_core import __version__
 from enigma_core.errors import EnigmaError, TokenizerMismatchError
@@ -59,6 +58,9 @@ from enigma_core.training.recipe import (
 )
 from enigma_core.training.schedule import lr_at
 
+if TYPE_CHECKING:
+    import torch
+
 __all__ = ["TrainArgs", "TrainOutcome", "TrainingInterrupted", "lr_at", "run_torch_training"]
 
 
@@ -68,6 +70,8 @@ class TrainingInterrupted(EnigmaError):
 
 def resolve_device(name: str) -> str:
     """``auto`` -> cuda when available, else cpu; ``cuda`` without a GPU is an error."""
+    import torch
+
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
@@ -231,6 +235,8 @@ class _Run:
     # -- model --------------------------------------------------------------------------------
     def build(self) -> None:
         """Seed, build the model and optimizer, and restore the checkpoint when resuming."""
+        import torch
+
         torch.manual_seed(self.run["seed"])
         self.model = self.recipe.model_fn()(self.config).to(self.device)
         self.model.train()
@@ -291,6 +297,8 @@ class _Run:
     # -- training -----------------------------------------------------------------------------
     def train_loop(self, stop: _StopFlag) -> None:
         """Epochs of optimizer steps with per-epoch validation and early stopping."""
+        import torch
+
         hp, lp, recipe = self.hp, self.loop, self.recipe
         n_steps = steps_per_epoch(len(self.train), hp.batch_size)
         total = n_steps * hp.epochs
@@ -515,6 +523,8 @@ def run_torch_training(
     Raises :class:`TrainingInterrupted` (an EnigmaError) after Ctrl-C, once the checkpoint is
     written. ``--resume`` reuses the checkpoint's seed, size, hyper-parameters and data paths.
     """
+    import torch
+
     run = _Run(recipe, args, tokenizer)
     before = torch.get_num_threads()
     torch.set_num_threads(args.threads or auto_threads(run.hp.size, before))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 class AdamW:
@@ -28,6 +29,8 @@ class AdamW:
         eps: float = 1e-8,
         fused: bool = True,
     ) -> None:
+        import torch
+
         self.groups = [
             {"params": list(g["params"]), "weight_decay": float(g.get("weight_decay", 0.0))}
             for g in groups
@@ -47,9 +50,17 @@ class AdamW:
         for p in self.params:
             p.grad = None
 
-    @torch.no_grad()
     def step(self) -> None:
         """One AdamW update of every parameter that has a gradient."""
+        import torch
+
+        with torch.no_grad():
+            self._step()
+
+    def _step(self) -> None:
+        """:meth:`step`'s update (autograd off)."""
+        import torch
+
         for group in self.groups:
             idx = [self._index[id(p)] for p in group["params"] if p.grad is not None]
             if not idx:
@@ -70,6 +81,8 @@ class AdamW:
 
     def _fused(self, params: list, grads: list, m: list, v: list, steps: list, wd: float) -> None:
         """The update with torch's fused AdamW kernel (steps already incremented)."""
+        import torch
+
         torch._fused_adamw_(
             params,
             grads,
@@ -88,6 +101,8 @@ class AdamW:
 
     def _foreach(self, params: list, grads: list, m: list, v: list, steps: list, wd: float) -> None:
         """The same update with foreach ops (for builds/devices without the fused kernel)."""
+        import torch
+
         b1, b2 = self.betas
         step = float(steps[0].item())
         if wd:
