@@ -126,15 +126,7 @@ def run_one(ds, seed, variants, root, wp, table, hyper_over):
     yte = np.array([idx[te_l[i]] for i in te_in])
     settings = RouterSettings()
     hp = DEFAULT_HYPER
-    hyper = Hyper(
-        epochs=hp.epochs,
-        lr=hp.lr,
-        batch_size=hp.batch_size,
-        warmup=hp.warmup,
-        min_lr_ratio=hp.min_lr_ratio,
-        weight_decay=hp.weight_decay,
-        dropout=hp.dropout,
-    )
+    hyper = Hyper.of(hp)
     spec = settings.features
     hasher = Hasher(spec)
     docs_tr, docs_va = hash_texts(tr_t, hasher), hash_texts(va_t, hasher)

@@ -113,6 +113,15 @@ def _segment_dot(
     return out
 
 
+def _room_for(rows: np.ndarray, n: int) -> np.ndarray:
+    """``rows`` (a per-word cache matrix) with room for row ``n``: doubled when full."""
+    if n < rows.shape[0]:
+        return rows
+    grown = np.zeros((2 * rows.shape[0], rows.shape[1]), dtype=rows.dtype)
+    grown[:n] = rows[:n]
+    return grown
+
+
 class RouterModel:
     """A loaded router: mapped weights, feature keys, labels and calibration."""
 
@@ -324,10 +333,7 @@ class RouterModel:
             n = len(self._wq)
             if n >= CACHE_LIMIT:
                 return -1
-            if n >= self._wv.shape[0]:
-                grown = np.zeros((2 * self._wv.shape[0], self.width), dtype=np.float32)
-                grown[:n] = self._wv[:n]
-                self._wv = grown
+            self._wv = _room_for(self._wv, n)
             vec, sq = self._word_vector(word)
             self._wv[n] = vec
             self._wq.append(sq)
@@ -383,10 +389,7 @@ class RouterModel:
             n = len(self._vid)
             if n >= CACHE_LIMIT:
                 return -1
-            if n >= self._vs.shape[0]:
-                grown = np.zeros((2 * self._vs.shape[0], self._vs.shape[1]), dtype=np.float32)
-                grown[:n] = self._vs[:n]
-                self._vs = grown
+            self._vs = _room_for(self._vs, n)
             word = self.vectors.wordpiece.word
             ids = [i for w in basic_words(token) for i in word(w)]
             self._vs[n] = self._vec_rows[ids].astype(np.float32).sum(axis=0)

@@ -237,15 +237,7 @@ def _fit(
             file=sys.stderr,
         )
     hp = job.hyper
-    hyper = Hyper(
-        epochs=hp.epochs,
-        lr=hp.lr,
-        batch_size=hp.batch_size,
-        warmup=hp.warmup,
-        min_lr_ratio=hp.min_lr_ratio,
-        weight_decay=hp.weight_decay,
-        dropout=hp.dropout,
-    )
+    hyper = Hyper.of(hp)
     index = {label: i for i, label in enumerate(job.labels)}
 
     def split(examples: Sequence[Example]) -> tuple[list[str], np.ndarray]:

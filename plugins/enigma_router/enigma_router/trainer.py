@@ -80,6 +80,11 @@ class Hyper:
     weight_decay: float = 0.0
     dropout: float = 0.5
 
+    @classmethod
+    def of(cls, hp: Any) -> Hyper:
+        """The router's subset of the core's ``HyperParams`` ``hp``."""
+        return cls(**{name: getattr(hp, name) for name in cls.__dataclass_fields__})
+
 
 @dataclass
 class RouterResult:
