@@ -10,14 +10,21 @@ the seeds. Signals are in z-units of the in-scope validation requests:
 ``nlp`` (-log max probability), ``margin`` (top-2 probability gap, negated), ``energy``,
 ``nlpm`` / ``lin`` (-log / - probability of the predicted intent by the MLP / linear member alone),
 ``knngap`` (nearest example of another intent minus of the predicted one), ``dist3``/``cdist``/
-``anydist`` (3-nearest mean, centroid, nearest over all intents).
+``anydist`` (3-nearest mean, centroid, nearest over all intents), ``centred`` (``dist`` minus the
+predicted intent's centre, ``unknown.intent_centres``: what the router ships since session 7).
+
+``--margins`` also scores TF-IDF+LR and MiniLM+LR on ``valid`` (their threshold on its in-scope
+requests, as in ``make bench``) and prints, per candidate, the worst of our four validation
+margins (in-scope accuracy and oos recall, both sets) to the better baseline: the rule that
+chooses ``unknown.DEFAULT_DOUBT`` (validation only).
 
 ``--bound`` also prints, per seed, the best test in-scope accuracy over about 200 linear mixes
 *picked on test* (with test oos recall above ``--floor``): an upper bound of what choosing the
 score could give, not a result (picking on test is not allowed for shipped choices).
 
 Usage: ``python bench/router/oos_scores.py [--root ../shared/benchmarks] [--seeds 0 1 2]
-[--work DIR] [--bound --floor b77=57.06 hwu=54.04]``. One thread; models are kept in ``--work``.
+[--work DIR] [--bound --floor b77=57.06 hwu=54.04] [--margins]``. One thread; models are kept in
+``--work``.
 """
 
 from __future__ import annotations
@@ -121,6 +128,9 @@ def signals(model: Any, texts: list[str], gold: list[str]) -> dict[str, np.ndarr
         "dist3": 1.0 - top3[rows, pred],
         "cdist": 1.0 - ccos[rows, pred],
         "anydist": 1.0 - best.max(axis=1),
+        "centred": 1.0
+        - best[rows, pred]
+        - (0.0 if model.ex_centre is None else model.ex_centre[pred]),
     }
 
 
@@ -196,12 +206,41 @@ CANDIDATES: list[tuple[str, Any]] = [
     *[(f"max(dist, nlp - {c})", lambda v, t, c=c: either(v, t, c)) for c in (0.0, 0.5, 1.0)],
     *[
         (
+            f"centred dist + {w} doubt",
+            lambda v, t, w=w: mix(v, t, [("centred", 1.0), ("pmax", w)]),
+        )
+        for w in (0.0, 0.25, 0.5, 0.625, 0.75, 0.875, 1.0, 1.25)
+    ],
+    *[
+        (
             f"per-intent offset on valid, w {w}, shrink {lam}",
             lambda v, t, w=w, lam=lam: per_intent_offset(v, t, w, lam),
         )
         for w, lam in ((0.25, 10), (1, 10), (2, 10))
     ],
 ]
+
+
+def baselines_on_valid(root: Path, ds: str) -> dict[str, tuple[float, float]]:
+    """TF-IDF+LR and MiniLM+LR in-scope accuracy / oos recall (%) on ``valid``, each with its
+    threshold on ``valid``'s in-scope requests at the budget (the bench's rule)."""
+    import tempfile
+
+    from enigma_router.bench_oos import bench_minilm_oos, bench_tfidf_oos, default_minilm_python
+
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="enigma-oos-valid-") as tmp:
+        folder = Path(tmp)
+        for name, split in (("train", "train"), ("valid", "valid"), ("test", "valid")):
+            (folder / f"{name}.jsonl").symlink_to((root / ds / f"{split}.jsonl").resolve())
+        for row in (
+            bench_tfidf_oos(folder, BUDGET),
+            bench_minilm_oos(folder, BUDGET, default_minilm_python()),
+        ):
+            if "skipped" in row:
+                raise SystemExit(f"{row['system']}: {row['skipped']}")
+            out[row["system"]] = (100 * row["in_scope_accuracy"], 100 * row["oos_recall"])
+    return out
 
 
 def bound_candidates() -> list[list[tuple[str, float]]]:
@@ -226,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=Path("/tmp/enigma-oos-scores"))
     ap.add_argument("--bound", action="store_true")
     ap.add_argument("--floor", nargs="*", default=["banking77-oos=57.06", "hwu64-oos=54.04"])
+    ap.add_argument("--margins", action="store_true")
     args = ap.parse_args(argv)
     floors = {k: float(x) for k, x in (f.split("=") for f in args.floor)}
     data: dict[str, list[tuple[dict, dict]]] = {}
@@ -244,12 +284,20 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
                 flush=True,
             )
+    best: dict[str, tuple[float, float]] = {}
+    if args.margins:
+        for ds in data:
+            rows = baselines_on_valid(args.root, ds)
+            best[ds] = (max(r[0] for r in rows.values()), max(r[1] for r in rows.values()))
+            print(f"{ds} valid, baselines (in / oos): {rows}", file=sys.stderr, flush=True)
     head = " | ".join(f"{ds} valid in / oos | test in / oos | test rejected" for ds in data)
-    print(f"| score (mean of seeds {' '.join(map(str, args.seeds))}) | {head} |")
-    print("|---|" + "---:|" * (3 * len(data)))
+    tail = " worst valid margin |" if best else ""
+    print(f"| score (mean of seeds {' '.join(map(str, args.seeds))}) | {head} |{tail}")
+    print("|---|" + "---:|" * (3 * len(data) + bool(best)))
     for label, fn in CANDIDATES:
-        cells = []
-        for pairs in data.values():
+        margins: list[float] = []
+        cells: list[str] = []
+        for ds, pairs in data.items():
             rs = [scored(v, t, *fn(v, t)) for v, t in pairs]
             m = {k: float(np.mean([r[k] for r in rs])) for k in rs[0]}
             cells += [
@@ -257,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{m['tin']:.2f} / {m['toos']:.2f}",
                 f"{m['trej']:.2f}",
             ]
+            if best:
+                margins += [m["vin"] - best[ds][0], m["voos"] - best[ds][1]]
+        if margins:
+            cells.append(f"{min(margins):+.2f}")
         print(f"| {label} | " + " | ".join(cells) + " |")
     if args.bound:
         print("\nBest test in-scope accuracy over linear mixes PICKED ON TEST (upper bound):")

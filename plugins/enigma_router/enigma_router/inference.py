@@ -186,6 +186,10 @@ class RouterModel:
         # training examples' unit hidden vectors (float16, sorted by label) and their texts
         self.ex_vectors = tensors.get("ex_vectors")
         self.ex_offsets = tensors.get("ex_offsets")
+        centre = tensors.get("ex_centre")  # absent in routers trained before: 0 (not centred)
+        self.ex_centre = None if centre is None else np.asarray(centre, dtype=np.float32)
+        if self.ex_centre is not None and self.ex_centre.shape != (len(self.labels),):
+            raise EnigmaError(f"{where}: router 'ex_centre' has the wrong shape (retrain)")
         self._ex_text = tensors.get("ex_text")
         self._ex_ends = tensors.get("ex_text_ends")
         self._ex32: np.ndarray | None = None
@@ -755,7 +759,9 @@ class RouterModel:
         and their probabilities."""
         from enigma_router.unknown import mixed, unknown_scores
 
-        dist = unknown_scores(self.hidden(acc), pred, self.example_vectors(), self.ex_offsets)
+        dist = unknown_scores(
+            self.hidden(acc), pred, self.example_vectors(), self.ex_offsets, self.ex_centre
+        )
         return mixed(dist, p_max, self.calibration.unknown_doubt)
 
     def example_text(self, i: int) -> str:
@@ -828,14 +834,15 @@ class RouterModel:
     def unknown_one(self, acc: np.ndarray, label: int) -> float:
         """The distance part of :meth:`unknown` for one bag sum (no batch temporaries: the
         per-request path; :meth:`scored` adds the doubt)."""
+        centre = 0.0 if self.ex_centre is None else float(self.ex_centre[label])
         s, e = int(self.ex_offsets[label]), int(self.ex_offsets[label + 1])
         if e <= s:
-            return 2.0
+            return 2.0 - centre
         h = self.hidden(acc)
         norm = float(np.sqrt(np.dot(h, h)))
         if norm <= 0:
-            return 1.0
-        return 1.0 - float((self.example_vectors()[s:e] @ h).max()) / norm
+            return 1.0 - centre
+        return 1.0 - float((self.example_vectors()[s:e] @ h).max()) / norm - centre
 
     def classify(self, text: str, top_k: int = 3, budget: float | None = None) -> Result:
         """Classify one request: ``(intent, confidence, [(runner_up, prob), ...])``."""

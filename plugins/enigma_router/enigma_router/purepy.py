@@ -72,6 +72,7 @@ _OPTIONAL = {
     "linear_weight": "F32",
     "ex_vectors": "F16",
     "ex_offsets": "I64",
+    "ex_centre": "F32",
     "ex_text": "U8",
     "ex_text_ends": "I64",
     "vec_table": "F32",
@@ -337,6 +338,10 @@ class PureRouter:
             if len(ex.shape) != 2 or ex.shape[1] != hidden:
                 raise Unsupported("ex_vectors shape")
             self.ex_offsets = self._view("ex_offsets").tolist()
+            centre = self._view("ex_centre").tolist() if "ex_centre" in tensors else None
+            if centre is not None and len(centre) != n_labels:
+                raise Unsupported("ex_centre shape")
+            self.ex_centre = centre or [0.0] * n_labels
             self._ex = struct.Struct(f"<{hidden}e")
             self._ex_at = ex.offset
         self._words: dict[str, tuple[list[float] | None, float]] = {}
@@ -456,17 +461,19 @@ class PureRouter:
         return max(range(len(probs)), key=probs.__getitem__)
 
     def unknown_one(self, acc: Sequence[float], label: int) -> float:
-        """``1 - max cosine`` of a bag sum's hidden vector to ``label``'s stored examples."""
+        """``1 - max cosine`` of a bag sum's hidden vector to ``label``'s stored examples, minus
+        ``label``'s centre (0 in routers trained before centring)."""
+        centre = self.ex_centre[label]
         s, e = self.ex_offsets[label], self.ex_offsets[label + 1]
         if e <= s:
-            return 2.0
+            return 2.0 - centre
         h = self.hidden(acc)
         norm = math.sqrt(sum(map(mul, h, h)))
         if norm <= 0:
-            return 1.0
+            return 1.0 - centre
         unpack, at, step, buf = self._ex.unpack_from, self._ex_at, 2 * self.hidden_size, self.buf
         best = max(sum(map(mul, unpack(buf, at + i * step), h)) for i in range(s, e))
-        return 1.0 - best / norm
+        return 1.0 - best / norm - centre
 
     def scored(
         self, acc: Sequence[float], budget: float | None = None

@@ -328,6 +328,7 @@ def _unknown_calibration(
     keep = tr.y != oos_index
     order, offsets = unknown.by_label(tr.y[keep], n_labels)
     ref = unknown.normalise(hidden(net, tr.x)[np.flatnonzero(keep)[order]])
+    centres = unknown.intent_centres(ref, offsets)
     is_oos = va.y == oos_index if oos_index >= 0 else np.zeros(len(va), bool)
     if not len(va) or is_oos.all():
         return None
@@ -336,7 +337,7 @@ def _unknown_calibration(
     top = np.sort(probs, axis=1)
     unsure = (top[:, -1] < calibration.threshold) | (top[:, -1] - top[:, -2] < calibration.margin)
     learned = (pred == oos_index) | (unsure & (pred != oos_index) & (oos_index >= 0))
-    scores = unknown.unknown_scores(hidden(net, va.x), pred, ref, offsets)
+    scores = unknown.unknown_scores(hidden(net, va.x), pred, ref, offsets, centres)
     plain = ~is_oos & ~learned  # in-scope requests no learned rule already rejects
     doubt = unknown.doubt_coefficient(scores[plain], probs.max(axis=1)[plain])
     scores = unknown.mixed(scores, probs.max(axis=1), doubt)
@@ -344,7 +345,7 @@ def _unknown_calibration(
     x_oos, oos_logits = held_oos
     if x_oos is not None and oos_logits is not None:  # a validation file's oos, none in training
         p_oos = oos_logits.argmax(axis=1)
-        extra = unknown.unknown_scores(hidden(net, x_oos), p_oos, ref, offsets)
+        extra = unknown.unknown_scores(hidden(net, x_oos), p_oos, ref, offsets, centres)
         extra = unknown.mixed(extra, softmax(oos_logits, calibration.temperature).max(1), doubt)
         oos_scores = np.concatenate([oos_scores, extra])
         caught = np.concatenate([caught, np.zeros(len(extra), bool)])
@@ -374,7 +375,8 @@ def _example_tensors(
     net: RouterNet, data: Matrix, texts: Sequence[str], n_labels: int, oos_index: int
 ) -> dict[str, np.ndarray]:
     """Unit hidden vectors of the final model's training examples, sorted by label (learned
-    ``oos`` examples left out), their label offsets and texts (UTF-8 blob + offsets)."""
+    ``oos`` examples left out), their label offsets, each label's centre (``unknown.py``, from
+    the vectors as stored: float16) and texts (UTF-8 blob + offsets)."""
     keep = np.flatnonzero(data.y != oos_index)
     order, offsets = unknown.by_label(data.y[keep], n_labels)
     rows = keep[order]
@@ -384,6 +386,7 @@ def _example_tensors(
     return {
         "ex_vectors": vectors,
         "ex_offsets": offsets,
+        "ex_centre": unknown.intent_centres(vectors.astype(np.float16), offsets),
         "ex_text": np.frombuffer(b"".join(raw), dtype=np.uint8).copy(),
         "ex_text_ends": ends,
     }

@@ -4,7 +4,10 @@ A request is scored "unlike anything I know" by how far its hidden vector (the M
 the router's own feature space) is from the nearest *training example of the intent it was given*
 (``distance = 1 - max cosine``; it needs no out-of-scope examples and beat max-probability,
 max-logit, energy, class centroids and nearest-over-all-intents at catching unknown requests),
-plus the model's *doubt* in that intent: ``unknown = distance + doubt x (1 - max probability)``.
+*centred* on that intent's own spread (minus the mean distance of its training examples to their
+nearest other example, :func:`intent_centres`: a loose intent's requests are not outliers for
+being as far from their neighbours as its own examples are), plus the model's *doubt* in that
+intent: ``unknown = distance - centre + doubt x (1 - max probability)``.
 Distance catches unknown requests; doubt spends the rejection budget on in-scope requests the
 model would get wrong anyway (a rejected request it had right is what costs in-scope accuracy).
 The coefficient is :data:`DEFAULT_DOUBT` in z-units of validation scores, stored per model as
@@ -33,8 +36,12 @@ baseline is flat from 0 to 0.25 and falls beyond; 0.25 is the flat region's end 
 in-scope accuracy. See docs/ROUTER_BENCHMARKS.md, "Out-of-scope"."""
 DESCRIPTION = (
     "1 - max cosine to the predicted intent's training examples (hidden layer) "
-    "+ unknown_doubt x (1 - max probability)"
+    "- the intent's centre (ex_centre) + unknown_doubt x (1 - max probability)"
 )
+CENTRE_PRIOR = 5.0
+"""Pseudo-examples at the mean over all intents that each intent's centre is shrunk towards
+(:func:`intent_centres`): an intent with 5 examples gets half its own mean; with 100, 95 %."""
+CENTRE_CHUNK = 1024
 CURVE_STEP = 0.005
 CURVE_MAX = 0.5
 NEVER = float("inf")
@@ -72,10 +79,44 @@ def nearest_same_label(
 
 
 def unknown_scores(
-    queries: np.ndarray, pred: np.ndarray, vectors: np.ndarray, offsets: np.ndarray
+    queries: np.ndarray,
+    pred: np.ndarray,
+    vectors: np.ndarray,
+    offsets: np.ndarray,
+    centres: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``1 - max cosine`` to the predicted label's examples (0: a known example, 2: opposite)."""
-    return 1.0 - nearest_same_label(normalise(queries), pred, vectors, offsets)
+    """``1 - max cosine`` to the predicted label's examples (0: a known example, 2: opposite),
+    minus that label's entry of ``centres`` when given (:func:`intent_centres`)."""
+    dist = 1.0 - nearest_same_label(normalise(queries), pred, vectors, offsets)
+    if centres is None:
+        return dist
+    return dist - np.asarray(centres, dtype=np.float32)[pred]
+
+
+def intent_centres(
+    vectors: np.ndarray, offsets: np.ndarray, prior: float = CENTRE_PRIOR
+) -> np.ndarray:
+    """Per label, the mean over its (unit, label-sorted) examples of ``1 - max cosine`` to
+    another example of the same label (leave-one-out), shrunk towards the mean over all such
+    examples by ``prior`` pseudo-examples; a label with fewer than two examples gets that mean
+    (0 when no label has two). float32, one entry per label."""
+    n_labels = len(offsets) - 1
+    own = [np.zeros(0, dtype=np.float64)] * n_labels
+    for label in range(n_labels):
+        s, e = int(offsets[label]), int(offsets[label + 1])
+        if e - s < 2:
+            continue
+        block = np.asarray(vectors[s:e], dtype=np.float32)
+        nearest = np.empty(e - s, dtype=np.float64)
+        for a in range(0, e - s, CENTRE_CHUNK):  # bounded memory for big intents
+            sims = block[a : a + CENTRE_CHUNK] @ block.T
+            rows = np.arange(sims.shape[0])
+            sims[rows, rows + a] = -np.inf  # not itself
+            nearest[a : a + len(rows)] = 1.0 - sims.max(axis=1)
+        own[label] = nearest
+    pooled = np.concatenate(own) if n_labels else np.zeros(0)
+    overall = float(pooled.mean()) if len(pooled) else 0.0
+    return np.array([(d.sum() + prior * overall) / (len(d) + prior) for d in own], dtype=np.float32)
 
 
 def doubt_coefficient(

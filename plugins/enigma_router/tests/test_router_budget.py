@@ -101,24 +101,114 @@ def test_unknown_score_adds_doubt_in_unit_free_weight() -> None:
     assert doubt_coefficient(distance, p_max, 0.0) == 0.0
 
 
-def test_stored_score_is_distance_plus_weighted_doubt(open_router: dict) -> None:
+def _loo_centre(rows: np.ndarray, overall: float, prior: float) -> float:
+    """One intent's centre the long way: each example's distance to its nearest other one."""
+    dists = [
+        1.0 - max(float(rows[i] @ rows[j]) for j in range(len(rows)) if j != i)
+        for i in range(len(rows))
+    ] if len(rows) > 1 else []  # fmt: skip
+    return (sum(dists) + prior * overall) / (len(dists) + prior)
+
+
+def test_intent_centres_are_shrunk_leave_one_out_means(monkeypatch: pytest.MonkeyPatch) -> None:
+    from enigma_router import unknown
+
+    rng = np.random.default_rng(3)
+    vectors = unknown.normalise(rng.normal(size=(9, 6)))
+    offsets = np.array([0, 5, 6, 6, 9])  # 5 examples, 1, none, 3
+    loo = [
+        [1.0 - max(float(v[i] @ v[j]) for j in range(len(v)) if j != i) for i in range(len(v))]
+        for v in (vectors[0:5], vectors[6:9])
+    ]
+    overall = float(np.mean(loo[0] + loo[1]))
+    expect = [
+        _loo_centre(vectors[0:5], overall, 5.0),
+        overall,  # one example: no neighbour of its own, the mean over all intents
+        overall,  # no example
+        _loo_centre(vectors[6:9], overall, 5.0),
+    ]
+    got = unknown.intent_centres(vectors, offsets)
+    assert got.dtype == np.float32 and got == pytest.approx(expect, abs=1e-6)
+    monkeypatch.setattr(unknown, "CENTRE_CHUNK", 2)  # big intents go in chunks: same centres
+    assert unknown.intent_centres(vectors, offsets) == pytest.approx(expect, abs=1e-6)
+    assert unknown.intent_centres(vectors[:1], np.array([0, 1])).tolist() == [0.0]
+    raw = unknown.unknown_scores(vectors[:3], np.array([0, 3, 1]), vectors, offsets)
+    centred = unknown.unknown_scores(vectors[:3], np.array([0, 3, 1]), vectors, offsets, got)
+    assert centred == pytest.approx(raw - got[[0, 3, 1]], abs=1e-6)
+
+
+def test_stored_score_is_centred_distance_plus_weighted_doubt(open_router: dict) -> None:
     from enigma_router.evaluate import load_labelled, unknown_scores
     from enigma_router.inference import RouterModel
+    from enigma_router.unknown import CENTRE_PRIOR
 
     model = RouterModel.load(open_router["out"])
     doubt = model.calibration.unknown_doubt
     cal = json.loads((open_router["out"] / "config.json").read_text())["router"]["calibration"]
     assert doubt > 0 and cal["unknown_doubt"] == doubt and "doubt" in cal["unknown"]
+    assert "centre" in cal["unknown"]
+    vectors, offsets = model.example_vectors(), model.ex_offsets
+    blocks = [vectors[int(offsets[c]) : int(offsets[c + 1])] for c in range(len(model.labels))]
+    near = [
+        1.0 - max(float(b[i] @ b[j]) for j in range(len(b)) if j != i)
+        for b in blocks
+        for i in range(len(b))
+        if len(b) > 1
+    ]
+    centres = [_loo_centre(b, float(np.mean(near)), CENTRE_PRIOR) for b in blocks]
+    assert model.ex_centre == pytest.approx(centres, abs=1e-5)
+    assert all(c > 0 for c in centres)  # examples are not all duplicates of each other
     texts, _ = load_labelled(open_router["test"])
     texts = texts[:60]
     probs = model.probabilities(model.logits(texts))
     pred = probs.argmax(axis=1)
-    vectors, offsets = model.example_vectors(), model.ex_offsets
     for text, p, label, got in zip(texts, probs, pred, unknown_scores(model, texts), strict=True):
         h = model.hidden(model.bag_sum(text))
-        rows = vectors[int(offsets[label]) : int(offsets[label + 1])]
-        distance = 1.0 - float((rows @ h).max()) / float(np.linalg.norm(h))
-        assert got == pytest.approx(distance + doubt * (1.0 - float(p.max())), abs=1e-4)
+        distance = 1.0 - float((blocks[label] @ h).max()) / float(np.linalg.norm(h))
+        want = distance - centres[label] + doubt * (1.0 - float(p.max()))
+        assert got == pytest.approx(want, abs=1e-4)
+
+
+def test_router_trained_before_centring_keeps_its_uncentred_score(open_router: dict) -> None:
+    """Weights without ``ex_centre`` (routers trained before it): distance as it was, on the
+    numpy and the numpy-free path; a centre of the wrong shape is a one-line error."""
+    from enigma_router.evaluate import load_labelled, unknown_scores
+    from enigma_router.inference import RouterModel
+    from enigma_router.purepy import _load_pure
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    from enigma_core.errors import EnigmaError
+
+    texts, _ = load_labelled(open_router["test"])
+    texts = texts[:40]
+    model = RouterModel.load(open_router["out"])
+    centred = unknown_scores(model, texts)
+    pred = model.probabilities(model.logits(texts)).argmax(axis=1)
+    weights = str(open_router["out"] / "model.safetensors")
+    tensors = load_file(weights)
+    with safe_open(weights, "np") as fh:
+        metadata = fh.metadata()  # the protected config travels with the weights
+    config = (open_router["out"] / "config.json").read_text()
+    for name, change in (("older", None), ("bad", np.zeros(7, np.float32))):
+        folder = open_router["tmp"] / name
+        folder.mkdir()
+        changed = {k: v for k, v in tensors.items() if k != "ex_centre"}
+        if change is not None:
+            changed["ex_centre"] = change
+        save_file(changed, str(folder / "model.safetensors"), metadata=metadata)
+        (folder / "config.json").write_text(config)
+    older = RouterModel.load(open_router["tmp"] / "older")
+    assert older.ex_centre is None
+    plain = unknown_scores(older, texts)
+    assert plain == pytest.approx(centred + model.ex_centre[pred], abs=1e-5)
+    pure = _load_pure(open_router["tmp"] / "older")
+    for text, label in zip(texts, pred, strict=True):
+        got = pure.unknown_one(pure.bag_sum(text), int(label))
+        assert got == pytest.approx(older.unknown_one(older.bag_sum(text), int(label)), abs=1e-5)
+    with pytest.raises(EnigmaError, match="ex_centre") as err:
+        RouterModel.load(open_router["tmp"] / "bad")
+    assert "\n" not in str(err.value)
 
 
 def test_validation_may_hold_oos_when_training_has_none(open_router: dict) -> None:
