@@ -131,6 +131,12 @@ def test_intent_centres_are_shrunk_leave_one_out_means(monkeypatch: pytest.Monke
     assert got.dtype == np.float32 and got == pytest.approx(expect, abs=1e-6)
     monkeypatch.setattr(unknown, "CENTRE_CHUNK", 2)  # big intents go in chunks: same centres
     assert unknown.intent_centres(vectors, offsets) == pytest.approx(expect, abs=1e-6)
+    monkeypatch.setattr(unknown, "CENTRE_QUERIES", 3)  # a big intent: 3 of its 5 are measured
+    sampled = [loo[0][i] for i in (0, 2, 4)]
+    pooled = float(np.mean(sampled + loo[1]))
+    capped = unknown.intent_centres(vectors, offsets)
+    assert capped[0] == pytest.approx((sum(sampled) + 5.0 * pooled) / 8.0, abs=1e-6)
+    assert capped[3] == pytest.approx((sum(loo[1]) + 5.0 * pooled) / 8.0, abs=1e-6)
     assert unknown.intent_centres(vectors[:1], np.array([0, 1])).tolist() == [0.0]
     raw = unknown.unknown_scores(vectors[:3], np.array([0, 3, 1]), vectors, offsets)
     centred = unknown.unknown_scores(vectors[:3], np.array([0, 3, 1]), vectors, offsets, got)
