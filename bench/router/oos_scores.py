@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,8 @@ def train(root: Path, ds: str, seed: int, work: Path) -> Path:
     from enigma_core.training.run import TrainArgs, run_training
 
     out = work / f"{ds}-s{seed}"
+    if (out / "config.json").exists() and not _centred(out):
+        shutil.rmtree(out)  # trained before the centred score: its signals would mislead
     if not (out / "config.json").exists():
         folder = root / ds
         args = TrainArgs(
@@ -74,6 +77,13 @@ def train(root: Path, ds: str, seed: int, work: Path) -> Path:
         )
         run_training(make_router_recipe(None), args)
     return out
+
+
+def _centred(out: Path) -> bool:
+    """Whether the router in ``out`` stores its intents' centres (trained since session 7)."""
+    from enigma_router.inference import RouterModel
+
+    return RouterModel.load(out).ex_centre is not None
 
 
 def signals(model: Any, texts: list[str], gold: list[str]) -> dict[str, np.ndarray]:

@@ -36,12 +36,16 @@ def read(path: str) -> tuple[list[str], list[str]]:
 
 
 def threshold_at(in_scope: np.ndarray, budget: float) -> float:
-    """Smallest score threshold rejecting (score > threshold) at most ``budget`` of in-scope."""
+    """Score threshold rejecting (score > threshold) at most ``budget`` of in-scope, midway
+    between the lowest rejected and the highest kept score (``unknown.threshold_at``'s rule)."""
     s = np.sort(in_scope)
     k = int(np.floor(budget * len(s) + 1e-9))
     if budget <= 0 or k <= 0:
         return float("inf")
-    return float(s[len(s) - k - 1]) if k < len(s) else float(s[0]) - 1e-6
+    if k >= len(s):
+        return float(s[0]) - 1e-6
+    lo, hi = float(s[len(s) - k - 1]), float(s[len(s) - k])
+    return lo + (hi - lo) / 2  # midway between kept and rejected, as unknown.threshold_at
 
 
 def main(argv: list[str]) -> int:

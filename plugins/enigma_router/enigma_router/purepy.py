@@ -338,9 +338,11 @@ class PureRouter:
             if len(ex.shape) != 2 or ex.shape[1] != hidden:
                 raise Unsupported("ex_vectors shape")
             self.ex_offsets = self._view("ex_offsets").tolist()
-            centre = self._view("ex_centre").tolist() if "ex_centre" in tensors else None
-            if centre is not None and len(centre) != n_labels:
-                raise Unsupported("ex_centre shape")
+            centre = None
+            if "ex_centre" in tensors:
+                if tuple(tensors["ex_centre"].shape) != (n_labels,):
+                    raise Unsupported("ex_centre shape")
+                centre = self._view("ex_centre").tolist()
             self.ex_centre = centre or [0.0] * n_labels
             self._ex = struct.Struct(f"<{hidden}e")
             self._ex_at = ex.offset

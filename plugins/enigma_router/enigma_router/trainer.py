@@ -327,7 +327,9 @@ def _unknown_calibration(
     n_labels = logits.shape[1]
     keep = tr.y != oos_index
     order, offsets = unknown.by_label(tr.y[keep], n_labels)
+    # as inference will read them: float16 example vectors (fewer ties moved by the rounding)
     ref = unknown.normalise(hidden(net, tr.x)[np.flatnonzero(keep)[order]])
+    ref = ref.astype(np.float16).astype(np.float32)
     centres = unknown.intent_centres(ref, offsets)
     is_oos = va.y == oos_index if oos_index >= 0 else np.zeros(len(va), bool)
     if not len(va) or is_oos.all():

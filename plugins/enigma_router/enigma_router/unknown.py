@@ -38,13 +38,16 @@ DESCRIPTION = (
     "1 - max cosine to the predicted intent's training examples (hidden layer) "
     "- the intent's centre (ex_centre) + unknown_doubt x (1 - max probability)"
 )
+DOUBT_MIN_SPREAD = 1e-4
+"""Standard deviation of ``1 - max probability`` over validation below which doubt is left out."""
 CENTRE_PRIOR = 5.0
 """Pseudo-examples at the mean over all intents that each intent's centre is shrunk towards
 (:func:`intent_centres`): an intent with 5 examples gets half its own mean; with 100, 95 %."""
 CENTRE_QUERIES = 1000
 """At most this many examples of one intent (evenly spaced) are measured against all of its
 examples: the centre is a mean, and a 100,000-example intent would otherwise cost n^2."""
-CENTRE_CHUNK = 1024
+CENTRE_CHUNK = 250
+"""Examples measured per block (a block holds ``CENTRE_CHUNK x intent size`` similarities)."""
 CURVE_STEP = 0.005
 CURVE_MAX = 0.5
 NEVER = float("inf")
@@ -101,7 +104,7 @@ def intent_centres(
 ) -> np.ndarray:
     """Per label, the mean over its (unit, label-sorted) examples of ``1 - max cosine`` to
     another example of the same label (leave-one-out; over at most :data:`CENTRE_QUERIES` of
-    them, evenly spaced), shrunk towards the mean over all such examples by ``prior``
+    them, evenly spaced), shrunk towards the mean over all measured examples by ``prior``
     pseudo-examples; a label with fewer than two examples gets that mean (0 when no label has
     two). float32, one entry per label."""
     n_labels = len(offsets) - 1
@@ -131,14 +134,16 @@ def doubt_coefficient(
     """The coefficient of doubt (``1 - max probability``) in :func:`mixed`: ``weight`` times
     the ratio of the two parts' standard deviations over in-scope validation requests, so that
     ``weight`` is unit-free (``weight`` z-units of doubt per z-unit of distance; None:
-    :data:`DEFAULT_DOUBT`); 0 when either part does not vary (no data, or one label)."""
+    :data:`DEFAULT_DOUBT`); 0 when either part does not vary (no data, one label, or
+    confidences within :data:`DOUBT_MIN_SPREAD` of each other: the ratio would be huge and
+    float rounding would decide)."""
     weight = DEFAULT_DOUBT if weight is None else weight
     d = np.asarray(distance, dtype=np.float64)
     q = 1.0 - np.asarray(p_max, dtype=np.float64)
     if weight <= 0 or len(d) < 2:
         return 0.0
     sd_d, sd_q = float(d.std()), float(q.std())
-    if sd_d <= 0 or sd_q <= 0:
+    if sd_d <= 0 or sd_q < DOUBT_MIN_SPREAD:  # confidences that hardly vary say nothing
         return 0.0
     return round(weight * sd_d / sd_q, 6)
 
@@ -153,8 +158,9 @@ def mixed(distance: np.ndarray, p_max: np.ndarray, doubt: float) -> np.ndarray:
 
 
 def threshold_at(in_scope: np.ndarray, budget: float) -> float:
-    """The smallest score threshold that rejects (score > threshold) at most ``budget`` of
-    ``in_scope`` scores; ``inf`` for budget 0 (never reject) or no data."""
+    """A score threshold that rejects (score > threshold) at most ``budget`` of ``in_scope``
+    scores, midway between the lowest score it rejects and the highest it keeps (a score moved
+    by float rounding after reload stays on its side); ``inf`` for budget 0 or no data."""
     if budget <= 0 or not len(in_scope):
         return NEVER
     s = np.sort(np.asarray(in_scope, dtype=np.float64))
@@ -163,7 +169,8 @@ def threshold_at(in_scope: np.ndarray, budget: float) -> float:
         return NEVER
     if k >= len(s):
         return float(s[0]) - 1e-6
-    return float(s[len(s) - k - 1])
+    lo, hi = float(s[len(s) - k - 1]), float(s[len(s) - k])
+    return lo + (hi - lo) / 2  # midway: a score moved by float rounding stays on its side
 
 
 def fit_curve(

@@ -98,6 +98,8 @@ def test_unknown_score_adds_doubt_in_unit_free_weight() -> None:
     doubt_part = coef * (1.0 - p_max)
     assert np.corrcoef(score, doubt_part)[0, 1] > np.corrcoef(score, distance)[0, 1]
     assert doubt_coefficient(distance, np.ones(300), 2.0) == 0.0  # no doubt to weigh
+    # confidences that hardly vary: no coefficient in the billions for rounding to decide
+    assert doubt_coefficient(distance, 1.0 - rng.random(300) * 1e-5, 2.0) == 0.0
     assert doubt_coefficient(distance, p_max, 0.0) == 0.0
 
 
@@ -180,7 +182,7 @@ def test_router_trained_before_centring_keeps_its_uncentred_score(open_router: d
     numpy and the numpy-free path; a centre of the wrong shape is a one-line error."""
     from enigma_router.evaluate import load_labelled, unknown_scores
     from enigma_router.inference import RouterModel
-    from enigma_router.purepy import _load_pure
+    from enigma_router.purepy import Unsupported, _load_pure
     from safetensors import safe_open
     from safetensors.numpy import load_file, save_file
 
@@ -196,7 +198,10 @@ def test_router_trained_before_centring_keeps_its_uncentred_score(open_router: d
     with safe_open(weights, "np") as fh:
         metadata = fh.metadata()  # the protected config travels with the weights
     config = (open_router["out"] / "config.json").read_text()
-    for name, change in (("older", None), ("bad", np.zeros(7, np.float32))):
+    n_labels = len(model.labels)
+    shapes = (("older", None), ("bad", np.zeros(7, np.float32)))
+    shapes += (("bad_col", np.zeros((n_labels, 1), np.float32)),)
+    for name, change in shapes:
         folder = open_router["tmp"] / name
         folder.mkdir()
         changed = {k: v for k, v in tensors.items() if k != "ex_centre"}
@@ -212,9 +217,34 @@ def test_router_trained_before_centring_keeps_its_uncentred_score(open_router: d
     for text, label in zip(texts, pred, strict=True):
         got = pure.unknown_one(pure.bag_sum(text), int(label))
         assert got == pytest.approx(older.unknown_one(older.bag_sum(text), int(label)), abs=1e-5)
-    with pytest.raises(EnigmaError, match="ex_centre") as err:
-        RouterModel.load(open_router["tmp"] / "bad")
-    assert "\n" not in str(err.value)
+    for name in ("bad", "bad_col"):  # numpy loader: one line; numpy-free: leaves it to numpy
+        with pytest.raises(EnigmaError, match="ex_centre") as err:
+            RouterModel.load(open_router["tmp"] / name)
+        assert "\n" not in str(err.value)
+        with pytest.raises(Unsupported, match="ex_centre"):
+            _load_pure(open_router["tmp"] / name)
+    done = run("classify", "--model", str(open_router["tmp"] / "bad_col"), "draw a cat",
+               home=open_router["home"], check=False)  # fmt: skip
+    assert done.returncode == 1 and "'ex_centre' has the wrong shape" in done.stderr
+
+
+def test_reloaded_router_rejects_the_stored_share_of_validation(open_router: dict) -> None:
+    """The threshold stored for each budget, applied to the reloaded router's own scores of the
+    validation requests, rejects exactly the share the curve recorded: the
+    calibration scored what inference scores (centres included)."""
+    from enigma_router.evaluate import load_labelled, unknown_scores
+    from enigma_router.inference import RouterModel
+    from enigma_router.unknown import point_at, threshold_for
+
+    model = RouterModel.load(open_router["out"])
+    texts, labels = load_labelled(open_router["tmp"] / "valid.jsonl")
+    inside = [t for t, label in zip(texts, labels, strict=True) if label != "oos"]
+    scores = unknown_scores(model, inside)
+    curve = model.calibration.curve
+    for budget in (0.05, 0.1, 0.2, 0.3, 0.5):
+        share = float((scores > threshold_for(curve, budget)).mean())
+        stored = point_at(curve, budget)["in_scope_rejected"]
+        assert stored > 0 and abs(share - stored) <= 1e-5, budget  # same requests
 
 
 def test_validation_may_hold_oos_when_training_has_none(open_router: dict) -> None:
