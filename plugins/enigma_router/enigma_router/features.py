@@ -32,6 +32,9 @@ WORD_RE = re.compile(r"\w+|[^\w\s]")
 GROUP_WORD, GROUP_CHAR, GROUP_PIECE = 1, 2, 3
 BOS, EOS = "<s>", "</s>"
 CACHE_LIMIT = 100_000
+CACHE_KEY_CHARS = 100
+"""Longer words are worked out each time, never cached: a cache of 100,000 entries keyed by
+words of any length would let a stream of long made-up words hold gigabytes."""
 _BOS_CRC = zlib.crc32(BOS.encode())
 _EOS_TAIL = f" {EOS}".encode()
 
@@ -131,6 +134,8 @@ class Hasher:
         """Cached char n-gram keys of one word (repeats kept)."""
         got = self._chars.get(word)
         if got is None:
+            if len(word) > CACHE_KEY_CHARS:
+                return char_keys(word, self.spec)
             if len(self._chars) >= CACHE_LIMIT:
                 self._chars.clear()
             got = self._chars[word] = char_keys(word, self.spec)
@@ -140,10 +145,12 @@ class Hasher:
         """``(crc32(word), b" " + word)`` (cached): what unigram and bigram keys are made of."""
         got = self._crcs.get(word)
         if got is None:
-            if len(self._crcs) >= CACHE_LIMIT:
-                self._crcs.clear()
             raw = word.encode("utf-8")
-            got = self._crcs[word] = (zlib.crc32(raw), b" " + raw)
+            got = (zlib.crc32(raw), b" " + raw)
+            if len(word) <= CACHE_KEY_CHARS:
+                if len(self._crcs) >= CACHE_LIMIT:
+                    self._crcs.clear()
+                self._crcs[word] = got
         return got
 
     def word_keys(self, words: Sequence[str]) -> Counter[int]:
@@ -266,9 +273,11 @@ class Featurizer:
             rows = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
             c = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
             weights = (1.0 + np.log(c)) * idf[rows] if len(counts) else c
-            if len(self._words) >= CACHE_LIMIT:
-                self._words.clear()
-            got = self._words[word] = (rows, weights, float(np.dot(weights, weights)))
+            got = (rows, weights, float(np.dot(weights, weights)))
+            if len(word) <= CACHE_KEY_CHARS:
+                if len(self._words) >= CACHE_LIMIT:
+                    self._words.clear()
+                self._words[word] = got
         return got
 
     def use_chars(self) -> bool:

@@ -32,6 +32,7 @@ from enigma_core.training.meta import WEIGHTS_FILE, check_tokenizer
 from enigma_router.features import (
     _BOS_CRC,
     _EOS_TAIL,
+    CACHE_KEY_CHARS,
     CACHE_LIMIT,
     GROUP_WORD,
     WORD_RE,
@@ -326,10 +327,13 @@ class RouterModel:
 
     def _word_id(self, word: str) -> int:
         """Row of ``word`` in the cached word-vector matrix, added on first sight; -1 when the
-        cache is full. Thread-safe: a row is written before its id is published."""
+        cache is full or the word is longer than ``CACHE_KEY_CHARS`` (never cached). Thread-safe:
+        a row is written before its id is published."""
         got = self._wid.get(word)
         if got is not None:
             return got
+        if len(word) > CACHE_KEY_CHARS:
+            return -1
         with self._lock:
             got = self._wid.get(word)
             if got is not None:
@@ -378,12 +382,14 @@ class RouterModel:
 
     def _vec_id(self, token: str) -> int:
         """Row in ``_vs`` of the summed WordPiece rows of ``basic_words(token)``, added on first
-        sight; -1 when the cache is full. A request's vector is the sum over its parts (see
-        :meth:`_vec_parts`). Thread-safe as :meth:`_word_id`: a row is written before its id
-        is published."""
+        sight; -1 when the cache is full or the part is longer than ``CACHE_KEY_CHARS``. A
+        request's vector is the sum over its parts (see :meth:`_vec_parts`). Thread-safe as
+        :meth:`_word_id`: a row is written before its id is published."""
         got = self._vid.get(token)
         if got is not None:
             return got
+        if len(token) > CACHE_KEY_CHARS:
+            return -1
         from enigma_router.vectors import basic_words
 
         with self._lock:
@@ -492,7 +498,7 @@ class RouterModel:
             return self._zero.copy()
         cache, info_of, crc32 = self._winfo, self._word_info, zlib.crc32
         crcs, spaced, wids = zip(*[cache.get(w) or info_of(w) for w in words], strict=True)
-        if self._chars and -1 in wids:  # word-vector cache full
+        if self._chars and -1 in wids:  # word-vector cache full, or a word too long to cache
             return self._bag_sum_any(text)
         keys = [*crcs, *map(crc32, spaced[1:], crcs)]
         keys.append(crc32(spaced[0], _BOS_CRC))
@@ -688,7 +694,11 @@ class RouterModel:
         raw = word.encode("utf-8")
         wid = self._word_id(word) if self._chars else -1
         info = (zlib.crc32(raw), b" " + raw, wid)
-        if (wid >= 0 or not self._chars) and len(self._winfo) < CACHE_LIMIT:
+        if (
+            (wid >= 0 or not self._chars)
+            and len(self._winfo) < CACHE_LIMIT
+            and len(word) <= CACHE_KEY_CHARS
+        ):
             self._winfo[word] = info
         return info
 

@@ -43,6 +43,7 @@ OOS = "oos"
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 MAX_HEADER = 16 << 20
 CACHE_LIMIT = 10_000
+CACHE_KEY_CHARS = 100
 # twins of features.py's hashing (that module imports numpy)
 WORD_RE = re.compile(r"\w+|[^\w\s]")
 GROUP_WORD, GROUP_CHAR = 1, 2
@@ -399,9 +400,10 @@ class PureRouter:
             rows, weights = self._rows(Counter(char_keys(word, self.char_min, self.char_max)))
             vec = self._weighted(rows, weights) if rows else None
             got = (vec, sum(map(mul, weights, weights)))
-            if len(self._words) >= CACHE_LIMIT:
-                self._words.clear()
-            self._words[word] = got
+            if len(word) <= CACHE_KEY_CHARS:  # (as features.CACHE_KEY_CHARS)
+                if len(self._words) >= CACHE_LIMIT:
+                    self._words.clear()
+                self._words[word] = got
         return got
 
     def bag_sum(self, text: str) -> list[float]:

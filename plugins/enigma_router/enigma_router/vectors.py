@@ -190,7 +190,7 @@ class WordPiece:
         if hit is not None:
             return hit
         ids = self._split(word)
-        if len(self._cache) < 100_000:
+        if len(self._cache) < 100_000 and len(word) <= MAX_WORD_CHARS:  # keys of bounded size
             self._cache[word] = ids
         return ids
 

@@ -258,6 +258,50 @@ def test_cached_word_vectors_equal_the_uncached_ones(
     assert len(small._vid) == 5
 
 
+def test_long_words_are_never_cache_keys(trained: dict[str, Path]) -> None:
+    """Words and parts longer than ``CACHE_KEY_CHARS`` are worked out each time: no cache of
+    the router holds such a key (a stream of long made-up words cannot grow memory), and the
+    answers are those of the numpy-free path, one by one and in batches."""
+    import numpy as np
+    from enigma_router.features import CACHE_KEY_CHARS
+    from enigma_router.inference import RouterModel
+    from enigma_router.purepy import _load_pure
+
+    long_ascii = "pneumono" * 20  # 160 letters, one router token
+    long_cjk = "東京へ行く" * 30  # 150 characters, one whitespace chunk
+    texts = [
+        f"draw a {long_ascii} please",
+        f"{long_cjk} の絵を描いて",
+        "write a python function",
+        f"{long_ascii}{long_ascii} and {long_cjk}",
+        "describe this picture",
+    ]
+    model, pure = RouterModel.load(trained["with"]), _load_pure(trained["with"])
+    batch = model.classify_batch(texts, budget=0.0)
+    for _ in range(2):  # cold, then warm
+        for text, got in zip(texts, batch, strict=True):
+            one, other = model.classify(text, budget=0.0), pure.classify(text, budget=0.0)
+            assert one[0] == got[0] == other[0] and abs(one[1] - got[1]) < 1e-5
+            assert abs(other[1] - got[1]) < 1e-5
+        assert np.allclose(model.bag_sums(texts), [model.bag_sum(t) for t in texts], atol=1e-5)
+    featurizer = model.featurizer
+    long_rows, _, long_sq = featurizer.word_char(long_ascii)  # (training's per-word path)
+    assert len(long_rows) and long_sq > 0 and featurizer.word_char("cat")
+    caches = {
+        "word vectors": model._wid,
+        "word info": model._winfo,
+        "vector parts": model._vid,
+        "char keys": featurizer.hasher._chars,
+        "crcs": featurizer.hasher._crcs,
+        "word chars": featurizer._words,
+        "pieces": model.vectors.wordpiece._cache,
+        "pure words": pure._words,
+    }
+    for name, cache in caches.items():
+        assert cache, name  # the short words were cached
+        assert max(map(len, cache)) <= CACHE_KEY_CHARS, name
+
+
 def test_a_router_with_another_table_is_refused(trained: dict[str, Path], tmp_path: Path) -> None:
     """A router whose recorded table is not the shipped one loads with a one-line error on both
     paths (config and weights edited together, as a router trained elsewhere would have)."""
