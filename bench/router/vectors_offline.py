@@ -11,13 +11,25 @@ accuracy (before any rejection) of:
 - ``app S``: the vectors (unit length, times ``S``) appended as dense columns to the sparse
   features, so the MLP and the linear member both see them (c).
 
-``mlp S``: appended for the MLP only; ``mixS_L``: times ``S`` for the MLP, ``L`` for the linear
-member (the shipped recipe is ``mix3_1``). The vectors are a centred PCA of ``RAW.npz``
-(``bench/router/build_vectors.py --raw``) to ``--dims``. Timings: CPU seconds of the whole
-variant and of the linear member (``_lin_cpu``).
+``mlp S``: appended for the MLP only; ``mixS_L_K``: times ``S`` for the MLP, ``L`` for the
+linear member over its first ``K`` dims (the shipped recipe is ``mix3_1_32``). A variant may end
+in recipe knobs, ``+h256`` (hidden), ``+m3`` (members), ``+e15`` (epochs), ``+lr0.003``, ``+d0.3``
+(dropout), ``+ls0`` (label smoothing), ``+bs64``, ``+share0.3`` (the linear member's share).
 
-Usage: ``.venv/bin/python bench/router/vectors_offline.py --raw RAW.npz --dims 128
-[--datasets hwu64 banking77] [--seeds 0 1 2] [--variants base lr fuse app1 mlp3 mix3_1]``.
+The vectors are the shipped table (default) or a centred PCA of ``RAW.npz``
+(``bench/router/build_vectors.py --raw``) to ``--dims``. ``--weighting`` weighs each piece's
+row before the sum: ``none`` (shipped), ``zipf`` (Model2Vec's log(1 + id)), ``sifA`` (SIF,
+A / (A + p) with Zipf's p over the ids) or ``idf`` (of the training requests' pieces).
+
+It also prints the argmax accuracy on the validation split (``_valid``): for ``*-oos`` data sets
+(``train`` / ``valid`` / ``test``, no carve, no refit) the final model's on valid's in-scope
+requests, for the others the model's before the refit on the carved split: what issue 16's
+choices may be made on. Timings: CPU seconds of the whole variant and of the linear member
+(``_lin_cpu``).
+
+Usage: ``.venv/bin/python bench/router/vectors_offline.py [--raw RAW.npz --dims 128]
+[--datasets hwu64 banking77 banking77-oos hwu64-oos] [--seeds 0 1 2]
+[--variants base lr fuse app1 mlp3 mix3_1_32 mix3_1_32+m3] [--weighting none zipf sif1e-4 idf]``.
 """
 
 from __future__ import annotations
@@ -88,7 +100,61 @@ def log_softmax(z):
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
-def run_one(ds, seed, variants, root, wp, table, hyper_over):
+def token_weights(kind: str, rows: int, train_ids=None) -> np.ndarray | None:
+    """Per-token weights of the rows (None: plain sum). ``zipf``: Model2Vec's log(1 + id)
+    (BERT's vocabulary is roughly frequency-ordered); ``sifA``: A / (A + p) with p from Zipf's
+    law over the ids (Model2Vec's SIF, A = 1e-4 there); ``idf``: log(N / df) of the pieces in
+    the model's training requests (unseen pieces: the maximum)."""
+    if kind == "none":
+        return None
+    ids = np.arange(rows, dtype=np.float64)
+    if kind == "zipf":
+        return np.log1p(ids).astype(np.float32)
+    if kind.startswith("sif"):
+        a = float(kind[3:])
+        inv = 1.0 / (ids + 2.0)
+        p = inv / inv.sum()
+        return (a / (a + p)).astype(np.float32)
+    if kind == "idf":
+        df = np.zeros(rows)
+        for t in train_ids:
+            df[list(set(t))] += 1
+        return np.log((len(train_ids) + 1) / (df + 1)).astype(np.float32) + 1.0
+    raise SystemExit(f"unknown weighting {kind}")
+
+
+OVERRIDES = {
+    "h": ("settings", "hidden", int),
+    "m": ("settings", "members", int),
+    "ls": ("settings", "label_smoothing", float),
+    "e": ("hyper", "epochs", int),
+    "lr": ("hyper", "lr", float),
+    "d": ("hyper", "dropout", float),
+    "bs": ("hyper", "batch_size", int),
+    "share": ("share", "", float),
+}
+
+
+def with_overrides(name, settings, hyper):
+    """``variant+h256+e15``: the variant with recipe knobs changed (see ``OVERRIDES``)."""
+    from dataclasses import replace
+
+    variant, *knobs = name.split("+")
+    share = settings.linear_share
+    for knob in knobs:
+        key = next(k for k in sorted(OVERRIDES, key=len, reverse=True) if knob.startswith(k))
+        where, field, cast = OVERRIDES[key]
+        value = cast(knob[len(key) :])
+        if where == "settings":
+            settings = replace(settings, **{field: value})
+        elif where == "hyper":
+            hyper = replace(hyper, **{field: value})
+        else:
+            share = value
+    return variant, settings, hyper, share
+
+
+def run_one(ds, seed, variants, root, wp, table, hyper_over, weighting="none"):
     from enigma_router import linear
     from enigma_router.dataset import build_vocab, hash_texts, matrix
     from enigma_router.features import Featurizer, Hasher
@@ -134,11 +200,13 @@ def run_one(ds, seed, variants, root, wp, table, hyper_over):
     fz = Featurizer(spec, vocab, hasher)
     x_tr, x_va = matrix(docs_tr, fz), matrix(docs_va, fz)
     x_te = matrix(hash_texts(te_t, hasher), fz)
-    v_tr, v_va, v_te = (request_vectors(t, wp, table) for t in (tr_t, va_t, te_t))
+    weights = token_weights(weighting, table.shape[0], [wp.ids(t) for t in tr_t])
+    v_tr, v_va, v_te = (request_vectors(t, wp, table, weights) for t in (tr_t, va_t, te_t))
     n_labels = len(labels)
     out = {}
-    for variant in variants:
+    for name in variants:
         t0 = time.process_time()
+        variant, settings, hyper, share = with_overrides(name, RouterSettings(), Hyper.of(hp))
         if variant == "lr":
             w, b = lr_fit(
                 np.vstack([v_tr, v_va]) if carved else v_tr,
@@ -188,7 +256,7 @@ def run_one(ds, seed, variants, root, wp, table, hyper_over):
             ltr, lva, lte = laug(x_tr, v_tr), laug(x_va, v_va), laug(x_te, v_te)
         lin = linear.fit(ltr, tr.y, n_labels, seed, weights=cw, max_iter=iters)
         spread = linear.spread_ratio(mlp_logits(net, va.x), linear.scores(lva, *lin))
-        beta = spread * 0.5 / 0.5
+        beta = spread * share / (1.0 - share)
         fused_va = mlp_logits(net, va.x) + beta * linear.scores(lva, *lin)
         lin_cpu = time.process_time() - t1
         wsel = 0.0
@@ -215,14 +283,16 @@ def run_one(ds, seed, variants, root, wp, table, hyper_over):
             lin = linear.fit(lfin, final.y, n_labels, seed, weights=cw)
             lin_cpu += time.process_time() - t1
         logits = mlp_logits(net, xte) + beta * linear.scores(lte, *lin)
-        out[variant + "_lin_cpu"] = round(lin_cpu, 1)
+        out[name + "_lin_cpu"] = round(lin_cpu, 1)
         if variant == "fuse":
             vv = np.vstack([v_tr, v_va]) if carved else v_tr
             yy = np.concatenate([ytr, yva]) if carved else ytr
             lw, lb = lr_fit(vv, yy, n_labels)
             logits = logits + wsel * log_softmax(v_te @ lw + lb)
-        out[variant] = float((logits.argmax(1) == yte).mean())
-        out[variant + "_cpu"] = round(time.process_time() - t0, 1)
+        out[name] = float((logits.argmax(1) == yte).mean())
+        # accuracy on the validation split (carved: of the model before the refit)
+        out[name + "_valid"] = float((fused_va.argmax(1) == yva).mean())
+        out[name + "_cpu"] = round(time.process_time() - t0, 1)
         if variant == "fuse":
             out["fuse_w"] = round(wsel, 3)
     return out
@@ -230,7 +300,8 @@ def run_one(ds, seed, variants, root, wp, table, hyper_over):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--raw", type=Path, required=True)
+    ap.add_argument("--raw", type=Path, help="raw 384-d vectors (default: the shipped table)")
+    ap.add_argument("--weighting", nargs="+", default=["none"], help="none zipf sifA idf")
     ap.add_argument("--dims", type=int, default=128)
     ap.add_argument("--root", type=Path, default=Path("/work/shared/benchmarks"))
     ap.add_argument("--datasets", nargs="+", default=["hwu64", "banking77"])
@@ -239,17 +310,26 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from enigma_router.vectors import WordPiece
 
-    data = np.load(args.raw)
-    table = pca_table(data["raw"], args.dims)
-    wp = WordPiece([str(x) for x in data["vocab"]])
-    for ds in args.datasets:
-        rows = []
-        for seed in args.seeds:
-            r = run_one(ds, seed, args.variants, args.root, wp, table, None)
-            rows.append(r)
-            print(ds, seed, json.dumps(r), flush=True)
-        means = {v: round(100 * float(np.mean([r[v] for r in rows])), 2) for v in args.variants}
-        print("MEAN", ds, f"dims={args.dims}", json.dumps(means), flush=True)
+    if args.raw is None:
+        from enigma_router import vectors
+
+        shipped = vectors.load()
+        table = shipped.array().astype(np.float32)
+        wp = shipped.wordpiece
+    else:
+        data = np.load(args.raw)
+        table = pca_table(data["raw"], args.dims)
+        wp = WordPiece([str(x) for x in data["vocab"]])
+    for weighting in args.weighting:
+        for ds in args.datasets:
+            rows = []
+            for seed in args.seeds:
+                r = run_one(ds, seed, args.variants, args.root, wp, table, None, weighting)
+                rows.append(r)
+                print(ds, seed, weighting, json.dumps(r), flush=True)
+            keys = [k for k in rows[0] if not k.endswith("cpu") and k != "fuse_w"]
+            means = {k: round(100 * float(np.mean([r[k] for r in rows])), 2) for k in keys}
+            print("MEAN", ds, weighting, f"dims={table.shape[1]}", json.dumps(means), flush=True)
     return 0
 
 
