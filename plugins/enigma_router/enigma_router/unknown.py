@@ -33,7 +33,9 @@ DEFAULT_DOUBT = 0.25
 of in-scope validation scores. Chosen on banking77-oos and hwu64-oos *validation* (seeds 0-2):
 the worse of our two margins (in-scope accuracy, oos recall at the default budget) to the better
 baseline is flat from 0 to 0.25 and falls beyond; 0.25 is the flat region's end with the most
-in-scope accuracy. See docs/ROUTER_BENCHMARKS.md, "Out-of-scope"."""
+in-scope accuracy. Re-checked for the centred score (session 7): that rule now prefers 1.0 and
+routing accuracy over the validation mix prefers 0, each by about two validation requests over
+0.25, which stays. See docs/ROUTER_BENCHMARKS.md, "Out-of-scope" and "Session 7"."""
 DESCRIPTION = (
     "1 - max cosine to the predicted intent's training examples (hidden layer) "
     "- the intent's centre (ex_centre) + unknown_doubt x (1 - max probability)"
