@@ -23,8 +23,8 @@ chooses ``unknown.DEFAULT_DOUBT`` (validation only).
 score could give, not a result (picking on test is not allowed for shipped choices).
 
 Usage: ``python bench/router/oos_scores.py [--root ../shared/benchmarks] [--seeds 0 1 2]
-[--work DIR] [--bound --floor b77=57.06 hwu=54.04] [--margins]``. One thread; models are kept in
-``--work``.
+[--work DIR] [--bound --floor b77=57.06 hwu=54.04] [--margins] [--detail]
+[--budgets 0.05 0.1]``. One thread; models are kept in ``--work``.
 """
 
 from __future__ import annotations
@@ -179,18 +179,33 @@ def either(v: dict, t: dict, c: float) -> tuple[np.ndarray, np.ndarray]:
     return np.maximum(a[0], b[0] - c), np.maximum(a[1], b[1] - c)
 
 
-def scored(v: dict, t: dict, sv: np.ndarray, st: np.ndarray) -> dict[str, float]:
-    """In-scope accuracy / oos recall / in-scope rejected (%) on valid and test."""
+def scored(
+    v: dict, t: dict, sv: np.ndarray, st: np.ndarray, budget: float = BUDGET
+) -> dict[str, float]:
+    """In-scope accuracy / oos recall / in-scope rejected (%) on valid and test, the accuracy
+    over the whole split (``mix``: in-scope right and kept, oos rejected), AUROC and
+    FPR@95TPR of the score."""
+    from enigma_router.evaluate import auroc, fpr_at_tpr
     from enigma_router.unknown import threshold_at
 
-    limit = threshold_at(sv[v["ins"]], BUDGET)
+    limit = threshold_at(sv[v["ins"]], budget)
     out = {}
     for key, s, r in (("v", sv, v), ("t", st, t)):
         rej, ins = s > limit, r["ins"]
         out[key + "in"] = 100 * float((r["correct"] & ~rej)[ins].mean())
         out[key + "oos"] = 100 * float(rej[~ins].mean())
         out[key + "rej"] = 100 * float(rej[ins].mean())
+        out[key + "mix"] = 100 * float(np.where(ins, r["correct"] & ~rej, rej).mean())
+        out[key + "auroc"] = auroc(s[~ins], s[ins])
+        out[key + "fpr"] = fpr_at_tpr(s[~ins], s[ins])
     return out
+
+
+DETAILED = {
+    "distance + 0.25 doubt (uncentred: session 6)": [("dist", 1.0), ("pmax", 0.25)],
+    "centred distance + 0.25 doubt (shipped)": [("centred", 1.0), ("pmax", 0.25)],
+}
+"""The scores ``--detail`` compares (AUROC, FPR@95TPR, accuracy over the split)."""
 
 
 CANDIDATES: list[tuple[str, Any]] = [
@@ -276,6 +291,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bound", action="store_true")
     ap.add_argument("--floor", nargs="*", default=["banking77-oos=57.06", "hwu64-oos=54.04"])
     ap.add_argument("--margins", action="store_true")
+    ap.add_argument("--detail", action="store_true", help="AUROC / FPR@95TPR / split accuracy")
+    ap.add_argument(
+        "--budgets",
+        nargs="*",
+        type=float,
+        default=[],
+        help="accuracy over the validation split of the shipped score at these budgets "
+        "(the default budget's rule)",
+    )
     args = ap.parse_args(argv)
     floors = {k: float(x) for k, x in (f.split("=") for f in args.floor)}
     data: dict[str, list[tuple[dict, dict]]] = {}
@@ -320,6 +344,30 @@ def main(argv: list[str] | None = None) -> int:
         if margins:
             cells.append(f"{min(margins):+.2f}")
         print(f"| {label} | " + " | ".join(cells) + " |")
+    if args.detail:
+        print("\nMeans of the seeds; valid | test: AUROC, FPR@95TPR, accuracy over the split:")
+        for label, parts in DETAILED.items():
+            for ds, pairs in data.items():
+                rs = [scored(v, t, *mix(v, t, parts)) for v, t in pairs]
+                m = {k: float(np.mean([r[k] for r in rs])) for k in rs[0]}
+                print(
+                    f"{label}, {ds}: valid {m['vauroc']:.4f} / {m['vfpr']:.3f} / {m['vmix']:.2f}"
+                    f" | test {m['tauroc']:.4f} / {m['tfpr']:.3f} / {m['tmix']:.2f}"
+                )
+    if args.budgets:
+        print("\nShipped score, accuracy over the validation split (mean of seeds), by budget:")
+        print("| data set | " + " | ".join(f"{b:g}" for b in args.budgets) + " |")
+        rows = []
+        for ds, pairs in data.items():
+            row = [
+                float(
+                    np.mean([scored(v, t, v["shipped"], t["shipped"], b)["vmix"] for v, t in pairs])
+                )
+                for b in args.budgets
+            ]
+            rows.append(row)
+            print(f"| {ds} | " + " | ".join(f"{x:.2f}" for x in row) + " |")
+        print("| mean | " + " | ".join(f"{x:.2f}" for x in np.mean(rows, axis=0)) + " |")
     if args.bound:
         print("\nBest test in-scope accuracy over linear mixes PICKED ON TEST (upper bound):")
         for ds, pairs in data.items():

@@ -142,7 +142,11 @@ def with_overrides(name, settings, hyper):
     variant, *knobs = name.split("+")
     share = settings.linear_share
     for knob in knobs:
-        key = next(k for k in sorted(OVERRIDES, key=len, reverse=True) if knob.startswith(k))
+        key = next((k for k in sorted(OVERRIDES, key=len, reverse=True) if knob.startswith(k)), "")
+        if not key:
+            raise SystemExit(
+                f"variant {name!r}: unknown knob '+{knob}' (known: {sorted(OVERRIDES)})"
+            )
         where, field, cast = OVERRIDES[key]
         value = cast(knob[len(key) :])
         if where == "settings":

@@ -40,6 +40,7 @@ from enigma_router.features import (
     FeatureVocab,
     Featurizer,
     Hasher,
+    char_keys,
     tokens,
 )
 from enigma_router.purepy import OOS, Calibration, decision, read_config
@@ -313,8 +314,9 @@ class RouterModel:
         return self.tokenizer.encode(text, prefix_space=True)
 
     def _word_vector(self, word: str) -> tuple[np.ndarray, float]:
-        """``(sum_r w_r table[r], sum_r w_r^2)`` over a word's char n-grams (not cached)."""
-        keys = self.hasher.chars(word)
+        """``(sum_r w_r table[r], sum_r w_r^2)`` over a word's char n-grams (not cached; its
+        keys are not kept either: the word-vector cache holds the result)."""
+        keys = char_keys(word, self.spec)
         if not keys:
             return self._zero, 0.0
         pos, found = self._find(np.array(keys, dtype=np.int64))
@@ -458,20 +460,15 @@ class RouterModel:
         rows = list(map(get, flat))
         if None in rows:
             rows = [self._vec_id(t) if r is None else r for r, t in zip(rows, flat, strict=True)]
-            if -1 in rows:  # cache full: the requests with an uncached token go the long way
-                per = np.fromiter(map(len, docs), dtype=np.int64, count=n)
-                owner = np.repeat(np.arange(n), per)
-                full = sorted(set(owner[np.array(rows) < 0].tolist()))
-                docs = list(docs)
-                for i in full:
-                    docs[i] = []
-                odd = sorted({*odd, *full})
-                flat = list(chain.from_iterable(docs))
-                rows = list(map(get, flat))
         per = np.fromiter(map(len, docs), dtype=np.int64, count=n)
-        if rows:
-            doc = np.repeat(np.arange(n, dtype=np.int64), per)
-            idx = np.array(rows, dtype=np.int64)
+        doc = np.repeat(np.arange(n, dtype=np.int64), per)
+        idx = np.array(rows, dtype=np.int64)
+        if len(idx) and idx.min() < 0:  # a part past the full cache, or too long to cache:
+            full = np.unique(doc[idx < 0])  # those requests go the long way
+            odd = sorted({*odd, *full.tolist()})
+            keep = ~np.isin(doc, full)
+            doc, idx = doc[keep], idx[keep]
+        if len(idx):
             out = _segment_dot(self._vs, doc, n, None, idx)
         else:
             out = np.zeros((n, self._vs.shape[1]), dtype=np.float32)
@@ -599,8 +596,12 @@ class RouterModel:
         # (not zip(*infos): one iterator object per word, and the garbage collector's full
         # passes they trigger, cost a fifth of the batch)
         crcs, spaced, wids = (list(map(itemgetter(j), infos)) for j in range(3))
-        if self._chars and -1 in wids:  # word-vector cache full: request by request
-            return self._bag_sums_loop(texts, out)
+        extra = None
+        if self._chars and -1 in wids:  # a word without a cache row (too long, or cache full)
+            if len(self._wq) >= CACHE_LIMIT:  # cache full: request by request
+                return self._bag_sums_loop(texts, out)
+            missing = np.flatnonzero(np.array(wids, dtype=np.int64) < 0).tolist()
+            extra = {i: self._word_vector(flat[i]) for i in missing}
         # every request's words in one row: unigrams, bigrams within a request (each continues
         # its first word's CRC), the boundary bigrams of each non-empty request
         per_doc = np.fromiter(map(len, docs), dtype=np.int64, count=n)
@@ -619,7 +620,7 @@ class RouterModel:
         )
         filled = ids[per_doc > 0]
         key_doc = np.concatenate([tok_doc, tok_doc[1:][inside], filled, filled])
-        return self._sum_keys(out, keys, key_doc, wids, tok_doc)
+        return self._sum_keys(out, keys, key_doc, wids, tok_doc, extra)
 
     def _bag_sums_loop(self, texts: Sequence[str], out: np.ndarray) -> np.ndarray:
         """:meth:`bag_sums` when the word-vector cache is full: the requests with a word
@@ -660,9 +661,12 @@ class RouterModel:
         key_doc: np.ndarray,
         wids: Sequence[int],
         word_doc: np.ndarray,
+        extra: dict[int, tuple[np.ndarray, float]] | None = None,
     ) -> np.ndarray:
         """Add to ``out`` the word n-gram rows (CRCs ``keys`` of requests ``key_doc``) and the
-        cached word vectors ``wids`` (of requests ``word_doc``), each group normalised."""
+        cached word vectors ``wids`` (of requests ``word_doc``), each group normalised;
+        ``extra``: the word vectors (and squared norms) of the positions whose ``wids`` is -1,
+        worked out for this batch only (words too long to cache)."""
         n = len(out)
         # count each request's keys at once: (key, doc) packed in one int64, then unique; the
         # result is sorted by key, so the key search and the row reads go in memory order
@@ -682,9 +686,20 @@ class RouterModel:
         if self._chars and len(wids):
             idx = np.array(wids, dtype=np.int64)
             wq = np.asarray(self._wq, dtype=np.float64)
-            sq = np.bincount(word_doc, weights=wq[idx], minlength=n)
+            kept = idx >= 0
+            if extra:  # the uncached words: their squares count, their rows are added below
+                squares = wq[np.where(kept, idx, 0)]
+                squares[~kept] = [extra[i][1] for i in np.flatnonzero(~kept).tolist()]
+                idx, cached_doc = idx[kept], word_doc[kept]
+            else:
+                squares, cached_doc = wq[idx], word_doc
+            sq = np.bincount(word_doc, weights=squares, minlength=n)
             scale = np.where(sq > 0, 1.0 / np.sqrt(np.where(sq > 0, sq, 1.0)), 0.0)
-            out += _segment_dot(self._wv, word_doc, n, scale[word_doc].astype(np.float32), idx)
+            if len(idx):
+                f = scale[cached_doc].astype(np.float32)
+                out += _segment_dot(self._wv, cached_doc, n, f, idx)
+            for i, (vec, _) in (extra or {}).items():
+                out[word_doc[i]] += np.float32(scale[word_doc[i]]) * vec
         return out
 
     def _word_info(self, word: str) -> tuple[int, bytes, int]:
