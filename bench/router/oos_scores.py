@@ -204,12 +204,14 @@ def scored(
 DETAILED = {
     "distance + 0.25 doubt (uncentred: session 6)": [("dist", 1.0), ("pmax", 0.25)],
     "centred distance + 0.25 doubt (shipped)": [("centred", 1.0), ("pmax", 0.25)],
+    "centred distance + 0 doubt": [("centred", 1.0), ("pmax", 0.0)],
+    "centred distance + 1.0 doubt": [("centred", 1.0), ("pmax", 1.0)],
 }
 """The scores ``--detail`` compares (AUROC, FPR@95TPR, accuracy over the split)."""
 
 
 CANDIDATES: list[tuple[str, Any]] = [
-    ("shipped (dist + 0.25 doubt)", lambda v, t: (v["shipped"], t["shipped"])),
+    ("shipped (centred dist + 0.25 doubt)", lambda v, t: (v["shipped"], t["shipped"])),
     ("dist alone", lambda v, t: mix(v, t, [("dist", 1.0)])),
     *[(f"dist + {w} nlp", lambda v, t, w=w: mix(v, t, [("dist", 1), ("nlp", w)])) for w in (1, 2)],
     ("1 - max probability alone", lambda v, t: mix(v, t, [("pmax", 1.0)])),
@@ -345,14 +347,18 @@ def main(argv: list[str] | None = None) -> int:
             cells.append(f"{min(margins):+.2f}")
         print(f"| {label} | " + " | ".join(cells) + " |")
     if args.detail:
-        print("\nMeans of the seeds; valid | test: AUROC, FPR@95TPR, accuracy over the split:")
+        print(
+            "\nMeans of the seeds; valid | test: in-scope accuracy / oos recall, AUROC, "
+            "FPR@95TPR, accuracy over the split:"
+        )
         for label, parts in DETAILED.items():
             for ds, pairs in data.items():
                 rs = [scored(v, t, *mix(v, t, parts)) for v, t in pairs]
                 m = {k: float(np.mean([r[k] for r in rs])) for k in rs[0]}
                 print(
-                    f"{label}, {ds}: valid {m['vauroc']:.4f} / {m['vfpr']:.3f} / {m['vmix']:.2f}"
-                    f" | test {m['tauroc']:.4f} / {m['tfpr']:.3f} / {m['tmix']:.2f}"
+                    f"{label}, {ds}: valid {m['vin']:.2f} / {m['voos']:.2f}, {m['vauroc']:.4f}, "
+                    f"{m['vfpr']:.3f}, {m['vmix']:.2f} | test {m['tin']:.2f} / {m['toos']:.2f}, "
+                    f"{m['tauroc']:.4f}, {m['tfpr']:.3f}, {m['tmix']:.2f}"
                 )
     if args.budgets:
         print("\nShipped score, accuracy over the validation split (mean of seeds), by budget:")

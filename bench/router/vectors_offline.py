@@ -148,7 +148,12 @@ def with_overrides(name, settings, hyper):
                 f"variant {name!r}: unknown knob '+{knob}' (known: {sorted(OVERRIDES)})"
             )
         where, field, cast = OVERRIDES[key]
-        value = cast(knob[len(key) :])
+        try:
+            value = cast(knob[len(key) :])
+        except ValueError:
+            raise SystemExit(
+                f"variant {name!r}: '+{knob}' needs a {cast.__name__} after '{key}'"
+            ) from None
         if where == "settings":
             settings = replace(settings, **{field: value})
         elif where == "hyper":

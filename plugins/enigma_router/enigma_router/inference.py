@@ -392,8 +392,6 @@ class RouterModel:
             return got
         if len(token) > CACHE_KEY_CHARS:
             return -1
-        from enigma_router.vectors import basic_words
-
         with self._lock:
             got = self._vid.get(token)
             if got is not None:
@@ -402,11 +400,17 @@ class RouterModel:
             if n >= CACHE_LIMIT:
                 return -1
             self._vs = _room_for(self._vs, n)
-            word = self.vectors.wordpiece.word
-            ids = [i for w in basic_words(token) for i in word(w)]
-            self._vs[n] = self._vec_rows[ids].astype(np.float32).sum(axis=0)
+            self._vs[n] = self._part_sum(token)
             self._vid[token] = n
             return n
+
+    def _part_sum(self, token: str) -> np.ndarray:
+        """The float32 sum of the WordPiece rows of ``basic_words(token)`` (not cached)."""
+        from enigma_router.vectors import basic_words
+
+        word = self.vectors.wordpiece.word
+        ids = [i for w in basic_words(token) for i in word(w)]
+        return self._vec_rows[ids].astype(np.float32).sum(axis=0)
 
     def _vec_unit(self, text: str) -> np.ndarray:
         """A request's unit word vector (float32): the sum of its pieces' rows (summed per
@@ -463,15 +467,24 @@ class RouterModel:
         per = np.fromiter(map(len, docs), dtype=np.int64, count=n)
         doc = np.repeat(np.arange(n, dtype=np.int64), per)
         idx = np.array(rows, dtype=np.int64)
-        if len(idx) and idx.min() < 0:  # a part past the full cache, or too long to cache:
-            full = np.unique(doc[idx < 0])  # those requests go the long way
-            odd = sorted({*odd, *full.tolist()})
-            keep = ~np.isin(doc, full)
+        extra = None
+        if len(idx) and idx.min() < 0:
+            miss = np.flatnonzero(idx < 0).tolist()
+            if len(self._vid) < CACHE_LIMIT:  # parts too long to cache: summed for this batch
+                once = {t: self._part_sum(t) for t in {flat[i] for i in miss}}
+                extra = (doc[miss], np.array([once[flat[i]] for i in miss], dtype=np.float32))
+                keep = idx >= 0
+            else:  # a part past the full cache: those requests go the long way
+                full = np.unique(doc[miss])
+                odd = sorted({*odd, *full.tolist()})
+                keep = ~np.isin(doc, full)
             doc, idx = doc[keep], idx[keep]
         if len(idx):
             out = _segment_dot(self._vs, doc, n, None, idx)
         else:
             out = np.zeros((n, self._vs.shape[1]), dtype=np.float32)
+        if extra is not None:
+            np.add.at(out, extra[0], extra[1])
         norm = np.sqrt(np.einsum("ij,ij->i", out, out))
         np.divide(out, norm[:, None], out=out, where=norm[:, None] > 0)
         if odd:
@@ -601,7 +614,8 @@ class RouterModel:
             if len(self._wq) >= CACHE_LIMIT:  # cache full: request by request
                 return self._bag_sums_loop(texts, out)
             missing = np.flatnonzero(np.array(wids, dtype=np.int64) < 0).tolist()
-            extra = {i: self._word_vector(flat[i]) for i in missing}
+            once = {w: self._word_vector(w) for w in {flat[i] for i in missing}}
+            extra = {i: once[flat[i]] for i in missing}
         # every request's words in one row: unigrams, bigrams within a request (each continues
         # its first word's CRC), the boundary bigrams of each non-empty request
         per_doc = np.fromiter(map(len, docs), dtype=np.int64, count=n)
@@ -688,7 +702,8 @@ class RouterModel:
             wq = np.asarray(self._wq, dtype=np.float64)
             kept = idx >= 0
             if extra:  # the uncached words: their squares count, their rows are added below
-                squares = wq[np.where(kept, idx, 0)]
+                squares = np.zeros(len(idx), dtype=np.float64)  # (the cache may be empty)
+                squares[kept] = wq[idx[kept]]
                 squares[~kept] = [extra[i][1] for i in np.flatnonzero(~kept).tolist()]
                 idx, cached_doc = idx[kept], word_doc[kept]
             else:

@@ -277,6 +277,9 @@ def test_long_words_are_never_cache_keys(trained: dict[str, Path]) -> None:
         "describe this picture",
     ]
     model, pure = RouterModel.load(trained["with"]), _load_pure(trained["with"])
+    only_long = [long_ascii, f"{long_ascii} {long_ascii}", long_cjk, ""]
+    fresh = model.classify_batch(only_long, budget=0.0)  # nothing cached yet, none cacheable
+    assert [r[0] for r in fresh] == [pure.classify(t, budget=0.0)[0] for t in only_long]
     batch = model.classify_batch(texts, budget=0.0)
     for _ in range(2):  # cold, then warm
         for text, got in zip(texts, batch, strict=True):
