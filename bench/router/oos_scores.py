@@ -207,7 +207,7 @@ DETAILED = {
     "centred distance + 0 doubt": [("centred", 1.0), ("pmax", 0.0)],
     "centred distance + 1.0 doubt": [("centred", 1.0), ("pmax", 1.0)],
 }
-"""The scores ``--detail`` compares (AUROC, FPR@95TPR, accuracy over the split)."""
+"""The scores ``--detail`` compares (in-scope / oos, AUROC, FPR@95TPR, accuracy over the split)."""
 
 
 CANDIDATES: list[tuple[str, Any]] = [
@@ -293,7 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bound", action="store_true")
     ap.add_argument("--floor", nargs="*", default=["banking77-oos=57.06", "hwu64-oos=54.04"])
     ap.add_argument("--margins", action="store_true")
-    ap.add_argument("--detail", action="store_true", help="AUROC / FPR@95TPR / split accuracy")
+    ap.add_argument(
+        "--detail", action="store_true", help="in-scope / oos, AUROC, FPR@95TPR, split accuracy"
+    )
     ap.add_argument(
         "--budgets",
         nargs="*",

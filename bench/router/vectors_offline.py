@@ -152,7 +152,7 @@ def with_overrides(name, settings, hyper):
             value = cast(knob[len(key) :])
         except ValueError:
             raise SystemExit(
-                f"variant {name!r}: '+{knob}' needs a {cast.__name__} after '{key}'"
+                f"variant {name!r}: '+{knob}' needs a number ({cast.__name__}) after '{key}'"
             ) from None
         if where == "settings":
             settings = replace(settings, **{field: value})

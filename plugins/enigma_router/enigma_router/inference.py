@@ -424,7 +424,7 @@ class RouterModel:
             if not rows:
                 return self._vec_zero
             v = np.add.reduce(self._vs[rows], axis=0)
-        else:  # cache full
+        else:  # cache full, or a part too long to cache: the whole request's pieces
             pieces = self.vectors.ids(text)  # (a request without pieces has no parts)
             if not pieces:
                 return self._vec_zero
@@ -446,8 +446,9 @@ class RouterModel:
     def _vec_units(self, texts: Sequence[str], docs: list[list[str]] | None) -> np.ndarray:
         """Unit word vectors ``(len(texts), dims)`` of many requests, summed over their parts'
         cached rows (:meth:`_vec_parts`; ``docs``: the router tokens of the lower-cased
-        requests when the n-gram part has them). Requests with a part past the full cache go
-        through ``StaticVectors.units``."""
+        requests when the n-gram part has them). A part too long to cache is summed once for
+        the batch (:meth:`_part_sum`); requests with a part past the full cache go through
+        ``StaticVectors.units``."""
         from enigma_router.vectors import plain_ascii, whitespace_parts
 
         n = len(texts)
