@@ -22,7 +22,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -35,8 +35,19 @@ CACHE_LIMIT = 100_000
 CACHE_KEY_CHARS = 100
 """Longer words are worked out each time, never cached: a cache of 100,000 entries keyed by
 words of any length would let a stream of long made-up words hold gigabytes."""
+_V = TypeVar("_V")
 _BOS_CRC = zlib.crc32(BOS.encode())
 _EOS_TAIL = f" {EOS}".encode()
+
+
+def _remember(cache: dict[str, Any], word: str, value: _V) -> _V:
+    """``value``, kept in a per-word ``cache`` unless ``word`` is too long to be a key
+    (:data:`CACHE_KEY_CHARS`); a full cache (:data:`CACHE_LIMIT`) starts over."""
+    if len(word) <= CACHE_KEY_CHARS:
+        if len(cache) >= CACHE_LIMIT:
+            cache.clear()
+        cache[word] = value
+    return value
 
 
 @dataclass(frozen=True)
@@ -134,11 +145,7 @@ class Hasher:
         """Cached char n-gram keys of one word (repeats kept)."""
         got = self._chars.get(word)
         if got is None:
-            if len(word) > CACHE_KEY_CHARS:
-                return char_keys(word, self.spec)
-            if len(self._chars) >= CACHE_LIMIT:
-                self._chars.clear()
-            got = self._chars[word] = char_keys(word, self.spec)
+            got = _remember(self._chars, word, char_keys(word, self.spec))
         return got
 
     def _crc(self, word: str) -> tuple[int, bytes]:
@@ -146,11 +153,7 @@ class Hasher:
         got = self._crcs.get(word)
         if got is None:
             raw = word.encode("utf-8")
-            got = (zlib.crc32(raw), b" " + raw)
-            if len(word) <= CACHE_KEY_CHARS:
-                if len(self._crcs) >= CACHE_LIMIT:
-                    self._crcs.clear()
-                self._crcs[word] = got
+            got = _remember(self._crcs, word, (zlib.crc32(raw), b" " + raw))
         return got
 
     def word_keys(self, words: Sequence[str]) -> Counter[int]:
@@ -273,11 +276,7 @@ class Featurizer:
             rows = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
             c = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
             weights = (1.0 + np.log(c)) * idf[rows] if len(counts) else c
-            got = (rows, weights, float(np.dot(weights, weights)))
-            if len(word) <= CACHE_KEY_CHARS:
-                if len(self._words) >= CACHE_LIMIT:
-                    self._words.clear()
-                self._words[word] = got
+            got = _remember(self._words, word, (rows, weights, float(np.dot(weights, weights))))
         return got
 
     def use_chars(self) -> bool:

@@ -330,10 +330,10 @@ def _unknown_calibration(
     # as inference will read them: float16 example vectors (fewer ties moved by the rounding)
     ref = unknown.normalise(hidden(net, tr.x)[np.flatnonzero(keep)[order]])
     ref = ref.astype(np.float16).astype(np.float32)
-    centres = unknown.intent_centres(ref, offsets)
     is_oos = va.y == oos_index if oos_index >= 0 else np.zeros(len(va), bool)
     if not len(va) or is_oos.all():
         return None
+    centres = unknown.intent_centres(ref, offsets)
     probs = softmax(logits, calibration.temperature)
     pred = probs.argmax(axis=1)
     top = np.sort(probs, axis=1)
